@@ -1,0 +1,179 @@
+"""Parquet tables with an explicit schema and provenance, written atomically.
+
+Every intermediate table of the DAG goes through :func:`write_table` and :func:`read_table`.
+A :class:`Table` names its columns and Arrow types; a frame that does not match is refused on
+write (nothing is written) and a file that does not match is refused on read, with the file
+and the offending column named.  Provenance (package version, git commit, rule, config
+sub-dict and its hash, seed, library versions) travels in the file's key-value metadata
+under ``learndyn.provenance``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import learndyn
+
+PROVENANCE_KEY = b"learndyn.provenance"
+TABLE_KEY = b"learndyn.table"
+
+
+class TableError(ValueError):
+    """A table (frame or file) does not match its declared schema."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named table kind: its columns in order, with Arrow types."""
+
+    name: str
+    columns: tuple[tuple[str, pa.DataType], ...]
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema([pa.field(n, t, nullable=True) for n, t in self.columns])
+
+    def check_frame(self, df: pd.DataFrame) -> pa.Table:
+        """Convert a frame to Arrow with this schema, or raise naming the problem."""
+        expected = [n for n, _ in self.columns]
+        missing = [n for n in expected if n not in df.columns]
+        extra = [n for n in df.columns if n not in expected]
+        if missing or extra:
+            raise TableError(
+                f"table {self.name!r}: missing columns {missing}, unexpected columns {extra}"
+            )
+        arrays = []
+        for name, typ in self.columns:
+            try:
+                arrays.append(pa.array(df[name].to_numpy(), type=typ, from_pandas=True))
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
+                raise TableError(
+                    f"table {self.name!r}: column {name!r} cannot be stored as {typ}: {err}"
+                ) from err
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def config_hash(config: Any) -> str:
+    """Stable hash of a JSON-serialisable config sub-dict (key order does not matter)."""
+    blob = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _git_commit() -> str:
+    env = os.environ.get("LEARNDYN_GIT_COMMIT")
+    if env:
+        return env
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _library_versions() -> dict[str, str]:
+    import numpy
+
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__,
+                "pandas": pd.__version__, "pyarrow": pa.__version__}
+    for mod in ("torch", "pytorch_lightning", "scipy", "snakemake"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except ImportError:
+            pass
+    return versions
+
+
+def provenance(rule: str, config: Any = None, seed: Any = None, **extra: Any) -> dict:
+    """Provenance record stored with every table."""
+    record = {
+        "learndyn_version": learndyn.__version__,
+        "git_commit": _git_commit(),
+        "rule": rule,
+        "config": config,
+        "config_hash": config_hash(config),
+        "seed": seed,
+        "libraries": _library_versions(),
+    }
+    record.update(extra)
+    return record
+
+
+def atomic_path(path: Path):
+    """Context-free helper: a temp file in the target's folder, to be renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table,
+                prov: Mapping[str, Any] | None = None) -> Path:
+    """Validate ``df`` against ``table`` and write it atomically to ``path``."""
+    path = Path(path)
+    arrow = table.check_frame(df)  # raises before anything touches the disk
+    meta = {TABLE_KEY: table.name.encode(),
+            PROVENANCE_KEY: json.dumps(dict(prov or {}), sort_keys=True, default=str).encode()}
+    arrow = arrow.replace_schema_metadata(meta)
+    tmp = atomic_path(path)
+    try:
+        pq.write_table(arrow, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _open(path: Path) -> pa.Table:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: table not found (run the rule that writes it)")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as err:
+        raise TableError(f"{path}: not a readable Parquet file (truncated or foreign?): {err}") from err
+
+
+def read_table(path: str | os.PathLike, table: Table) -> pd.DataFrame:
+    """Read ``path`` and check it is a ``table`` with exactly the declared columns and types."""
+    path = Path(path)
+    arrow = _open(path)
+    meta = arrow.schema.metadata or {}
+    name = meta.get(TABLE_KEY, b"").decode() or None
+    if name != table.name:
+        raise TableError(f"{path}: expected a {table.name!r} table, found {name or 'a foreign Parquet file'}")
+    for col, typ in table.columns:
+        if col not in arrow.column_names:
+            raise TableError(f"{path}: column {col!r} missing from table {table.name!r}")
+        if not arrow.schema.field(col).type.equals(typ):
+            raise TableError(f"{path}: column {col!r} has type {arrow.schema.field(col).type}, expected {typ}")
+    extra = set(arrow.column_names) - {c for c, _ in table.columns}
+    if extra:
+        raise TableError(f"{path}: unexpected columns {sorted(extra)} in table {table.name!r}")
+    return arrow.to_pandas()
+
+
+def read_provenance(path: str | os.PathLike) -> dict:
+    """The provenance record of a table written by :func:`write_table`."""
+    path = Path(path)
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError) as err:
+        raise TableError(f"{path}: not a readable Parquet file: {err}") from err
+    if PROVENANCE_KEY not in meta:
+        raise TableError(f"{path}: no learndyn provenance (not written by learndyn)")
+    return json.loads(meta[PROVENANCE_KEY])

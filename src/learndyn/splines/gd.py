@@ -1,0 +1,59 @@
+"""Full-batch gradient descent for batches of shallow univariate ReLU nets (spec §6).
+
+Parameters carry a leading run axis: w, b, v have shape (R, H), c has shape (R,).  All R
+runs (seeds, sweep values of one width) advance together, each with its own step size
+eta = 0.5 / lambda_max(NTK), refreshed every ``refresh`` steps and at once when its loss
+rises.  Gradients are the closed forms of spec §6 (checked against autograd in the tests).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def forward(w, b, v, c, x):
+    """f(x) for every run: shape (R, len(x))."""
+    pre = w[..., None] * x + b[..., None]
+    return torch.einsum("rh,rhn->rn", v, torch.relu(pre)) + c[:, None]
+
+
+def loss_and_grads(w, b, v, c, x, y):
+    """L = (1/2N) sum r^2 per run and its closed-form gradients (dw, db, dv, dc)."""
+    n = x.shape[-1]
+    pre = w[..., None] * x + b[..., None]          # (R, H, N)
+    act = torch.relu(pre)
+    r = torch.einsum("rh,rhn->rn", v, act) + c[:, None] - y
+    vr = (pre > 0) * (v[..., None] * r[:, None, :]) / n   # strict active set: relu'(0) = 0
+    dv = torch.einsum("rhn,rn->rh", act, r) / n
+    return 0.5 * (r * r).mean(-1), (vr @ x, vr.sum(-1), dv, r.mean(-1))
+
+
+def ntk_lambda_max(w, b, v, c, x):
+    """Largest eigenvalue of K = J J^T / N, the empirical NTK on the data, per run."""
+    n = x.shape[-1]
+    pre = w[..., None] * x + b[..., None]
+    act, mask = torch.relu(pre), (pre > 0).to(x.dtype)
+    vm = v[..., None] * mask                                     # d f / d b_i
+    k = (vm.transpose(1, 2) @ vm) * (torch.outer(x, x) + 1) + act.transpose(1, 2) @ act + 1
+    return torch.linalg.eigvalsh(k / n)[..., -1]
+
+
+class PerRunGD(torch.optim.Optimizer):
+    """Plain GD whose step size is a per-run tensor ``eta`` (R,) kept in the param group.
+
+    Keeping eta in the optimizer means Lightning saves and restores it with the checkpoint,
+    which a bit-identical resume needs.  Runs with eta = 0 (converged) do not move.
+    """
+
+    def __init__(self, params, n_runs: int, dtype=torch.float64):
+        super().__init__(params, {"eta": torch.zeros(n_runs, dtype=dtype)})
+
+    @torch.no_grad()
+    def step(self, closure=None, active=None):
+        """p <- p - eta * grad, per run; runs outside ``active`` (bool (R,)) stay put."""
+        for group in self.param_groups:
+            eta = group["eta"] if active is None else group["eta"] * active
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.sub_(p.grad * eta.view(-1, *([1] * (p.dim() - 1))))
+        return None

@@ -1,0 +1,102 @@
+"""The one Lightning trainer factory, and fit-with-resume around it.
+
+Every gradient-trained model of every study goes through :func:`make_trainer`: CPU by
+default, deterministic, seeded, torch threads = the rule's threads, our own breakpoint
+checkpointing instead of Lightning's ModelCheckpoint, no logger folders.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import pytorch_lightning as pl
+import torch
+
+from learndyn.io import config_hash
+from learndyn.train.checkpoints import (
+    BreakpointCheckpoint,
+    CheckpointError,
+    ProgressLog,
+    checkpoint_files,
+    latest_checkpoint,
+    load_checkpoint,
+    write_manifest,
+)
+
+FINGERPRINT = "run.json"
+
+
+def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
+                 threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
+                 precision: str = "32-true", log: Callable[[str], None] = print,
+                 progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = ()) -> pl.Trainer:
+    # Lightning's banner lines (accelerator list, logger tips) would drown the job logs.
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    torch.set_num_threads(max(1, int(threads)))
+    pl.seed_everything(seed, workers=True, verbose=False)
+    return pl.Trainer(
+        accelerator=accelerator, devices=1, precision=precision, deterministic=True,
+        max_steps=max_steps, max_epochs=-1 if max_steps > 0 else 1,
+        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log),
+                   ProgressLog(progress_every_s, log=log), *callbacks],
+    )
+
+
+def _prepare_run_dir(ckpt_dir: Path, fingerprint: dict, log: Callable[[str], None]) -> None:
+    """Discard checkpoints written under another config: resuming from them would be wrong."""
+    marker = ckpt_dir / FINGERPRINT
+    want = config_hash(fingerprint)
+    if ckpt_dir.exists():
+        have = None
+        if marker.exists():
+            try:
+                have = json.loads(marker.read_text()).get("hash")
+            except (json.JSONDecodeError, OSError):
+                have = None
+        if have != want and checkpoint_files(ckpt_dir):
+            log(f"{ckpt_dir}: checkpoints belong to another config ({have} != {want}); starting fresh")
+            shutil.rmtree(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"hash": want, "config": fingerprint}, sort_keys=True, default=str))
+
+
+def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir: str | os.PathLike,
+                         schedule: list[int], seed: int, fingerprint: dict, provenance: dict,
+                         threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
+                         precision: str = "32-true", log: Callable[[str], None] = print,
+                         manifest_name: str = "checkpoints.parquet",
+                         extra_callbacks: Iterable[pl.Callback] = ()):
+    """Fit ``module`` with checkpoints at ``schedule``; resume from the last checkpoint if any.
+
+    ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
+    checkpoints written under another fingerprint are discarded rather than resumed.
+    Returns the manifest DataFrame, written last.
+    """
+    run_dir = Path(run_dir)
+    ckpt_dir = run_dir / "ckpt"
+    _prepare_run_dir(ckpt_dir, fingerprint, log)
+    resume = latest_checkpoint(ckpt_dir)
+    if resume is not None:
+        expected = set(module.state_dict())
+        load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
+        log(f"resuming from {resume}")
+    else:
+        log(f"starting fresh in {ckpt_dir}")
+    trainer = make_trainer(ckpt_dir=ckpt_dir, schedule=schedule, seed=seed, threads=threads,
+                           max_steps=max_steps, accelerator=accelerator, precision=precision, log=log,
+                           callbacks=extra_callbacks)
+    try:
+        trainer.fit(module, train_dataloaders=train_data,
+                    ckpt_path=str(resume) if resume else None, weights_only=True)
+    except (RuntimeError, KeyError) as err:
+        if resume is not None and "state_dict" in str(err):
+            raise CheckpointError(f"{resume}: does not match this model: {err}") from err
+        raise
+    return write_manifest(ckpt_dir, run_dir / manifest_name, provenance)

@@ -1,0 +1,102 @@
+"""Breakpoint schedules, checkpoint-at-breakpoint training, kill/resume, safe loading."""
+
+import numpy as np
+import pytest
+import pytorch_lightning as pl
+import torch
+
+from learndyn.io import read_table
+from learndyn.splines.module import SplineGD
+from learndyn.train import (MANIFEST, BreakpointError, CheckpointError, breakpoint_schedule,
+                            fit_with_breakpoints, load_checkpoint)
+
+X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
+Y = np.array([0, 0.8, -0.5, 0.6, 1, 0.2])
+
+
+def _params(runs=3, width=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"w": rng.uniform(-1, 1, (runs, width)), "b": rng.uniform(-1, 1, (runs, width)),
+            "v": rng.normal(0, (3 * width) ** -0.5, (runs, width)), "c": np.zeros(runs)}
+
+
+def _fit(run_dir, max_steps=600, callbacks=(), chunk=50):
+    sched = breakpoint_schedule({"schedule": "log", "num": 8}, max_steps)
+    module = SplineGD(_params(), X, Y, sched, max_steps, chunk=chunk, refresh=100)
+    manifest = fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=sched,
+                                    seed=0, fingerprint={"test": 1}, provenance={"rule": "test"},
+                                    precision="64-true", log=lambda s: None, extra_callbacks=callbacks)
+    return module, manifest, sched
+
+
+def test_log_schedule_dense_early_and_includes_init():
+    s = breakpoint_schedule({"schedule": "log", "num": 30}, 10_000)
+    assert s[0] == 0 and s[-1] == 10_000 and s[1:6] == [1, 2, 3, 4, 5]
+    assert np.all(np.diff(s) > 0)
+    assert breakpoint_schedule([5, 1, 1, 99], 50) == [0, 1, 5]
+
+
+@pytest.mark.parametrize("spec", [[], [-1], [1.5], {"schedule": "cubic"}, {"schedule": "log", "num": 1},
+                                  {"schedule": "linear", "every": 0}, "1,2,3"])
+def test_malformed_schedule_is_rejected(spec):
+    with pytest.raises(BreakpointError):
+        breakpoint_schedule(spec, 100)
+
+
+def test_checkpoints_at_every_breakpoint_and_manifest(tmp_path):
+    module, manifest, sched = _fit(tmp_path / "run")
+    assert list(manifest["step"]) == sched
+    assert manifest["final"].sum() == 1 and manifest["final"].iloc[-1]
+    assert (tmp_path / "run" / "ckpt" / "step=0.ckpt").exists()
+    on_disk = read_table(tmp_path / "run" / "checkpoints.parquet", MANIFEST)
+    assert on_disk.equals(manifest)
+    ck = load_checkpoint(tmp_path / "run" / manifest["file"].iloc[-1].replace("ckpt/", "ckpt/"))
+    assert torch.equal(ck["state_dict"]["w"], module.w.detach())
+
+
+class Killed(Exception):
+    pass
+
+
+class _Kill(pl.Callback):
+    """Simulate a SIGKILL mid-run: abort the process's fit after a given step."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.progress_step >= self.at:
+            raise Killed
+
+
+def test_resume_after_kill_is_bit_identical(tmp_path):
+    ref, ref_manifest, _ = _fit(tmp_path / "ref")
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)])
+    assert not (tmp_path / "killed" / "checkpoints.parquet").exists()
+    resumed, manifest, _ = _fit(tmp_path / "killed")
+    for name in ("w", "b", "v", "c"):
+        assert torch.equal(getattr(ref, name), getattr(resumed, name)), name
+    assert list(manifest["step"]) == list(ref_manifest["step"])
+    assert np.array_equal(manifest["loss"], ref_manifest["loss"])
+
+
+def test_pickled_object_checkpoint_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+    path = tmp_path / "step=1.ckpt"
+    torch.save({"state_dict": {}, "payload": Evil()}, path)
+    with pytest.raises(CheckpointError, match="weights-only"):
+        load_checkpoint(path)
+
+
+def test_truncated_and_foreign_checkpoints_are_named(tmp_path):
+    _fit(tmp_path / "run", max_steps=50)
+    good = tmp_path / "run" / "ckpt" / "step=50.ckpt"
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="bad.ckpt"):
+        load_checkpoint(bad)
+    with pytest.raises(CheckpointError, match="another model"):
+        load_checkpoint(good, expected_keys={"weight", "bias"})
