@@ -19,7 +19,7 @@ from torch import nn
 from learndyn.splines.gd import PerRunGD, loss_and_grads, ntk_lambda_max
 from learndyn.train import next_breakpoint
 
-PARAM_NAMES = ("w", "b", "v", "c")
+from learndyn.splines.trajectory import PARAM_NAMES
 
 
 class SplineGD(pl.LightningModule):

@@ -1,0 +1,63 @@
+"""Sweeps -> training groups -> runs.
+
+A *group* is one training job: every run of one sweep at one width, all seeds and sweep values
+batched along the run axis.  Group names ("rho-H200") are the `group` wildcard of the DAG, and
+the group's config sub-dict is everything its job reads, so changing one sweep reruns only
+that sweep's jobs and their descendants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from learndyn.io import Table
+from learndyn.splines.init import draw_init
+
+RUNS = Table("splines.runs", (
+    ("run", pa.int64()), ("group", pa.string()), ("sweep", pa.string()), ("dataset", pa.string()),
+    ("width", pa.int64()), ("preset", pa.string()), ("knob", pa.string()), ("knob_value", pa.float64()),
+    ("seed", pa.int64()), ("converged", pa.bool_()), ("steps", pa.int64()), ("final_loss", pa.float64()),
+))
+KNOB = {"rho": "rho", "antisymmetric": "alpha"}
+
+
+def group_name(sweep: str, width: int) -> str:
+    return f"{sweep}-H{width}"
+
+
+def training_groups(splines_cfg: dict) -> dict[str, dict]:
+    """Group name -> the config sub-dict its training job reads."""
+    groups = {}
+    for sweep, spec in splines_cfg["sweeps"].items():
+        for width in spec["widths"]:
+            groups[group_name(sweep, width)] = {
+                "sweep": sweep, "dataset": spec["dataset"], "width": int(width),
+                "presets": spec.get("presets"), "preset": spec.get("preset"), "log10": spec.get("log10"),
+                "seeds": list(splines_cfg["seeds"]), "train": splines_cfg["train"],
+            }
+    return groups
+
+
+def group_runs(group: dict) -> pd.DataFrame:
+    """One row per run of a group, in run-axis order (outcome columns left empty)."""
+    if group.get("presets"):
+        cells = [(p, "none", np.nan) for p in group["presets"]]
+    else:
+        cells = [(group["preset"], KNOB[group["preset"]], 10.0 ** e) for e in group["log10"]]
+    rows = [{"preset": p, "knob": k, "knob_value": val, "seed": s}
+            for p, k, val in cells for s in group["seeds"]]
+    df = pd.DataFrame(rows)
+    df.insert(0, "run", np.arange(len(df)))
+    df["sweep"], df["dataset"], df["width"] = group["sweep"], group["dataset"], group["width"]
+    return df
+
+
+def group_init(group: dict, runs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Initial parameters for every run of the group, stacked on the run axis."""
+    parts = []
+    for (preset, knob, value), cell in runs.groupby(["preset", "knob", "knob_value"], sort=False, dropna=False):
+        knobs = {} if knob == "none" else {knob: float(value)}
+        parts.append(draw_init(preset, group["width"], [int(s) for s in cell["seed"]], **knobs))
+    return {k: np.concatenate([p[k] for p in parts]) for k in ("w", "b", "v", "c")}

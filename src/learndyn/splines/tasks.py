@@ -1,0 +1,104 @@
+"""Rule entry points of the splines study: each takes a :class:`learndyn.job.Job`.
+
+Thin by design: read Parquet/checkpoints, call the pure functions of this package, write
+Parquet.  Everything here is importable and runnable without Snakemake.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from learndyn.io import read_table, write_table
+from learndyn.job import Job
+from learndyn.splines.data import DATASETS, dataset_xy, make_datasets
+from learndyn.splines.metrics import implicit_regularisation_metrics
+from learndyn.splines.module import SplineGD
+from learndyn.splines.runs import RUNS, group_init, group_runs
+from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
+from learndyn.train import MANIFEST, breakpoint_schedule, fit_with_breakpoints, load_checkpoint
+
+def prepare_data(job: Job) -> None:
+    df = make_datasets(job.cfg["d2_seed"], job.cfg["d5_points"])
+    write_table(df, job.output("datasets"), DATASETS, job.provenance(seed=job.cfg["d2_seed"]))
+
+
+def train_group(job: Job) -> None:
+    """Batched full-batch GD of every run of one group, checkpointed at breakpoints."""
+    group, train = job.cfg, job.cfg["train"]
+    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), group["dataset"])
+    runs = group_runs(group)
+    params0 = group_init(group, runs)
+    schedule = breakpoint_schedule(train["breakpoints"], train["max_steps"])
+    module = SplineGD(params0, x, y, schedule, train["max_steps"], tol=train["tol"],
+                      refresh=train["refresh"], chunk=train["chunk"])
+    job.log(f"{len(runs)} runs x width {group['width']} on {group['dataset']}, "
+            f"{len(schedule)} breakpoints up to step {train['max_steps']}")
+    run_dir = job.output("manifest").parent
+    fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule,
+                         seed=0, fingerprint={"group": group, "x": x.tolist(), "y": y.tolist()},
+                         provenance=job.provenance(seed=group["seeds"]), threads=job.threads,
+                         precision="64-true", log=job.log,
+                         before_manifest=lambda: _write_runs(job, runs, module))
+
+
+def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:
+    conv = module.converged_step.numpy()
+    runs = runs.assign(group=job.wildcards.get("group", ""), converged=conv >= 0,
+                       steps=np.where(conv >= 0, conv, module.progress_step),
+                       final_loss=module.loss.numpy())
+    write_table(runs[[c for c, _ in RUNS.columns]], job.output("runs"), RUNS, job.provenance())
+    job.log(f"{int((conv >= 0).sum())}/{len(conv)} runs converged (L < tol) by step {module.progress_step}")
+
+
+def _checkpoint_params(path, manifest_dir):
+    keys = {*PARAM_NAMES, "x", "y", "step_count", "loss", "converged_step"}
+    state = load_checkpoint(manifest_dir / path, expected_keys=keys)["state_dict"]
+    return {k: state[k].numpy() for k in PARAM_NAMES}
+
+
+def analyse_group(job: Job) -> None:
+    """Spline extraction at every checkpoint and implicit-regularisation metrics per run."""
+    from pathlib import Path
+    manifest_path = Path(job.inputs["manifest"])
+    manifest = read_table(manifest_path, MANIFEST)
+    runs = read_table(job.inputs["runs"], RUNS)
+    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), runs["dataset"].iloc[0])
+    frames, first, last = [], None, None
+    for row in manifest.itertuples(index=False):
+        params = _checkpoint_params(row.file, manifest_path.parent)
+        frames.append(trajectory_rows(params, x, y, int(row.step)))
+        first = params if first is None else first
+        last = params
+    write_table(pd.concat(frames, ignore_index=True), job.output("trajectory"), TRAJECTORY, job.provenance())
+    job.log(f"spline extraction at {len(manifest)} checkpoints x {len(runs)} runs")
+    rows = []
+    for r in runs.itertuples(index=False):
+        m = implicit_regularisation_metrics({k: first[k][r.run] for k in PARAM_NAMES},
+                                            {k: last[k][r.run] for k in PARAM_NAMES}, x, y)
+        rows.append({**r._asdict(), **{k: float(m[k]) for k in METRIC_NAMES}})
+    write_table(pd.DataFrame(rows)[[c for c, _ in METRICS.columns]], job.output("metrics"), METRICS,
+                job.provenance())
+
+
+def collect_metrics(job: Job) -> None:
+    paths = job.inputs["metrics"]
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    df = pd.concat([read_table(p, METRICS) for p in paths], ignore_index=True)
+    write_table(df, job.output("table"), METRICS, job.provenance())
+
+
+def analyse_init(job: Job) -> None:
+    """Breakpoint laws at init (F2) and flatness of initial functions (F3)."""
+    from learndyn.splines import init_analysis as ia
+
+    laws_cfg, flat_cfg = job.cfg["init_laws"], job.cfg["flatness"]
+    laws, hists = ia.breakpoint_law_tables(laws_cfg["gaussian_ratios"], laws_cfg["uniform"], laws_cfg["n_draws"])
+    write_table(laws, job.output("breakpoint_laws"), ia.LAWS, job.provenance(seed=0))
+    write_table(hists, job.output("breakpoint_histograms"), ia.HISTOGRAMS, job.provenance(seed=0))
+    job.log("breakpoint laws: " + ", ".join(f"{r.case} KS={r.ks:.4f}" for r in laws.itertuples()))
+    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D1")
+    flat, funcs = ia.flatness_tables(flat_cfg["families"], flat_cfg["widths"], flat_cfg["draws_budget"],
+                                     flat_cfg["min_draws"], x, y)
+    write_table(flat, job.output("flatness"), ia.FLATNESS, job.provenance(seed=0))
+    write_table(funcs, job.output("flat_functions"), ia.FLAT_FUNCTIONS, job.provenance(seed=0))
+    job.log(f"flatness: {len(flat)} draws over {flat_cfg['families']} x {flat_cfg['widths']}")

@@ -1,0 +1,20 @@
+# Claims of every study, aggregated; the report shows them as its first page.
+
+
+rule aggregate_claims:
+    input:
+        claims=expand("results/{study}/claims.parquet", study=config["studies"]),
+        code=code("claims.py", "tasks.py"),
+    output:
+        table="results/claims.parquet",
+        page=report("results/claims.html", caption="../report/claims.rst", category="0 claims"),
+    params:
+        func="learndyn.tasks:aggregate_claims",
+    log:
+        "logs/aggregate_claims.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/run.py"

@@ -1,0 +1,225 @@
+# The splines study: shallow univariate ReLU nets as splines (spec: shared/papers/splines.md).
+# prepare -> train (one batched job per sweep x width) -> analyse -> claims -> figures F1-F8.
+from learndyn.splines.runs import training_groups
+
+SPL = config["splines"]
+SPLINE_GROUPS = training_groups(SPL)
+SPLINE_FIGURES = {
+    "F1_anatomy": ["trajectory_presets", "datasets"],
+    "F2_breakpoint_laws": ["breakpoint_laws", "breakpoint_histograms"],
+    "F3_flatness": ["flatness", "flat_functions"],
+    "F4_loss_slices": ["loss_slices"],
+    "F5_hessian_spectra": ["hessian_spectra"],
+    "F6_trajectories": ["trajectory_presets", "datasets"],
+    "F7_implicit_regularisation": ["implicit_regularisation", "trajectory_presets", "datasets"],
+    "F8_knots_vs_curvature": ["trajectory_curvature", "datasets"],
+}
+
+
+wildcard_constraints:
+    group="[a-z][a-z0-9_]*-H[0-9]+",
+    figure="F[0-9]_[a-z_]+",
+
+
+def splines_table(name):
+    """Path of a splines table by the name figures and claims use."""
+    if name.startswith("trajectory_"):
+        sweep = name.removeprefix("trajectory_")
+        group = f"{sweep}-H{SPL['sweeps'][sweep]['widths'][0]}"
+        return f"results/splines/tables/groups/{group}/trajectory.parquet"
+    if name == "datasets":
+        return "results/splines/data/datasets.parquet"
+    return f"results/splines/tables/{name}.parquet"
+
+
+STUDY_TARGETS["splines"] = lambda: [
+    "results/splines/claims.parquet",
+    *expand("results/figures/splines/{figure}.png", figure=SPLINE_FIGURES),
+]
+
+
+rule splines:
+    """Target: the whole splines study (claims and figures)."""
+    input:
+        study_targets("splines"),
+
+
+rule prepare_splines_data:
+    input:
+        code=code("splines/tasks.py", "splines/data.py"),
+    output:
+        datasets="results/splines/data/datasets.parquet",
+    params:
+        func="learndyn.splines.tasks:prepare_data",
+        cfg=SPL["data"],
+    log:
+        "logs/prepare_splines_data.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+rule train_splines:
+    input:
+        datasets="results/splines/data/datasets.parquet",
+        code=code("splines/tasks.py", "splines/module.py", "splines/gd.py", "splines/init.py",
+                  "splines/runs.py", "train/factory.py", "train/checkpoints.py", "train/breakpoints.py"),
+    output:
+        manifest="results/splines/runs/{group}/checkpoints.parquet",
+        runs="results/splines/runs/{group}/runs.parquet",
+    params:
+        func="learndyn.splines.tasks:train_group",
+        cfg=lambda wc: SPLINE_GROUPS[wc.group],
+    log:
+        "logs/train_splines/{group}.log",
+    benchmark:
+        "results/benchmarks/train_splines/{group}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=60,
+    script:
+        "../scripts/run.py"
+
+
+rule analyse_splines_group:
+    input:
+        manifest="results/splines/runs/{group}/checkpoints.parquet",
+        runs="results/splines/runs/{group}/runs.parquet",
+        datasets="results/splines/data/datasets.parquet",
+        code=code("splines/tasks.py", "splines/spline.py", "splines/metrics.py"),
+    output:
+        trajectory="results/splines/tables/groups/{group}/trajectory.parquet",
+        metrics="results/splines/tables/groups/{group}/metrics.parquet",
+    params:
+        func="learndyn.splines.tasks:analyse_group",
+    log:
+        "logs/analyse_splines_group/{group}.log",
+    benchmark:
+        "results/benchmarks/analyse_splines_group/{group}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/run.py"
+
+
+rule collect_splines_metrics:
+    input:
+        metrics=expand("results/splines/tables/groups/{group}/metrics.parquet", group=SPLINE_GROUPS),
+        code=code("splines/tasks.py"),
+    output:
+        table="results/splines/tables/implicit_regularisation.parquet",
+    params:
+        func="learndyn.splines.tasks:collect_metrics",
+    log:
+        "logs/collect_splines_metrics.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+rule analyse_splines_init:
+    """Breakpoint laws (F2) and flatness of initial functions (F3): no training needed."""
+    input:
+        datasets="results/splines/data/datasets.parquet",
+        code=code("splines/tasks.py", "splines/init.py", "splines/spline.py"),
+    output:
+        breakpoint_laws="results/splines/tables/breakpoint_laws.parquet",
+        breakpoint_histograms="results/splines/tables/breakpoint_histograms.parquet",
+        flatness="results/splines/tables/flatness.parquet",
+        flat_functions="results/splines/tables/flat_functions.parquet",
+    params:
+        func="learndyn.splines.tasks:analyse_init",
+        cfg={"init_laws": SPL["init_laws"], "flatness": SPL["flatness"]},
+    log:
+        "logs/analyse_splines_init.log",
+    benchmark:
+        "results/benchmarks/analyse_splines_init/all.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/run.py"
+
+
+rule analyse_splines_landscape:
+    """Loss-surface slices (F4) and Hessian spectra in spline vs network coordinates (F5)."""
+    input:
+        datasets="results/splines/data/datasets.parquet",
+        code=code("splines/tasks.py", "splines/landscape.py", "splines/constructions.py",
+                  "splines/dynamics.py"),
+    output:
+        loss_slices="results/splines/tables/loss_slices.parquet",
+        hessian_spectra="results/splines/tables/hessian_spectra.parquet",
+    params:
+        func="learndyn.splines.tasks:analyse_landscape",
+        cfg=SPL["landscape"],
+    log:
+        "logs/analyse_splines_landscape.log",
+    benchmark:
+        "results/benchmarks/analyse_splines_landscape/all.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/run.py"
+
+
+rule splines_claims:
+    input:
+        implicit_regularisation=splines_table("implicit_regularisation"),
+        breakpoint_laws=splines_table("breakpoint_laws"),
+        flatness=splines_table("flatness"),
+        hessian_spectra=splines_table("hessian_spectra"),
+        trajectory_presets=splines_table("trajectory_presets"),
+        datasets=splines_table("datasets"),
+        code=code("splines/claims.py", "claims.py"),
+    output:
+        claims="results/splines/claims.parquet",
+    params:
+        func="learndyn.splines.claims:write_claims",
+    log:
+        "logs/splines_claims.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/run.py"
+
+
+for _fig, _tables in SPLINE_FIGURES.items():
+
+    rule:
+        name:
+            f"render_splines_{_fig}"
+        input:
+            **{t: splines_table(t) for t in _tables},
+            code=code("figures/splines.py"),
+        output:
+            figure=report(
+                f"results/figures/splines/{_fig}.png",
+                caption=f"../report/splines/{_fig}.rst",
+                category="splines",
+            ),
+        params:
+            func="learndyn.figures.splines:render",
+            cfg={"figure": _fig},
+        log:
+            f"logs/render_splines/{_fig}.log",
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10,
+        script:
+            "../scripts/run.py"
