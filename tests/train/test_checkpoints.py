@@ -7,8 +7,9 @@ import torch
 
 from learndyn.io import read_table
 from learndyn.splines.module import SplineGD
+from learndyn.train.factory import fit_with_breakpoints
 from learndyn.train import (MANIFEST, BreakpointError, CheckpointError, breakpoint_schedule,
-                            fit_with_breakpoints, load_checkpoint)
+                            load_checkpoint)
 
 X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
 Y = np.array([0, 0.8, -0.5, 0.6, 1, 0.2])

@@ -16,6 +16,7 @@ from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.splines import init_analysis as ia
 from learndyn.splines.data import DATASETS, dataset_xy
+from learndyn.splines.landscape_analysis import SLICE_CHECKS, SPECTRUM_CHECKS
 from learndyn.splines.spline import evaluate_pieces, network_forward, spline_from_network, spline_pieces
 from learndyn.splines.trajectory import METRICS, TRAJECTORY, run_params
 
@@ -124,12 +125,37 @@ def write_claims(job: Job) -> None:
     traj = read_table(job.inputs["trajectory_presets"], TRAJECTORY)
     x, _ = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D1")
     rows = splines_claims(metrics, laws, flatness, traj, len(x))
-    rows += hessian_claims(job)
+    rows += landscape_claims(read_table(job.inputs["hessian_checks"], SPECTRUM_CHECKS),
+                             read_table(job.inputs["loss_slice_checks"], SLICE_CHECKS))
     df = claims_frame(rows)
     write_table(df, job.output("claims"), CLAIMS, job.provenance())
     for r in df.itertuples():
         job.log(f"{r.claim_id}: {r.metric} = {r.value:.4g} ({r.direction} {r.threshold:.4g}) -> {r.verdict}")
 
 
-def hessian_claims(job: Job) -> list[dict]:
-    return []
+def landscape_claims(checks: pd.DataFrame, slice_checks: pd.DataFrame) -> list[dict]:
+    """C2: the loss surface and Hessian as the spline view predicts (constructions of spec T12/T13)."""
+    at = lambda case, coords: checks[(checks["case"] == case) & (checks["coordinates"] == coords)].iloc[0]  # noqa: E731
+    mins = checks[checks["case"] == "minimum"]
+    saddle, reb_s, reb_n = at("saddle", "spline"), at("minimum_rebalanced", "spline"), at("minimum_rebalanced", "nn")
+    jumps = slice_checks[slice_checks["check"] == "jump"]
+    jumps = jumps[jumps["predicted"].abs() > 1e-12]
+    return [
+        claim(STUDY, "C2-slice-jumps", "dL/dbeta_i jumps by mu_i r_m / N as a knot crosses data point x_m",
+              "max relative error, predicted vs one-sided FD jump", float(jumps["rel_error"].max()), 1e-5, "<", 1,
+              f"{len(jumps)} (unit, data point) pairs on D3"),
+        claim(STUDY, "C2-zero-eigenvalues", "At an interpolating minimum the Hessian has >= 2H+1-N (spline) and >= 3H+1-N (NN) zero eigenvalues",
+              "min over coordinates of (zero count - theoretical minimum)",
+              float((mins["n_zero"] - mins["min_zero_theory"]).min()), -0.5, ">", 1,
+              "; ".join(f"{r.coordinates}: {r.n_zero} zero of {r.dim} (theory >= {r.min_zero_theory:.0f})"
+                        for r in mins.itertuples())),
+        claim(STUDY, "C2-strict-saddle", "A unit with mu_j = 0 at a critical point gives a strict saddle (one lambda < 0)",
+              "lambda_min in spline coordinates", float(saddle["lambda_min"]), 0.0, "<", 1,
+              f"bounds [{saddle['saddle_lower']:.3g}, {saddle['saddle_upper']:.3g}]"),
+        claim(STUDY, "C2-spectrum-spline-invariant", "Re-balancing per-unit scales leaves the spline-coordinate spectrum unchanged",
+              "max |lambda change| / lambda_max (spline coordinates)",
+              float(reb_s["max_abs_diff_vs_minimum"] / abs(reb_s["lambda_max"])), 1e-8, "<", 1, "same f, balanced a_i"),
+        claim(STUDY, "C2-spectrum-nn-changes", "...but changes the network-coordinate spectrum (hidden per-unit scales)",
+              "max |lambda change| / lambda_max (NN coordinates)",
+              float(reb_n["max_abs_diff_vs_minimum"] / abs(reb_n["lambda_max"])), 1e-3, ">", 1, "same f, balanced a_i"),
+    ]

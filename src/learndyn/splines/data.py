@@ -11,11 +11,11 @@ import pandas as pd
 import pyarrow as pa
 
 from learndyn.io import Table
+from learndyn.splines.constructions import dataset_d3, dataset_d4, dataset_d5
 
 DATASETS = Table("splines.datasets", (
     ("dataset", pa.string()), ("index", pa.int64()), ("x", pa.float64()), ("y", pa.float64()),
 ))
-D4_SEED = 4  # fixed draw of the saddle construction's inputs (reconstruction)
 
 
 def make_datasets(d2_seed: int, d5_points: int) -> pd.DataFrame:
@@ -23,12 +23,7 @@ def make_datasets(d2_seed: int, d5_points: int) -> pd.DataFrame:
     sets = {"D1": (x1, np.array([0, 0.8, -0.5, 0.6, 1.0, 0.2]))}
     x2 = np.concatenate([[-1.0], np.sort(np.random.default_rng(d2_seed).uniform(-1, 1, 6)), [1.0]])
     sets["D2"] = (x2, 0.5 * np.sin(2 * np.pi * x2) + x2)
-    x3 = np.linspace(-1, 1, 6)
-    sets["D3"] = (x3, np.sin(np.pi * x3))
-    x4 = np.sort(np.random.default_rng(D4_SEED).uniform(-1, 1, 40))
-    sets["D4"] = (x4, np.sin(3 * np.pi * x4))
-    x5 = np.linspace(-1, 1, d5_points)
-    sets["D5"] = (x5, np.sin(np.pi * x5))
+    sets["D3"], sets["D4"], sets["D5"] = dataset_d3(), dataset_d4(), dataset_d5(d5_points)
     rows = [pd.DataFrame({"dataset": name, "index": np.arange(len(x)), "x": x, "y": y})
             for name, (x, y) in sets.items()]
     return pd.concat(rows, ignore_index=True)

@@ -29,10 +29,10 @@ class SplineGD(pl.LightningModule):
         self.automatic_optimization = False
         dt = torch.float64
         for name in PARAM_NAMES:
-            setattr(self, name, nn.Parameter(torch.as_tensor(np.asarray(params0[name]), dtype=dt).clone()))
+            setattr(self, name, nn.Parameter(torch.tensor(np.array(params0[name], dtype=np.float64))))
         n_runs = self.w.shape[0]
-        self.register_buffer("x", torch.as_tensor(np.asarray(x), dtype=dt))
-        self.register_buffer("y", torch.as_tensor(np.asarray(y), dtype=dt))
+        self.register_buffer("x", torch.tensor(np.array(x, dtype=np.float64)))
+        self.register_buffer("y", torch.tensor(np.array(y, dtype=np.float64)))
         self.register_buffer("step_count", torch.zeros((), dtype=torch.int64))
         self.register_buffer("loss", torch.full((n_runs,), float("inf"), dtype=dt))
         self.register_buffer("converged_step", torch.full((n_runs,), -1, dtype=torch.int64))

@@ -12,10 +12,9 @@ from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.splines.data import DATASETS, dataset_xy, make_datasets
 from learndyn.splines.metrics import implicit_regularisation_metrics
-from learndyn.splines.module import SplineGD
 from learndyn.splines.runs import RUNS, group_init, group_runs
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
-from learndyn.train import MANIFEST, breakpoint_schedule, fit_with_breakpoints, load_checkpoint
+from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
 
 def prepare_data(job: Job) -> None:
     df = make_datasets(job.cfg["d2_seed"], job.cfg["d5_points"])
@@ -24,6 +23,9 @@ def prepare_data(job: Job) -> None:
 
 def train_group(job: Job) -> None:
     """Batched full-batch GD of every run of one group, checkpointed at breakpoints."""
+    from learndyn.splines.module import SplineGD  # Lightning: imported only by training jobs
+    from learndyn.train.factory import fit_with_breakpoints
+
     group, train = job.cfg, job.cfg["train"]
     x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), group["dataset"])
     runs = group_runs(group)
@@ -102,3 +104,18 @@ def analyse_init(job: Job) -> None:
     write_table(flat, job.output("flatness"), ia.FLATNESS, job.provenance(seed=0))
     write_table(funcs, job.output("flat_functions"), ia.FLAT_FUNCTIONS, job.provenance(seed=0))
     job.log(f"flatness: {len(flat)} draws over {flat_cfg['families']} x {flat_cfg['widths']}")
+
+
+def analyse_landscape(job: Job) -> None:
+    """Loss slices (F4, on D3) and Hessian spectra in both coordinate systems (F5)."""
+    from learndyn.splines import landscape_analysis as la
+
+    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D3")
+    slices, slice_checks = la.loss_slice_tables(x, y, job.cfg["slice_points"])
+    write_table(slices, job.output("loss_slices"), la.LOSS_SLICES, job.provenance(seed=0))
+    write_table(slice_checks, job.output("loss_slice_checks"), la.SLICE_CHECKS, job.provenance(seed=0))
+    spectra, checks = la.hessian_tables()
+    write_table(spectra, job.output("hessian_spectra"), la.SPECTRA, job.provenance(seed=0))
+    write_table(checks, job.output("hessian_checks"), la.SPECTRUM_CHECKS, job.provenance(seed=0))
+    job.log("Hessian zero counts: " + ", ".join(
+        f"{r.case}/{r.coordinates}: {r.n_zero} (theory >= {r.min_zero_theory})" for r in checks.itertuples()))

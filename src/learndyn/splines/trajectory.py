@@ -36,8 +36,9 @@ METRICS = Table("splines.metrics", (
 
 def trajectory_rows(params: dict, x: np.ndarray, y: np.ndarray, step: int) -> pd.DataFrame:
     """Spline coordinates (and NN parameters) of every unit of every run at one step."""
-    t = {k: torch.as_tensor(v) for k, v in params.items()}
-    loss = loss_and_grads(t["w"], t["b"], t["v"], t["c"], torch.as_tensor(x), torch.as_tensor(y))[0].numpy()
+    t = {k: torch.tensor(np.array(params[k], dtype=np.float64)) for k in PARAM_NAMES}
+    x_t, y_t = torch.tensor(np.array(x, dtype=np.float64)), torch.tensor(np.array(y, dtype=np.float64))
+    loss = loss_and_grads(t["w"], t["b"], t["v"], t["c"], x_t, y_t)[0].numpy()
     frames = []
     for r in range(params["w"].shape[0]):
         w, b, v, c = (params[k][r] for k in PARAM_NAMES)

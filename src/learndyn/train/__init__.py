@@ -1,18 +1,21 @@
-"""Lightning glue shared by all gradient-trained studies."""
+"""Training glue shared by all gradient-trained studies.
+
+Importing this package is cheap (no Lightning): the schedule and the checkpoint store are
+here; the trainer factory and callbacks live in :mod:`learndyn.train.factory` and
+:mod:`learndyn.train.callbacks`, imported by the jobs that train.
+"""
 
 from learndyn.train.breakpoints import BreakpointError, breakpoint_schedule, next_breakpoint
-from learndyn.train.checkpoints import (
+from learndyn.train.store import (
     MANIFEST,
-    BreakpointCheckpoint,
     CheckpointError,
+    checkpoint_files,
     latest_checkpoint,
     load_checkpoint,
     write_manifest,
 )
-from learndyn.train.factory import fit_with_breakpoints, make_trainer
 
 __all__ = [
-    "BreakpointError", "breakpoint_schedule", "next_breakpoint", "MANIFEST",
-    "BreakpointCheckpoint", "CheckpointError", "latest_checkpoint", "load_checkpoint",
-    "write_manifest", "fit_with_breakpoints", "make_trainer",
+    "BreakpointError", "breakpoint_schedule", "next_breakpoint", "MANIFEST", "CheckpointError",
+    "checkpoint_files", "latest_checkpoint", "load_checkpoint", "write_manifest",
 ]

@@ -18,10 +18,9 @@ import pytorch_lightning as pl
 import torch
 
 from learndyn.io import config_hash
-from learndyn.train.checkpoints import (
-    BreakpointCheckpoint,
+from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
+from learndyn.train.store import (
     CheckpointError,
-    ProgressLog,
     checkpoint_files,
     latest_checkpoint,
     load_checkpoint,
@@ -72,12 +71,14 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
                          threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
                          precision: str = "32-true", log: Callable[[str], None] = print,
                          manifest_name: str = "checkpoints.parquet",
-                         extra_callbacks: Iterable[pl.Callback] = ()):
+                         extra_callbacks: Iterable[pl.Callback] = (),
+                         before_manifest: Callable[[], None] | None = None):
     """Fit ``module`` with checkpoints at ``schedule``; resume from the last checkpoint if any.
 
     ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
     checkpoints written under another fingerprint are discarded rather than resumed.
-    Returns the manifest DataFrame, written last.
+    ``before_manifest`` writes the job's other outputs once training has ended, so that the
+    manifest really is the last file written.  Returns the manifest DataFrame.
     """
     run_dir = Path(run_dir)
     ckpt_dir = run_dir / "ckpt"
@@ -99,4 +100,6 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
         if resume is not None and "state_dict" in str(err):
             raise CheckpointError(f"{resume}: does not match this model: {err}") from err
         raise
+    if before_manifest is not None:
+        before_manifest()
     return write_manifest(ckpt_dir, run_dir / manifest_name, provenance)

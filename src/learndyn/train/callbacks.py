@@ -1,0 +1,77 @@
+"""Lightning callbacks: checkpoints at breakpoints, and progress lines for long jobs."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytorch_lightning as pl
+
+from learndyn.io import atomic_path
+
+
+def progress_step(trainer: pl.Trainer, module: pl.LightningModule) -> int:
+    """The training step a module reports (e.g. inner GD steps), else Lightning's global step."""
+    step = getattr(module, "progress_step", None)
+    return int(step) if step is not None else int(trainer.global_step)
+
+
+class BreakpointCheckpoint(pl.Callback):
+    """Save ``step=<n>.ckpt`` at each breakpoint, at step 0, and at the end of training.
+
+    The step is :func:`progress_step`, so a module that runs many inner steps per Lightning
+    step (full-batch GD) is checkpointed at its own step count; such a module must stop its
+    inner loop at the next breakpoint.  Writes are atomic (temp file, then rename), so a kill
+    never leaves a half-written checkpoint that a resume would trust.
+    """
+
+    def __init__(self, ckpt_dir: str | os.PathLike, schedule: list[int],
+                 log: Callable[[str], None] = print):
+        self.ckpt_dir = Path(ckpt_dir)
+        self.schedule = set(int(s) for s in schedule)
+        self.emit = log
+
+    def _save(self, trainer: pl.Trainer, module: pl.LightningModule, final: bool = False) -> None:
+        step = progress_step(trainer, module)
+        path = self.ckpt_dir / f"step={step}.ckpt"
+        if path.exists() and not final:
+            return
+        self._pending = {"step": step, "final": final,
+                         "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
+        tmp = atomic_path(path)
+        try:
+            trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs it
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        checkpoint["learndyn"] = dict(getattr(self, "_pending", {}))
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        if 0 in self.schedule and progress_step(trainer, pl_module) == 0:
+            self._save(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if progress_step(trainer, pl_module) in self.schedule:
+            self._save(trainer, pl_module)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._save(trainer, pl_module, final=True)
+
+
+class ProgressLog(pl.Callback):
+    """One line per ``every_s`` seconds of wall time: long jobs show they are alive."""
+
+    def __init__(self, every_s: float = 10.0, log: Callable[[str], None] = print):
+        self.every_s, self.emit, self._last = every_s, log, 0.0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.every_s:
+            self._last = now
+            loss = getattr(pl_module, "checkpoint_loss", float("nan"))
+            self.emit(f"step {progress_step(trainer, pl_module)}  loss {loss:.3e}")
