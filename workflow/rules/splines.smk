@@ -4,16 +4,20 @@ from learndyn.splines.runs import training_groups
 
 SPL = config["splines"]
 SPLINE_GROUPS = training_groups(SPL)
-SPLINE_FIGURES = {
-    "F1_anatomy": ["trajectory_presets", "datasets"],
+SPLINE_FIGURES = {  # figure -> named input tables (read by learndyn.figures.splines:render)
+    "F1_anatomy": ["trajectory_presets", "runs_presets", "datasets"],
     "F2_breakpoint_laws": ["breakpoint_laws", "breakpoint_histograms"],
     "F3_flatness": ["flatness", "flat_functions"],
-    "F4_loss_slices": ["loss_slices"],
+    "F4_loss_slices": ["loss_slices", "datasets"],
     "F5_hessian_spectra": ["hessian_spectra"],
-    "F6_trajectories": ["trajectory_presets", "datasets"],
-    "F7_implicit_regularisation": ["implicit_regularisation", "trajectory_presets", "datasets"],
-    "F8_knots_vs_curvature": ["trajectory_curvature", "datasets"],
+    "F6_trajectories": ["trajectory_presets", "runs_presets", "datasets"],
+    "F7_implicit_regularisation": ["implicit_regularisation", "trajectory_presets", "runs_presets", "datasets"],
+    "F8_knots_vs_curvature": ["trajectory_curvature", "runs_curvature", "datasets"],
 }
+
+
+SPLINE_FIGURE_CODE = [f"figures/{m}.py" for m in ("style", "splines", "splines_common", "splines_init",
+                                                   "splines_landscape", "splines_training")]
 
 
 wildcard_constraints:
@@ -22,11 +26,15 @@ wildcard_constraints:
 
 
 def splines_table(name):
-    """Path of a splines table by the name figures and claims use."""
-    if name.startswith("trajectory_"):
-        sweep = name.removeprefix("trajectory_")
-        group = f"{sweep}-H{SPL['sweeps'][sweep]['widths'][0]}"
-        return f"results/splines/tables/groups/{group}/trajectory.parquet"
+    """Path of a splines table by the name figures and claims use.
+
+    trajectory_<sweep> / runs_<sweep>: the trajectory / runs table of the sweep's first width group.
+    """
+    for prefix, path in (("trajectory_", "results/splines/tables/groups/{group}/trajectory.parquet"),
+                         ("runs_", "results/splines/runs/{group}/runs.parquet")):
+        if name.startswith(prefix):
+            sweep = name.removeprefix(prefix)
+            return path.format(group=f"{sweep}-H{SPL['sweeps'][sweep]['widths'][0]}")
     if name == "datasets":
         return "results/splines/data/datasets.parquet"
     return f"results/splines/tables/{name}.parquet"
@@ -66,7 +74,7 @@ rule train_splines:
     input:
         datasets="results/splines/data/datasets.parquet",
         code=code("splines/tasks.py", "splines/module.py", "splines/gd.py", "splines/init.py",
-                  "splines/runs.py", "train/factory.py", "train/checkpoints.py", "train/breakpoints.py"),
+                  "splines/runs.py", "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
     output:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
@@ -90,7 +98,7 @@ rule analyse_splines_group:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
         datasets="results/splines/data/datasets.parquet",
-        code=code("splines/tasks.py", "splines/spline.py", "splines/metrics.py"),
+        code=code("splines/tasks.py", "splines/spline.py", "splines/metrics.py", "splines/trajectory.py"),
     output:
         trajectory="results/splines/tables/groups/{group}/trajectory.parquet",
         metrics="results/splines/tables/groups/{group}/metrics.parquet",
@@ -130,7 +138,7 @@ rule analyse_splines_init:
     """Breakpoint laws (F2) and flatness of initial functions (F3): no training needed."""
     input:
         datasets="results/splines/data/datasets.parquet",
-        code=code("splines/tasks.py", "splines/init.py", "splines/spline.py"),
+        code=code("splines/tasks.py", "splines/init.py", "splines/spline.py", "splines/init_analysis.py"),
     output:
         breakpoint_laws="results/splines/tables/breakpoint_laws.parquet",
         breakpoint_histograms="results/splines/tables/breakpoint_histograms.parquet",
@@ -156,10 +164,12 @@ rule analyse_splines_landscape:
     input:
         datasets="results/splines/data/datasets.parquet",
         code=code("splines/tasks.py", "splines/landscape.py", "splines/constructions.py",
-                  "splines/dynamics.py"),
+                  "splines/landscape_analysis.py"),
     output:
         loss_slices="results/splines/tables/loss_slices.parquet",
+        loss_slice_checks="results/splines/tables/loss_slice_checks.parquet",
         hessian_spectra="results/splines/tables/hessian_spectra.parquet",
+        hessian_checks="results/splines/tables/hessian_checks.parquet",
     params:
         func="learndyn.splines.tasks:analyse_landscape",
         cfg=SPL["landscape"],
@@ -180,10 +190,11 @@ rule splines_claims:
         implicit_regularisation=splines_table("implicit_regularisation"),
         breakpoint_laws=splines_table("breakpoint_laws"),
         flatness=splines_table("flatness"),
-        hessian_spectra=splines_table("hessian_spectra"),
+        hessian_checks=splines_table("hessian_checks"),
+        loss_slice_checks=splines_table("loss_slice_checks"),
         trajectory_presets=splines_table("trajectory_presets"),
         datasets=splines_table("datasets"),
-        code=code("splines/claims.py", "claims.py"),
+        code=code("splines/claims.py", "claims.py", "splines/spline.py"),
     output:
         claims="results/splines/claims.parquet",
     params:
@@ -205,7 +216,7 @@ for _fig, _tables in SPLINE_FIGURES.items():
             f"render_splines_{_fig}"
         input:
             **{t: splines_table(t) for t in _tables},
-            code=code("figures/splines.py"),
+            code=code(*SPLINE_FIGURE_CODE),
         output:
             figure=report(
                 f"results/figures/splines/{_fig}.png",

@@ -57,3 +57,32 @@ class PerRunGD(torch.optim.Optimizer):
                 if p.grad is not None:
                     p.sub_(p.grad * eta.view(-1, *([1] * (p.dim() - 1))))
         return None
+
+
+@torch.no_grad()
+def gd_chunk(params, x, y, eta, loss, converged_step, step: int, n_steps: int, *,
+             tol: float, refresh: int) -> int:
+    """Advance every unconverged run by up to ``n_steps`` GD steps, in place; return the new step.
+
+    ``params`` = (w, b, v, c); ``eta``, ``loss`` (previous loss) and ``converged_step`` (-1 while
+    running) are per-run tensors updated in place.  A run converges when L < tol and is frozen;
+    its eta is refreshed every ``refresh`` steps and at once when its loss rises.  Kept free of
+    module attributes and host syncs beyond two boolean checks per step: this is the hot loop.
+    """
+    w, b, v, c = params
+    for _ in range(n_steps):
+        new_loss, grads = loss_and_grads(w, b, v, c, x, y)
+        newly = (new_loss < tol) & (converged_step < 0)
+        converged_step.masked_fill_(newly, step)
+        active = converged_step < 0
+        if not bool(active.any()):
+            break
+        due = active & (new_loss > loss) if step % refresh else active
+        if bool(due.any()):
+            eta.copy_(torch.where(due, 0.5 / ntk_lambda_max(w, b, v, c, x), eta))
+        loss.copy_(new_loss)
+        scale = eta * active
+        for p, g in zip(params, grads):
+            p.sub_(g * (scale if p.dim() == 1 else scale[:, None]))
+        step += 1
+    return step

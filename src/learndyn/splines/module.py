@@ -16,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from learndyn.splines.gd import PerRunGD, loss_and_grads, ntk_lambda_max
+from learndyn.splines.gd import PerRunGD, gd_chunk, loss_and_grads
 from learndyn.train import next_breakpoint
 
 from learndyn.splines.trajectory import PARAM_NAMES
@@ -72,26 +72,12 @@ class SplineGD(pl.LightningModule):
     @torch.no_grad()
     def training_step(self, batch, batch_idx):
         opt = self.optimizers().optimizer
-        eta = opt.param_groups[0]["eta"]
         step = self.progress_step
         stop = min(next_breakpoint(self.schedule, step) or self.max_steps, self.max_steps)
-        for _ in range(min(self.chunk, stop - step)):
-            loss, grads = loss_and_grads(self.w, self.b, self.v, self.c, self.x, self.y)
-            newly = (loss < self.tol) & (self.converged_step < 0)
-            self.converged_step[newly] = step
-            active = self.converged_step < 0
-            if not active.any():
-                break
-            refresh = active & ((loss > self.loss) | (step % self.refresh == 0))
-            if refresh.any():
-                lam = ntk_lambda_max(self.w, self.b, self.v, self.c, self.x)
-                eta.copy_(torch.where(refresh, 0.5 / lam, eta))
-            self.loss.copy_(loss)
-            for p, g in zip((self.w, self.b, self.v, self.c), grads):
-                p.grad = g
-            opt.step(active=active)
-            step += 1
-            self.step_count.fill_(step)
+        params = (self.w.data, self.b.data, self.v.data, self.c.data)
+        step = gd_chunk(params, self.x, self.y, opt.param_groups[0]["eta"], self.loss, self.converged_step,
+                        step, min(self.chunk, stop - step), tol=self.tol, refresh=self.refresh)
+        self.step_count.fill_(step)
         if self.done:
             self.loss.copy_(self._current_loss())
             self.trainer.should_stop = True

@@ -1,0 +1,71 @@
+"""Throughput of the motor simulator (spec §10): SUPERTREX, Task 1, N = 1000, one period.
+
+Measures, in one process and one thread:
+  * the engine's single run (numpy + scipy CSR, gated in-place RLS), steps/s over one period;
+  * the plain dense per-step numpy implementation of the same equations
+    (``learndyn.motor.reference``: dense J, N x N outer-product RLS every 10 steps without gate
+    skipping, weight norms every step as the scripts log them), steps/s over a prefix of the
+    same period (its cost per step does not depend on the gate);
+  * the batched mode (torch, 8 seeds sharing J), per-seed steps/s over one period;
+and prints the ratios.  Usage: ``python benchmarks/motor.py [--S 50000] [--baseline-steps 5000]``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+from learndyn.motor.reference import run_reference  # noqa: E402
+from learndyn.motor.simulate import MotorConfig, MotorSim  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--N", type=int, default=1000)
+    ap.add_argument("--S", type=int, default=50_000, help="steps per period (paper: 50 000)")
+    ap.add_argument("--baseline-steps", type=int, default=5000)
+    ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--skip-batched", action="store_true")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    cfg = MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=5489)
+
+    sim = MotorSim(cfg)
+    t0 = time.perf_counter()
+    sim.run_periods(1)
+    t_engine = time.perf_counter() - t0
+    engine = cfg.S / t_engine
+    print(f"engine (numpy/scipy CSR, 1 seed):   {engine:9.0f} steps/s  "
+          f"({1e6 / engine:.0f} us/step; gate opened at step {sim.gate_open_step[0]}, "
+          f"{sim.rls_updates[0]} of {cfg.S // 10} RLS blocks executed)")
+
+    t0 = time.perf_counter()
+    run_reference(cfg, n_steps=a.baseline_steps)
+    plain = a.baseline_steps / (time.perf_counter() - t0)
+    print(f"plain dense numpy reference:         {plain:9.0f} steps/s  ({1e6 / plain:.0f} us/step)")
+    print(f"ratio engine / plain:                {engine / plain:9.1f} x")
+
+    if not a.skip_batched:
+        cfgs = [MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=s)
+                for s in range(1, a.seeds + 1)]
+        bsim = MotorSim(cfgs, j_seed=5489, backend="torch", device=a.device)
+        t0 = time.perf_counter()
+        bsim.run_periods(1)
+        bsim.ops.sync()
+        per_seed = a.seeds * cfg.S / (time.perf_counter() - t0)
+        print(f"batched torch ({a.seeds} seeds, {a.device}):     {per_seed:9.0f} seed-steps/s "
+              f"({1e6 / per_seed:.0f} us/seed-step; gates opened: {(bsim.gate_open_step > 0).sum()}, "
+              f"RLS blocks per seed: {bsim.rls_updates.mean():.0f})")
+        print(f"ratio batched per seed / plain:      {per_seed / plain:9.1f} x")
+        print(f"ratio batched per seed / engine:     {per_seed / engine:9.1f} x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Shared look of the learndyn figures: Agg-only Figure objects, colours, titles, saving.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly (never pyplot), so rendering
+holds no global state and never opens a display.
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display, ever (harmless if pyplot was never imported)
+
+from matplotlib.figure import Figure  # noqa: E402
+
+DPI = 120
+RECONSTRUCTION = "reconstruction (paper body unavailable)"
+RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 7.5,
+      "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.titlesize": 11}
+PRESET_COLOURS = {"lazy": "tab:blue", "torch_like": "tab:green", "rich": "tab:red"}
+ORIENTATION_COLOURS = {1: "tab:orange", -1: "tab:purple"}  # s = +1 right-facing, s = -1 left-facing
+SIGN_COLOURS = {1: "tab:red", -1: "tab:blue"}  # sign of a delta-slope mu
+DATA_STYLE = {"color": "0.35", "lw": 0.7, "ls": ":", "zorder": 0}
+REF_STYLE = {"ncs": {"color": "k", "ls": "--", "lw": 1.3}, "li": {"color": "0.45", "ls": ":", "lw": 1.5}}
+
+
+def colour_cycle(i: int) -> str:
+    return f"C{i % 10}"
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A constrained-layout Agg figure of the given size in inches."""
+    with matplotlib.rc_context(RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def style(fn):
+    """Decorator: build the figure under the shared rc settings."""
+    def wrapped(*args, **kwargs):
+        with matplotlib.rc_context(RC):
+            return fn(*args, **kwargs)
+    wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__ = fn.__name__, fn.__doc__, fn
+    wrapped.__module__, wrapped.__qualname__ = fn.__module__, fn.__qualname__
+    return wrapped
+
+
+def title(fig, text: str, settings: str = "") -> None:
+    """Suptitle naming the figure as a reconstruction, with its settings wrapped below it."""
+    width = max(40, int(fig.get_figwidth() * 11.5))  # characters per line at 11 pt
+    lines = [f"{text} — {RECONSTRUCTION}"] + (textwrap.wrap(settings, width) if settings else [])
+    fig.suptitle("\n".join(lines), fontsize=RC["figure.titlesize"])
+
+
+def empty_panel(ax, text: str = "no data") -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = DPI) -> Path:
+    """Write PNG atomically (temp file + rename) so an interrupted job leaves no half image."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, dpi=dpi, format="png")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

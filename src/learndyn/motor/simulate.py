@@ -1,0 +1,397 @@
+"""Train/test protocol of Pyle & Rosenbaum (2019) for B members sharing J (spec §2, §5, §6, §8).
+
+``run(cfg)`` is one standard run (numpy/scipy, one core). ``run_batched(cfgs, j_seed)`` runs
+several seeds at once sharing one J (torch, CPU or GPU; reconstruction: the shared-J seed
+design). Per member, a batch gives exactly what the same backend gives for that member alone
+with the same J (bit-identical on CPU with one thread); numpy and torch agree to rounding only,
+which the chaotic reservoir amplifies over a run.
+
+Resuming: :meth:`MotorSim.state_dict` at a period boundary is a plain dict of numpy arrays and
+ints; :meth:`MotorSim.load_state_dict` on a fresh simulator with the same configs continues
+bit-identically (J, Q, x0 and the noise are regenerated from the seeds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+import math
+
+import numpy as np
+
+from . import rules
+from .reservoir import NoiseSource, advance_, get_ops, make_reservoir
+from .rules import Options, gate, phi, rule_params
+from .tasks import butterfly, display_beta, make_task, sqrt_gram_norm
+
+TRACES = ("z", "hand", "e", "D", "ebar", "w1_norm", "w2_norm", "w1_fro", "w2_fro")
+
+
+@dataclass(frozen=True)
+class MotorConfig:
+    """One run. Defaults = paper scale (authors' scripts); ``cpu_config`` gives N=500, T=4000.
+
+    PD manipulations (§8, reconstruction): ``da_gain`` scales Phi per training period (a float
+    or one value per period: DA(g), LDOPA(g, k)); ``lesion_after`` = k removes the BG pathway
+    (W2 := 0, xi := 0, no W2 learning) from the start of period k+1 (LES(k)); ``bg_on_test``
+    keeps W2 r at test (BGON). ``tf_offset`` is the teacher-forcing offset in periods (5).
+    ``blowup_norm``: ||W||_F above it (or a non-finite value) ends a run as "did not complete"
+    (threshold: reconstruction). ``record_every``: traces kept every 10th step (spec §10.6).
+    """
+    task: str = "task1"
+    model: str = "supertrex"
+    seed: int = 5489
+    j_seed: int | None = None
+    N: int = 1000
+    p: float = 0.1
+    g: float = 1.5
+    tau: float = 10.0
+    dt: float = 0.2
+    T: float = 1e4
+    n_train: int = 10
+    n_test: int = 5
+    tf_offset: int = 5
+    noise: float = 0.025
+    blowup_norm: float = 1e3
+    record_every: int = 10
+    options: Options = field(default_factory=Options)
+    da_gain: float | tuple = 1.0
+    lesion_after: int | None = None
+    bg_on_test: bool = False
+
+    @property
+    def S(self) -> int:
+        return int(round(self.T / self.dt))
+
+    @property
+    def n_steps(self) -> int:
+        return (self.n_train + self.n_test) * self.S
+
+
+def cpu_config(**kw) -> MotorConfig:
+    """CPU configuration (reconstruction): N = 500, T = 4000 (S = 20 000)."""
+    return MotorConfig(**{"N": 500, "T": 4000.0, **kw})
+
+
+_PER_MEMBER = ("seed", "j_seed", "da_gain", "lesion_after", "bg_on_test")
+
+
+class MotorSim:
+    """B members (seeds) of one condition sharing J; steps 1..n_train*S train, the rest test."""
+
+    def __init__(self, cfgs, *, j_seed=None, backend="numpy", device="cpu"):
+        cfgs = [cfgs] if isinstance(cfgs, MotorConfig) else list(cfgs)
+        base = cfgs[0]
+        blank = {k: getattr(base, k) for k in _PER_MEMBER}
+        if any(replace(c, **blank) != base for c in cfgs[1:]):
+            raise ValueError("batched configs may differ only in " + ", ".join(_PER_MEMBER))
+        if j_seed is None:
+            js = {c.seed if c.j_seed is None else c.j_seed for c in cfgs}
+            if len(js) != 1:
+                raise ValueError("members of a batch share J: give j_seed")
+            j_seed = js.pop()
+        self.cfgs, self.cfg, self.B, self.j_seed = cfgs, base, len(cfgs), int(j_seed)
+        self.opts = base.options.resolved()
+        self.task = make_task(base.task, self.opts.arm_cost)
+        self.rp = rule_params(self.task.family, self.task.n_segs, base.model, self.opts)
+        self.S, self.d = base.S, self.task.d
+        self.ops = ops = get_ops(backend, device)
+        self.res = make_reservoir(base.N, self.d, [c.seed for c in cfgs], self.j_seed, base.p,
+                                  base.g, base.tau, base.dt, base.noise)
+        self.J, self.Q = ops.sparse(self.res.J), ops.asarray(self.res.Q)
+        f = butterfly(self.S, self.opts.normaliser)
+        self.fx, self.fy, self.f_b = f[:, 0].tolist(), f[:, 1].tolist(), ops.asarray(f)
+        self.beta = display_beta(self.S)
+        self.da = np.array([np.broadcast_to(np.asarray(c.da_gain, float), (base.n_train,))
+                            for c in cfgs])
+        self.lesion = np.array([base.n_train if c.lesion_after is None else c.lesion_after
+                                for c in cfgs])
+        self.bg_test = np.array([c.bg_on_test for c in cfgs])
+        self.teacher_buf = self.task.family > 1 and self.opts.test_feedback == "teacher"
+        if self.teacher_buf and not base.n_test <= base.tf_offset <= base.n_train:
+            raise ValueError("teacher forcing z(t - tf_offset*S) needs n_test <= tf_offset <= n_train")
+        self.reset()
+
+    # ------------------------------------------------------------------------- state
+    def reset(self):
+        ops, B, N, d, rp = self.ops, self.B, self.cfg.N, self.d, self.rp
+        s = {"x": ops.asarray(self.res.x0)}
+        s["r"] = ops.xp.tanh(s["x"])                      # r(0) = tanh x(0), no noise
+        for k in ("u", "zbar", "zbar_tot"):
+            s[k] = ops.zeros((B, d))
+        for k in ("ebar", "edisp", "dev_sum"):
+            s[k] = ops.zeros((B,))
+        s["psi"] = ops.asarray(np.full(B, rules.PSI_INIT))
+        s["W"] = ops.zeros((B, d * (rp.uses_w1 + rp.uses_w2), N))
+        if rp.uses_w1:
+            s["P"] = ops.asarray(np.broadcast_to(np.eye(N) * rules.P0, (B, N, N)))
+        if self.teacher_buf:
+            s["buf"] = ops.zeros((B, self.cfg.tf_offset * self.S, d))
+        self.s = s
+        self.t = 0
+        self.blown = np.zeros(B, bool)
+        self.blowup_step = np.full(B, -1)
+        self.gate_open_step = np.full(B, -1)
+        self.rls_updates = np.zeros(B, dtype=np.int64)        # RLS blocks actually executed
+        self.D_end_train = np.full(B, np.nan)
+        self.w_last = np.zeros((B, 4))
+        n_rec = self.cfg.n_steps // self.cfg.record_every
+        shapes = {"z": (d,), "hand": (2,)}
+        self.traces = {k: np.full((B, n_rec) + shapes.get(k, ()), np.nan) for k in TRACES}
+
+    def state_dict(self) -> dict:
+        """Plain dict of numpy arrays and ints (no pickled objects), taken at a period boundary."""
+        out = {k: self.ops.to_numpy(v) for k, v in self.s.items()}
+        out.update(t=int(self.t), j_seed=self.j_seed, N=self.cfg.N, S=self.S,
+                   seeds=np.array([c.seed for c in self.cfgs]), blown=self.blown.copy(),
+                   blowup_step=self.blowup_step.copy(), gate_open_step=self.gate_open_step.copy(),
+                   rls_updates=self.rls_updates.copy(),
+                   D_end_train=self.D_end_train.copy(), w_last=self.w_last.copy(),
+                   j_fingerprint=np.array([self.res.J.data.sum(), self.res.J.nnz]))
+        out.update({"trace_" + k: v.copy() for k, v in self.traces.items()})
+        return out
+
+    def load_state_dict(self, sd: dict):
+        if (int(sd["N"]), int(sd["S"]), int(sd["j_seed"])) != (self.cfg.N, self.S, self.j_seed) \
+                or list(sd["seeds"]) != [c.seed for c in self.cfgs] \
+                or not np.array_equal(sd["j_fingerprint"], [self.res.J.data.sum(), self.res.J.nnz]):
+            raise ValueError("state does not belong to this configuration")
+        self.s = {k: self.ops.asarray(sd[k]) for k in self.s}
+        self.t = int(sd["t"])
+        for k in ("blown", "blowup_step", "gate_open_step", "rls_updates", "D_end_train", "w_last"):
+            setattr(self, k, np.array(sd[k]))
+        self.traces = {k: np.array(sd["trace_" + k]) for k in TRACES}
+
+    @property
+    def periods_done(self) -> int:
+        return self.t // self.S
+
+    @property
+    def done(self) -> bool:
+        return self.t >= self.cfg.n_steps or bool(self.blown.all())
+
+    # ------------------------------------------------------------------------- driver
+    def run_periods(self, n: int | None = None) -> "MotorSim":
+        """Advance n whole periods (default: to the end). Stops early once every member blew up."""
+        total = self.cfg.n_train + self.cfg.n_test
+        end = total if n is None else min(total, self.periods_done + n)
+        with np.errstate(all="ignore"):
+            while self.periods_done < end and not self.blown.all():
+                p = self.periods_done
+                (self._train_period if p < self.cfg.n_train else self._test_period)(p)
+        return self
+
+    def _weights(self):
+        W, d = self.s["W"], self.d
+        W1 = W[:, :d] if self.rp.uses_w1 else None
+        W2 = W[:, W.shape[1] - d:] if self.rp.uses_w2 else None
+        return W, W1, W2
+
+    def _record(self, t, z, e, training):
+        """Traces every record_every steps; norms (training only; flat at test, as the scripts)
+        and the blow-up check (non-finite, or ||W||_F above cfg.blowup_norm)."""
+        ops, d, rp, idx = self.ops, self.d, self.rp, t // self.cfg.record_every - 1
+        zh = ops.to_numpy(z)
+        hx, hy = self.task.hand(zh)
+        tr = self.traces
+        tr["z"][:, idx], tr["hand"][:, idx, 0], tr["hand"][:, idx, 1] = zh, hx, hy
+        tr["e"][:, idx] = ops.to_numpy(e)
+        tr["D"][:, idx] = np.sqrt(ops.to_numpy(self.s["edisp"]))
+        bad = ~np.isfinite(tr["D"][:, idx]) | ~np.isfinite(zh).all(axis=1)
+        if training:
+            tr["ebar"][:, idx] = ops.to_numpy(self.s["ebar"])
+            G = ops.to_numpy(ops.gram(self.s["W"]))
+            grams = [(0, G[:, :d, :d])] if rp.uses_w1 else []
+            grams += [(1, G[:, -d:, -d:])] if rp.uses_w2 else []
+            spec = sqrt_gram_norm(np.concatenate([g for _, g in grams]))
+            for n, (j, g) in enumerate(grams):
+                self.w_last[:, j] = spec[n * self.B:(n + 1) * self.B]
+                self.w_last[:, j + 2] = np.sqrt(np.trace(g, axis1=1, axis2=2))
+            bad |= ~np.isfinite(self.w_last).all(axis=1) | (self.w_last[:, 2:] > self.cfg.blowup_norm).any(axis=1)
+        for k, j in (("w1_norm", 0), ("w2_norm", 1), ("w1_fro", 2), ("w2_fro", 3)):
+            tr[k][:, idx] = self.w_last[:, j]
+        new = bad & ~self.blown
+        self.blown |= bad
+        self.blowup_step[new] = t
+        if self.blown.any():
+            for v in tr.values():
+                v[self.blown, idx] = np.nan
+
+    def _train_period(self, p: int):
+        ops, xp, rp, task, s = self.ops, self.ops.xp, self.rp, self.task, self.s
+        S, d, a, beta, cfg = self.S, self.d, self.res.a, self.beta, self.cfg
+        fx, fy, f_b, J, Q, noise = self.fx, self.fy, self.f_b, self.J, self.Q, NoiseSource(self.res, ops)
+        x, r, W, P = s["x"], s["r"], s["W"], s.get("P")
+        _, W1, W2 = self._weights()
+        st, force = rp.model == "supertrex", rp.model == "force"
+        # PD: dopamine gain and BG lesion for this period (identity multiplications when healthy)
+        bg = (p < self.lesion).astype(float)
+        for b in np.nonzero(self.lesion == p)[0]:
+            if W2 is not None:
+                W2[b] = 0.0
+        modulate = bool((self.da[:, p] != 1.0).any() or (bg != 1.0).any())
+        gain_b, bg_b = ops.asarray(self.da[:, p] * bg), ops.asarray(bg)
+        cost_total = task.cost is not None and self.opts.cost_highpass == "total"
+        # zbar_tot (a_z low-pass of the total z) is also kept when the test tracks it
+        keep_tot = cost_total or (task.cost is not None and self.opts.test_cost_ref == "track")
+        a_z, keep_z, keep_e, keep_d = rp.a_z, 1.0 - rp.a_z, rules.EBAR_KEEP, 1.0 - beta
+        step_e, lr = 1.0 - rules.EBAR_KEEP, rp.eta * rp.c_w2
+        buf_from = (cfg.n_train - cfg.tf_offset) * S if self.teacher_buf else None
+        off_S, re, sparse_log = cfg.tf_offset * S, cfg.record_every, force and rp.force_log_sparse
+        for t in range(p * S + 1, (p + 1) * S + 1):
+            i = (t - 1) % S
+            eps, xi, j = noise.get(t)
+            advance_(x, r, s["u"], J, Q, a, ops)                     # line 1 (u = z(t-1))
+            r = xp.tanh(x)                                            # line 2
+            r += eps[j]
+            zz = ops.readout(W, r)                                    # line 3
+            if force:
+                z = zz
+            else:
+                psi_eff = s["psi"] * bg_b if modulate else s["psi"]
+                z2 = zz[:, zz.shape[1] - d:] + psi_eff[:, None] * xi[j]   # CURRENT psi
+                z = zz[:, :d] + z2 if st else z2
+            rls_step = t % rules.RLS_EVERY == 0
+            if t == 1:                                                # initialisation step
+                s["zbar"], s["zbar_tot"] = ops.copy(z), ops.copy(z)
+                e = task.error(z, fx[i], fy[i], z, xp)                 # cost reference = z(1): 0
+                s["ebar"] = ops.copy(e)
+                e_log = e * 0.0 if sparse_log else e
+            elif force:
+                e = task.error(z, fx[i], fy[i], None, xp) if (rls_step or not sparse_log) else None
+                if rls_step:
+                    for b in np.nonzero(~self.blown)[0]:
+                        rules.force_update_(P[b], W1[b], r[b], z[b] - f_b[i], ops)
+                        self.rls_updates[b] += 1
+                e_log = e if e is not None else s["edisp"] * 0.0
+            else:
+                zbar = s["zbar"]
+                zbar *= keep_z                                        # line 4 (update first)
+                zbar += a_z * z2
+                ref = zbar
+                if keep_tot:
+                    zt = s["zbar_tot"]
+                    zt *= keep_z
+                    zt += a_z * z
+                    ref = zt if cost_total else zbar
+                e = task.error(z, fx[i], fy[i], ref, xp)              # line 5
+                ebar = s["ebar"]
+                ebar *= keep_e                                        # line 6 (update first)
+                ebar += step_e * e
+                s["psi"] = rp.psi_scale * (10.0 * ebar) ** rp.psi_exp  # line 7 (next step)
+                coef = lr * phi(e - ebar, rp.phi_mode, xp)            # line 8
+                if modulate:
+                    coef = coef * gain_b
+                rules.w2_update_(W2, coef, z2, zbar, r)
+                if st and rls_step:                                   # line 9: gated RLS
+                    eb = ops.to_numpy(ebar)
+                    G = gate(eb, rp.theta, np)
+                    opened = (eb < rp.theta) & (self.gate_open_step < 0) & ~self.blown
+                    self.gate_open_step[opened] = t
+                    target = z2 if rp.rls_target == "z2" else zbar
+                    for b in np.nonzero((G >= rules.GATE_SKIP) & ~self.blown)[0]:
+                        rules.supertrex_update_(P[b], W1[b], r[b], target[b], float(G[b]), rp.kappa, ops)
+                        self.rls_updates[b] += 1
+                e_log = e
+            if t == 1:
+                s["edisp"] = ops.copy(e_log)                          # ebar_disp_1 = e_1
+            else:
+                ed = s["edisp"]
+                ed *= keep_d
+                ed += beta * e_log
+            if buf_from is not None and t > buf_from:
+                s["buf"][:, (t - 1) % off_S] = z
+            s["u"] = z
+            if t % re == 0:
+                self._record(t, z, e_log, True)
+                if self.blown.all():
+                    break
+        s["r"] = r
+        self.t = t
+        if t == cfg.n_train * S:
+            self.D_end_train = np.where(self.blown, np.nan, np.sqrt(ops.to_numpy(s["edisp"])))
+
+    def _test_period(self, p: int):
+        ops, xp, rp, task, s, cfg = self.ops, self.ops.xp, self.rp, self.task, self.s, self.cfg
+        S, d, a, beta = self.S, self.d, self.res.a, self.beta
+        fx, fy, f_b, J, Q = self.fx, self.fy, self.f_b, self.J, self.Q
+        x, r, W = s["x"], s["r"], s["W"]
+        _, _, W2 = self._weights()
+        if p == cfg.n_train and rp.model == "supertrex":              # test = post-training BG lesion
+            for b in np.nonzero(~self.bg_test)[0]:
+                W2[b] = 0.0
+        task3 = task.cost is not None
+        track = task3 and self.opts.test_cost_ref == "track"
+        a_z, keep_z, keep_d, re = rp.a_z, 1.0 - rp.a_z, 1.0 - beta, cfg.record_every
+        closed = self.opts.test_feedback == "closed_loop"
+        off_S = cfg.tf_offset * S
+        for t in range(p * S + 1, (p + 1) * S + 1):
+            i = (t - 1) % S
+            if closed:
+                u = s["u"]
+            elif task.family == 1:
+                u = f_b[i][None, :]                                   # teacher forcing: f_t
+            else:
+                u = s["buf"][:, (t - 1) % off_S]                      # z(t - 5S)
+            advance_(x, r, u, J, Q, a, ops)
+            r = xp.tanh(x)                                            # no noise, no xi
+            zz = ops.readout(W, r)
+            z2 = zz[:, zz.shape[1] - d:]
+            z = zz[:, :d] + z2 if rp.model == "supertrex" else zz
+            ref = None
+            if track:
+                ref = s["zbar_tot"]
+                ref *= keep_z
+                ref += a_z * z
+            elif task3:
+                ref = s["zbar"]
+                if rp.model == "supertrex":                           # keeps filtering z2 (= 0)
+                    ref *= keep_z
+                    ref += a_z * z2
+            e = task.error(z, fx[i], fy[i], ref, xp)
+            ed = s["edisp"]
+            ed *= keep_d
+            ed += beta * e
+            s["dev_sum"] += xp.sqrt(ed)
+            s["u"] = z
+            if t % re == 0:
+                self._record(t, z, e, False)
+                if self.blown.all():
+                    break
+        s["r"] = r
+        self.t = t
+
+    # ------------------------------------------------------------------------- results
+    def results(self) -> list[dict]:
+        """Per member: deviation (mean test D), completion, PD markers and the traces."""
+        n_test_steps = self.cfg.n_test * self.S
+        dev = self.ops.to_numpy(self.s["dev_sum"]) / n_test_steps
+        finished = self.t >= self.cfg.n_steps
+        out = []
+        for b, c in enumerate(self.cfgs):
+            ok = finished and not self.blown[b]
+            out.append({
+                "seed": c.seed, "j_seed": self.j_seed, "completed": bool(ok),
+                "deviation": float(dev[b]) if ok else math.nan,
+                "blowup_step": int(self.blowup_step[b]), "gate_open_step": int(self.gate_open_step[b]),
+                "rls_updates": int(self.rls_updates[b]),
+                "D_end_train": float(self.D_end_train[b]), "record_every": self.cfg.record_every,
+                "steps": np.arange(1, len(self.traces["D"][b]) + 1) * self.cfg.record_every,
+                "traces": {k: v[b] for k, v in self.traces.items()},
+            })
+        return out
+
+
+def run(cfg: MotorConfig, *, backend="numpy", device="cpu") -> dict:
+    """One standard run (J drawn from cfg.j_seed, or from cfg.seed when None)."""
+    return MotorSim(cfg, backend=backend, device=device).run_periods().results()[0]
+
+
+def run_batched(cfgs, j_seed: int, *, backend="torch", device="cpu") -> list[dict]:
+    """Several members sharing one J (reconstruction); each equals ``run`` with that j_seed."""
+    return MotorSim(list(cfgs), j_seed=j_seed, backend=backend, device=device).run_periods().results()
+
+
+def w_crossing_step(res: dict) -> int:
+    """First recorded step where ||W1|| exceeds ||W2|| (automaticity marker; -1 if never)."""
+    tr = res["traces"]
+    hit = np.nonzero(tr["w1_norm"] > tr["w2_norm"])[0]
+    return int((hit[0] + 1) * res["record_every"]) if hit.size else -1

@@ -1,0 +1,76 @@
+"""Workflow tests: dry run, smoke DAG, no-op rerun, incremental rerun, bad configs."""
+
+from __future__ import annotations
+
+import pytest
+
+from smk import REPO, run_snakemake, snapshot, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.mark.parametrize("config", ["smoke", "config", "paper"])
+def test_dry_run_of_every_shipped_config(tmp_path, config):
+    run_snakemake(tmp_path, REPO / "config" / f"{config}.yaml", dryrun=True)
+
+
+def test_smoke_dag_produces_every_output(smoke_run):
+    work, _ = smoke_run
+    for rel in ["results/claims.parquet", "results/claims.html", "results/splines/claims.parquet"]:
+        assert (work / rel).exists(), rel
+    figures = sorted(p.name for p in (work / "results/figures/splines").glob("*.png"))
+    assert len(figures) == 8, figures
+    for bench in (work / "results/benchmarks/train_splines").glob("*.tsv"):
+        assert bench.read_text().count("\n") >= 2
+
+
+def test_second_run_has_nothing_to_do(smoke_run):
+    work, cfg = smoke_run
+    before = snapshot(work)
+    run_snakemake(work, cfg)
+    assert snapshot(work) == before
+
+
+def test_changing_one_sweep_reruns_only_its_jobs_and_descendants(smoke_run, tmp_path):
+    work, _ = smoke_run
+    before = snapshot(work)
+    cfg = write_config(tmp_path / "changed.yaml", splines__sweeps__rho__log10=[-2, 0, 0.5])
+    run_snakemake(work, cfg)
+    after = snapshot(work)
+    changed = {k for k in after if before.get(k) != after[k]}
+    expected = {
+        "results/splines/runs/rho-H50/checkpoints.parquet", "results/splines/runs/rho-H50/runs.parquet",
+        "results/splines/tables/groups/rho-H50/trajectory.parquet",
+        "results/splines/tables/groups/rho-H50/metrics.parquet",
+        "results/splines/tables/implicit_regularisation.parquet",
+    }
+    assert expected <= changed
+    # only the rho group's files, the tables that aggregate them, claims and the F7 figure
+    allowed_prefixes = ("results/splines/runs/rho-H50/", "results/splines/tables/groups/rho-H50/")
+    allowed = expected | {"results/splines/claims.parquet", "results/claims.parquet", "results/claims.html",
+                          "results/figures/splines/F7_implicit_regularisation.png"}
+    unexpected = {k for k in changed if k not in allowed and not k.startswith(allowed_prefixes)}
+    assert not unexpected, unexpected
+    assert "results/splines/tables/groups/presets-H50/trajectory.parquet" not in changed
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"splines__train__max_steps": -5}, "max_steps"),
+    ({"splines__train__max_steps": "many"}, "max_steps"),
+    ({"splines__seeds": []}, "seeds"),
+    ({"studies": ["splines", "astrology"]}, "studies"),
+    ({"splines__sweeps__width__widths": [0, 10]}, "widths"),
+    ({"splines__sweeps__presets__presets": ["lazy", "gigantic"]}, "presets"),
+    ({"splines__train__breakpoints": {"schedule": "cubic", "num": 5}}, "breakpoints"),
+    ({"splines__train__breakpoints": []}, "breakpoints"),
+    ({"splines__flatness__families": ["torch", "xavier_magic"]}, "families"),
+    ({"splines__sweeps__alpha__widths": [51]}, "splines.sweeps.alpha.widths"),
+    ({"splines__train__tol": 0}, "tol"),
+    ({"splines__trian": {"max_steps": 5}}, "trian"),
+])
+def test_invalid_config_is_rejected_naming_the_key(tmp_path, change, key):
+    cfg = write_config(tmp_path / "bad.yaml", **change)
+    with pytest.raises(Exception) as err:
+        run_snakemake(tmp_path, cfg, dryrun=True)
+    assert key in str(err.value), str(err.value)
+    assert not (tmp_path / "results").exists()
