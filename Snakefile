@@ -4,7 +4,7 @@
 #   snakemake --configfile config/smoke.yaml # the tiny DAG (tests, CI)
 from snakemake.utils import min_version, validate
 
-from learndyn.config import check_config
+from learndyn.config import STUDIES, check_config
 
 min_version("9.19")
 
@@ -20,7 +20,16 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/splines.smk"
+
+
+# One rules file per study (workflow/rules/<study>.smk); `studies` in the config chooses which
+# are part of this DAG (each validates its own config section against its own schema).
+for _study in STUDIES:
+    if _study in config["studies"]:
+
+        include: f"workflow/rules/{_study}.smk"
+
+
 include: "workflow/rules/claims.smk"
 
 

@@ -8,12 +8,20 @@ when the Snakefile is parsed, so a bad config fails before any job starts.
 from __future__ import annotations
 
 
+# Every study the pipeline knows, in DAG order; each has workflow/rules/<study>.smk,
+# workflow/schemas/<study>.schema.yaml, src/learndyn/<study>/ and tests/<study>/.
+STUDIES = ("splines", "kernel", "perturb", "motor")
+
+
 class ConfigError(ValueError):
     pass
 
 
 def config_problems(config: dict) -> list[str]:
     problems = []
+    for study in config.get("studies", []):
+        if study not in config:
+            problems.append(f"studies: {study!r} is listed but the config has no {study!r} section")
     spl = config.get("splines", {})
     for name, sweep in spl.get("sweeps", {}).items():
         key = f"splines.sweeps.{name}"
@@ -23,6 +31,8 @@ def config_problems(config: dict) -> list[str]:
                 problems.append(f"{key}.widths: the antisymmetric init pairs units, widths must be even (got {odd})")
     train = spl.get("train", {})
     bps = train.get("breakpoints")
+    if not (isinstance(train.get("max_steps"), int) and train["max_steps"] > 0):
+        return problems  # the schema names a bad max_steps
     if isinstance(bps, list) and "max_steps" in train and not any(0 < b <= train["max_steps"] for b in bps):
         problems.append(f"splines.train.breakpoints: no breakpoint in (0, max_steps={train['max_steps']}]")
     if isinstance(bps, dict) and bps.get("schedule") == "log" and bps.get("num", 0) > train.get("max_steps", 1):

@@ -1,6 +1,8 @@
 # Helpers shared by every study's rules.
 import os
 
+from snakemake.exceptions import WorkflowError
+
 SRC = os.path.join(workflow.basedir, "src", "learndyn")
 
 
@@ -15,3 +17,12 @@ def study_targets(study):
 
 
 STUDY_TARGETS = {}
+
+
+def validate_study(study):
+    """Validate config[study] against workflow/schemas/<study>.schema.yaml, naming the section."""
+    schema = os.path.join(workflow.basedir, "workflow", "schemas", f"{study}.schema.yaml")
+    try:
+        validate(config[study], schema)
+    except WorkflowError as err:
+        raise WorkflowError(f"invalid config section {study!r} ({study}.<key> below):\n{err}") from None

@@ -2,6 +2,7 @@
 # prepare -> train (one batched job per sweep x width) -> analyse -> claims -> figures F1-F8.
 from learndyn.splines.runs import training_groups
 
+validate_study("splines")
 SPL = config["splines"]
 SPLINE_GROUPS = training_groups(SPL)
 SPLINE_FIGURES = {  # figure -> named input tables (read by learndyn.figures.splines:render)

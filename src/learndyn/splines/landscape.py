@@ -18,6 +18,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from learndyn.splines.gd import loss_and_grads
+from learndyn.splines.spline import spline_from_network
+
 # ----------------------------------------------------------------------------------------------- arrays
 
 
@@ -48,11 +51,12 @@ def unpack_spline(theta_s):
 
 
 def spline_params_from_nn(w, b, v, c):
-    """phi for w_i != 0: (beta, mu, s, c) with beta = -b/w, mu = v|w| (the jump, never w*v), s = sign w."""
-    w, b, v = _vec(w), _vec(b), _vec(v)
+    """phi as plain arrays (beta, mu, s, c) for Hessian coordinates, which need every w_i != 0."""
+    w = _vec(w)
     if np.any(w == 0):
         raise ValueError("spline coordinates need w_i != 0; use spline.spline_from_network for w = 0 units")
-    return -b / w, v * np.abs(w), np.sign(w), float(c)
+    sp = spline_from_network(w, b, v, c)
+    return sp.breakpoint, sp.delta_slope, sp.orientation.astype(np.float64), float(sp.offset)
 
 
 def balanced_scales(beta, mu) -> np.ndarray:
@@ -121,16 +125,13 @@ def spline_loss(x, y, beta, mu, s, c) -> float:
 
 
 def nn_gradients(x, y, w, b, v, c):
-    """Closed form (dL/dw, dL/db, dL/dv, dL/dc). Sums run over A_i only, so a dead unit gets exact 0.0."""
-    x, v = _vec(x), _vec(v)
-    N = x.size
-    pre = nn_preactivations(x, w, b)
-    A = (pre > 0).astype(np.float64)
-    r = float(c) + np.maximum(pre, 0.0) @ v - _vec(y)
-    gw = v * ((r * x) @ A) / N
-    gb = v * (r @ A) / N
-    gv = (r @ np.maximum(pre, 0.0)) / N
-    return gw, gb, gv, float(np.mean(r))
+    """Closed form (dL/dw, dL/db, dL/dv, dL/dc): the training loop's own (gd.loss_and_grads), one run.
+
+    Sums run over A_i only, so a dead unit gets exact 0.0."""
+    t = lambda a: torch.as_tensor(np.array(_vec(a)))[None]  # noqa: E731  (one run on the run axis)
+    _, (gw, gb, gv, gc) = loss_and_grads(t(w), t(b), t(v), torch.tensor([float(c)], dtype=torch.float64),
+                                         torch.as_tensor(np.array(_vec(x))), torch.as_tensor(np.array(_vec(y))))
+    return gw[0].numpy(), gb[0].numpy(), gv[0].numpy(), float(gc[0])
 
 
 def nn_gradient(x, y, w, b, v, c) -> np.ndarray:
