@@ -30,14 +30,29 @@ def config_problems(config: dict) -> list[str]:
             if odd:
                 problems.append(f"{key}.widths: the antisymmetric init pairs units, widths must be even (got {odd})")
     train = spl.get("train", {})
-    bps = train.get("breakpoints")
-    if not (isinstance(train.get("max_steps"), int) and train["max_steps"] > 0):
-        return problems  # the schema names a bad max_steps
-    if isinstance(bps, list) and "max_steps" in train and not any(0 < b <= train["max_steps"] for b in bps):
-        problems.append(f"splines.train.breakpoints: no breakpoint in (0, max_steps={train['max_steps']}]")
-    if isinstance(bps, dict) and bps.get("schedule") == "log" and bps.get("num", 0) > train.get("max_steps", 1):
-        problems.append(f"splines.train.breakpoints.num: {bps['num']} log-spaced breakpoints exceed max_steps")
+    problems += _train_problems(train, "splines.train")
+    for name, sweep in spl.get("sweeps", {}).items():
+        override = sweep.get("train") if isinstance(sweep, dict) else None
+        if isinstance(override, dict) and override:  # the sweep's jobs train with the merged keys
+            key = f"splines.sweeps.{name}.train"
+            problems += _train_problems({**train, **override}, key)
     return problems
+
+
+def _train_problems(train: dict, key: str) -> list[str]:
+    """Breakpoints that cannot be honoured within max_steps (the schema checks each key alone)."""
+    bps, max_steps = train.get("breakpoints"), train.get("max_steps")
+    if not (isinstance(max_steps, int) and max_steps > 0):
+        return []  # the schema names a bad max_steps
+    if isinstance(bps, list) and not any(isinstance(b, int) and 0 < b <= max_steps for b in bps):
+        return [f"{key}.breakpoints: no breakpoint in (0, max_steps={max_steps}]"]
+    if isinstance(bps, dict) and bps.get("schedule") == "log" and isinstance(bps.get("num"), int) \
+            and bps["num"] > max_steps:
+        return [f"{key}.breakpoints.num: {bps['num']} log-spaced breakpoints exceed max_steps={max_steps}"]
+    if isinstance(bps, dict) and bps.get("schedule") == "linear" and isinstance(bps.get("every"), int) \
+            and bps["every"] > max_steps:
+        return [f"{key}.breakpoints.every: {bps['every']} exceeds max_steps={max_steps} (no breakpoint after 0)"]
+    return []
 
 
 def check_config(config: dict) -> None:

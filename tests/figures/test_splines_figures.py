@@ -3,8 +3,6 @@ functions, and `render` end to end through a hand-built Job and Parquet files.""
 
 from __future__ import annotations
 
-import ast
-import re
 from pathlib import Path
 
 import numpy as np
@@ -130,11 +128,7 @@ def test_render_writes_png_through_job(tables, tmp_path):
         figs.render(Job(rule="x", inputs={}, outputs={"figure": str(tmp_path / "x.png")}, cfg={"figure": "F9_x"}))
 
 
-def test_rules_and_captions_match_the_figures():
-    text = (ROOT / "workflow/rules/splines.smk").read_text()
-    literal = re.search(r"SPLINE_FIGURES = (\{.*?\n\})", text, re.S).group(1)
-    rule_inputs = ast.literal_eval(literal)
-    assert {k: list(v[1]) for k, v in figs.FIGURES.items()} == rule_inputs
+def test_every_figure_has_a_caption():
     for name in figs.FIGURES:
         caption = (ROOT / "workflow/report/splines" / f"{name}.rst").read_text()
         assert "reconstruction" in caption

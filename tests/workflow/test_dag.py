@@ -74,3 +74,21 @@ def test_invalid_config_is_rejected_naming_the_key(tmp_path, change, key):
         run_snakemake(tmp_path, cfg, dryrun=True)
     assert key in str(err.value), str(err.value)
     assert not (tmp_path / "results").exists()
+
+
+def test_report_holds_claims_and_every_figure(smoke_run):
+    """`snakemake --report` (what `make reproduce` runs last) on the smoke results."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    work, cfg = smoke_run
+    report = work / "results" / "report.html"
+    smk = Path(sys.executable).parent / "snakemake"
+    subprocess.run([str(smk), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
+                    "--report", str(report), "--configfile", str(cfg)], check=True, timeout=300,
+                   capture_output=True)
+    text = report.read_text(errors="replace")
+    assert "claims.html" in text
+    for fig in (work / "results/figures").rglob("*.png"):
+        assert fig.name in text, fig.name

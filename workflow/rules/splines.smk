@@ -1,28 +1,21 @@
 # The splines study: shallow univariate ReLU nets as splines (spec: shared/papers/splines.md).
 # prepare -> train (one batched job per sweep x width) -> analyse -> claims -> figures F1-F8.
+from learndyn.figures.splines import FIGURES as SPLINE_FIGURE_SPECS
+from learndyn.splines.data import DATASET_KEYS
 from learndyn.splines.runs import training_groups
 
 validate_study("splines")
 SPL = config["splines"]
 SPLINE_GROUPS = training_groups(SPL)
-SPLINE_FIGURES = {  # figure -> named input tables (read by learndyn.figures.splines:render)
-    "F1_anatomy": ["trajectory_presets", "runs_presets", "datasets"],
-    "F2_breakpoint_laws": ["breakpoint_laws", "breakpoint_histograms"],
-    "F3_flatness": ["flatness", "flat_functions"],
-    "F4_loss_slices": ["loss_slices", "datasets"],
-    "F5_hessian_spectra": ["hessian_spectra"],
-    "F6_trajectories": ["trajectory_presets", "runs_presets", "datasets"],
-    "F7_implicit_regularisation": ["implicit_regularisation", "trajectory_presets", "runs_presets", "datasets"],
-    "F8_knots_vs_curvature": ["trajectory_curvature", "runs_curvature", "datasets"],
-}
-
-
+# figure -> named input tables, as learndyn.figures.splines:render reads them (one source of truth)
+SPLINE_FIGURES = {name: list(tables) for name, (_, tables) in SPLINE_FIGURE_SPECS.items()}
 SPLINE_FIGURE_CODE = [f"figures/{m}.py" for m in ("style", "splines", "splines_common", "splines_init",
                                                    "splines_landscape", "splines_training")]
 
 
 wildcard_constraints:
     group="[a-z][a-z0-9_]*-H[0-9]+",
+    dataset="D[1-5]",
     figure="F[0-9]_[a-z_]+",
 
 
@@ -53,16 +46,35 @@ rule splines:
         study_targets("splines"),
 
 
-rule prepare_splines_data:
+rule prepare_splines_dataset:
     input:
-        code=code("splines/tasks.py", "splines/data.py"),
+        code=code("splines/tasks.py", "splines/data.py", "splines/constructions.py"),
+    output:
+        dataset="results/splines/data/{dataset}.parquet",
+    params:
+        func="learndyn.splines.tasks:prepare_dataset",
+        cfg=lambda wc: {k: SPL["data"][k] for k in DATASET_KEYS[wc.dataset]},
+    log:
+        "logs/prepare_splines_dataset/{dataset}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+rule collect_splines_datasets:
+    """All data sets in one table, for the figures."""
+    input:
+        datasets=expand("results/splines/data/{dataset}.parquet", dataset=DATASET_KEYS),
+        code=code("splines/tasks.py"),
     output:
         datasets="results/splines/data/datasets.parquet",
     params:
-        func="learndyn.splines.tasks:prepare_data",
-        cfg=SPL["data"],
+        func="learndyn.splines.tasks:collect_datasets",
     log:
-        "logs/prepare_splines_data.log",
+        "logs/collect_splines_datasets.log",
     threads: 1
     resources:
         mem_mb=500,
@@ -73,7 +85,7 @@ rule prepare_splines_data:
 
 rule train_splines:
     input:
-        datasets="results/splines/data/datasets.parquet",
+        dataset=lambda wc: f"results/splines/data/{SPLINE_GROUPS[wc.group]['dataset']}.parquet",
         code=code("splines/tasks.py", "splines/module.py", "splines/gd.py", "splines/init.py",
                   "splines/runs.py", "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
     output:
@@ -98,7 +110,7 @@ rule analyse_splines_group:
     input:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
-        datasets="results/splines/data/datasets.parquet",
+        dataset=lambda wc: f"results/splines/data/{SPLINE_GROUPS[wc.group]['dataset']}.parquet",
         code=code("splines/tasks.py", "splines/spline.py", "splines/metrics.py", "splines/trajectory.py"),
     output:
         trajectory="results/splines/tables/groups/{group}/trajectory.parquet",
@@ -127,6 +139,8 @@ rule collect_splines_metrics:
         func="learndyn.splines.tasks:collect_metrics",
     log:
         "logs/collect_splines_metrics.log",
+    benchmark:
+        "results/benchmarks/collect_splines_metrics/all.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -138,7 +152,7 @@ rule collect_splines_metrics:
 rule analyse_splines_init:
     """Breakpoint laws (F2) and flatness of initial functions (F3): no training needed."""
     input:
-        datasets="results/splines/data/datasets.parquet",
+        dataset="results/splines/data/D1.parquet",
         code=code("splines/tasks.py", "splines/init.py", "splines/spline.py", "splines/init_analysis.py"),
     output:
         breakpoint_laws="results/splines/tables/breakpoint_laws.parquet",
@@ -163,7 +177,7 @@ rule analyse_splines_init:
 rule analyse_splines_landscape:
     """Loss-surface slices (F4) and Hessian spectra in spline vs network coordinates (F5)."""
     input:
-        datasets="results/splines/data/datasets.parquet",
+        dataset="results/splines/data/D3.parquet",
         code=code("splines/tasks.py", "splines/landscape.py", "splines/constructions.py",
                   "splines/landscape_analysis.py"),
     output:
@@ -202,6 +216,8 @@ rule splines_claims:
         func="learndyn.splines.claims:write_claims",
     log:
         "logs/splines_claims.log",
+    benchmark:
+        "results/benchmarks/splines_claims/all.tsv"
     threads: 1
     resources:
         mem_mb=2000,

@@ -18,15 +18,28 @@ DATASETS = Table("splines.datasets", (
 ))
 
 
+# Which data config keys each set reads: a job depends only on its own set, so changing
+# d5_points reruns the D5 jobs and nothing else.
+DATASET_KEYS = {"D1": (), "D2": ("d2_seed",), "D3": (), "D4": (), "D5": ("d5_points",)}
+
+
+def make_dataset(name: str, d2_seed: int | None = None, d5_points: int | None = None) -> pd.DataFrame:
+    """One data set as rows (dataset, index, x, y)."""
+    if name == "D1":
+        x, y = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0]), np.array([0, 0.8, -0.5, 0.6, 1.0, 0.2])
+    elif name == "D2":
+        x = np.concatenate([[-1.0], np.sort(np.random.default_rng(d2_seed).uniform(-1, 1, 6)), [1.0]])
+        y = 0.5 * np.sin(2 * np.pi * x) + x
+    elif name in ("D3", "D4", "D5"):
+        x, y = {"D3": dataset_d3, "D4": dataset_d4}.get(name, lambda: dataset_d5(d5_points))()
+    else:
+        raise KeyError(f"unknown splines data set {name!r} (known: {sorted(DATASET_KEYS)})")
+    return pd.DataFrame({"dataset": name, "index": np.arange(len(x)), "x": x, "y": y})
+
+
 def make_datasets(d2_seed: int, d5_points: int) -> pd.DataFrame:
-    x1 = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
-    sets = {"D1": (x1, np.array([0, 0.8, -0.5, 0.6, 1.0, 0.2]))}
-    x2 = np.concatenate([[-1.0], np.sort(np.random.default_rng(d2_seed).uniform(-1, 1, 6)), [1.0]])
-    sets["D2"] = (x2, 0.5 * np.sin(2 * np.pi * x2) + x2)
-    sets["D3"], sets["D4"], sets["D5"] = dataset_d3(), dataset_d4(), dataset_d5(d5_points)
-    rows = [pd.DataFrame({"dataset": name, "index": np.arange(len(x)), "x": x, "y": y})
-            for name, (x, y) in sets.items()]
-    return pd.concat(rows, ignore_index=True)
+    """Every data set in one table (what figures read)."""
+    return pd.concat([make_dataset(n, d2_seed, d5_points) for n in DATASET_KEYS], ignore_index=True)
 
 
 def dataset_xy(table: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,9 @@ def training_groups(splines_cfg: dict) -> dict[str, dict]:
             groups[group_name(sweep, width)] = {
                 "sweep": sweep, "dataset": spec["dataset"], "width": int(width),
                 "presets": spec.get("presets"), "preset": spec.get("preset"), "log10": spec.get("log10"),
-                "seeds": list(splines_cfg["seeds"]), "train": splines_cfg["train"],
+                "seeds": list(splines_cfg["seeds"]),
+                # a sweep may override training keys (e.g. a lower step cap for an expensive set)
+                "train": {**splines_cfg["train"], **spec.get("train", {})},
             }
     return groups
 

@@ -10,15 +10,24 @@ import numpy as np
 import pandas as pd
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
-from learndyn.splines.data import DATASETS, dataset_xy, make_datasets
+from learndyn.splines.data import DATASETS, dataset_xy, make_dataset
 from learndyn.splines.metrics import implicit_regularisation_metrics
 from learndyn.splines.runs import RUNS, group_init, group_runs
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
 from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
 
-def prepare_data(job: Job) -> None:
-    df = make_datasets(job.cfg["d2_seed"], job.cfg["d5_points"])
-    write_table(df, job.output("datasets"), DATASETS, job.provenance(seed=job.cfg["d2_seed"]))
+def prepare_dataset(job: Job) -> None:
+    df = make_dataset(job.wildcards["dataset"], **job.cfg)
+    write_table(df, job.output("dataset"), DATASETS, job.provenance(seed=job.cfg.get("d2_seed")))
+
+
+def collect_datasets(job: Job) -> None:
+    df = pd.concat([read_table(p, DATASETS) for p in _paths(job.inputs["datasets"])], ignore_index=True)
+    write_table(df, job.output("datasets"), DATASETS, job.provenance())
+
+
+def _paths(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def train_group(job: Job) -> None:
@@ -27,7 +36,7 @@ def train_group(job: Job) -> None:
     from learndyn.train.factory import fit_with_breakpoints
 
     group, train = job.cfg, job.cfg["train"]
-    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), group["dataset"])
+    x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), group["dataset"])
     runs = group_runs(group)
     params0 = group_init(group, runs)
     schedule = breakpoint_schedule(train["breakpoints"], train["max_steps"])
@@ -64,7 +73,7 @@ def analyse_group(job: Job) -> None:
     manifest_path = Path(job.inputs["manifest"])
     manifest = read_table(manifest_path, MANIFEST)
     runs = read_table(job.inputs["runs"], RUNS)
-    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), runs["dataset"].iloc[0])
+    x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), runs["dataset"].iloc[0])
     frames, first, last = [], None, None
     for row in manifest.itertuples(index=False):
         params = _checkpoint_params(row.file, manifest_path.parent)
@@ -83,9 +92,7 @@ def analyse_group(job: Job) -> None:
 
 
 def collect_metrics(job: Job) -> None:
-    paths = job.inputs["metrics"]
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    df = pd.concat([read_table(p, METRICS) for p in paths], ignore_index=True)
+    df = pd.concat([read_table(p, METRICS) for p in _paths(job.inputs["metrics"])], ignore_index=True)
     write_table(df, job.output("table"), METRICS, job.provenance())
 
 
@@ -98,7 +105,7 @@ def analyse_init(job: Job) -> None:
     write_table(laws, job.output("breakpoint_laws"), ia.LAWS, job.provenance(seed=0))
     write_table(hists, job.output("breakpoint_histograms"), ia.HISTOGRAMS, job.provenance(seed=0))
     job.log("breakpoint laws: " + ", ".join(f"{r.case} KS={r.ks:.4f}" for r in laws.itertuples()))
-    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D1")
+    x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), "D1")
     flat, funcs = ia.flatness_tables(flat_cfg["families"], flat_cfg["widths"], flat_cfg["draws_budget"],
                                      flat_cfg["min_draws"], x, y)
     write_table(flat, job.output("flatness"), ia.FLATNESS, job.provenance(seed=0))
@@ -110,7 +117,7 @@ def analyse_landscape(job: Job) -> None:
     """Loss slices (F4, on D3) and Hessian spectra in both coordinate systems (F5)."""
     from learndyn.splines import landscape_analysis as la
 
-    x, y = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D3")
+    x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), "D3")
     slices, slice_checks = la.loss_slice_tables(x, y, job.cfg["slice_points"])
     write_table(slices, job.output("loss_slices"), la.LOSS_SLICES, job.provenance(seed=0))
     write_table(slice_checks, job.output("loss_slice_checks"), la.SLICE_CHECKS, job.provenance(seed=0))

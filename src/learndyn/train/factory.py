@@ -11,11 +11,13 @@ import json
 import logging
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins.environments import LightningEnvironment
 
 from learndyn.io import config_hash
 from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
@@ -36,6 +38,10 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
                  progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = ()) -> pl.Trainer:
     # Lightning's banner lines (accelerator list, logger tips) would drown the job logs.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
+    # Lightning probes for SLURM auto-resume at every fresh fit and warns when `srun` exists but
+    # the process was not started by it.  Our jobs are single-process by design (Snakemake or its
+    # SLURM executor launches them; resume is ours), so that hint never applies.
+    warnings.filterwarnings("ignore", message="The `srun` command is available on your system")
     torch.set_num_threads(max(1, int(threads)))
     pl.seed_everything(seed, workers=True, verbose=False)
     return pl.Trainer(
@@ -43,6 +49,9 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
         max_steps=max_steps, max_epochs=-1 if max_steps > 0 else 1,
         logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+        # One process, one device per job: Snakemake (or its SLURM executor) does the scheduling,
+        # so Lightning must not try to act as a SLURM/multi-node launcher (nor warn about srun).
+        plugins=[LightningEnvironment()],
         callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log),
                    ProgressLog(progress_every_s, log=log), *callbacks],
     )
