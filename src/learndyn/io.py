@@ -86,14 +86,15 @@ def _git_commit() -> str:
 
 
 def _library_versions() -> dict[str, str]:
-    import numpy
+    """Installed versions, read from package metadata: importing torch/Lightning here would cost
+    seconds in every job just to print a version."""
+    from importlib import metadata
 
-    versions = {"python": platform.python_version(), "numpy": numpy.__version__,
-                "pandas": pd.__version__, "pyarrow": pa.__version__}
-    for mod in ("torch", "pytorch_lightning", "scipy", "snakemake"):
+    versions = {"python": platform.python_version()}
+    for dist in ("numpy", "pandas", "pyarrow", "torch", "pytorch-lightning", "scipy", "snakemake"):
         try:
-            versions[mod] = __import__(mod).__version__
-        except ImportError:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             pass
     return versions
 

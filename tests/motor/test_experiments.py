@@ -1,0 +1,171 @@
+"""Motor study as DAG jobs: run plan, period checkpoints and resume, tables, claims, figures."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from learndyn.claims import CLAIMS
+from learndyn.io import read_table
+from learndyn.job import Job
+from learndyn.motor import checkpoints as ckpts
+from learndyn.motor import experiments as ex
+from learndyn.motor.claims import motor_claims
+from learndyn.motor.plan import check_runs, member_groups, motor_runs
+from learndyn.motor.simulate import MotorConfig, run
+from learndyn.train.store import MANIFEST
+
+SECTION = {
+    "seeds": [3, 4], "j_seed": 7, "seed_design": "shared_j",
+    "scale": {"N": 40, "T": 20.0, "n_train": 10, "n_test": 5},       # S = 100
+    "trace_points": 200, "checkpoint": {"every": 1, "keep": "all"},
+    "experiments": {"task1": {"models": ["force", "supertrex"]}, "task2": {"models": ["rmhl"], "variants": ["modified"]},
+                    "parkinsons": {"task": "task2", "da_gains": [0.5, 0.0], "lesion_after": [2], "ldopa": [[0.5, 3]]}},
+}
+
+
+def job_for(root, name, cfg, rule="simulate_motor"):
+    out = root / "runs" / name
+    return Job(rule=rule, inputs={}, outputs={"manifest": str(out / "checkpoints.parquet"),
+                                              "results": str(out / "results.parquet"),
+                                              "traces": str(out / "traces.parquet")},
+               cfg=copy.deepcopy(cfg), wildcards={"run": name})
+
+
+def test_plan_names_conditions_and_groups():
+    runs = motor_runs(SECTION)
+    assert list(runs) == ["task1-force-scripts", "task1-supertrex-scripts", "task2-rmhl-modified",
+                          "pd-da", "pd-lesion", "pd-bgon", "pd-ldopa"]
+    assert [c["condition"] for c in runs["pd-da"]["conditions"]] == ["H", "DA(0.5)", "DA(0)"]
+    (g,) = member_groups(runs["pd-ldopa"])
+    assert g["j_seed"] == 7 and [m[0] for m in g["members"]] == [3, 4]
+    assert g["members"][0][2].da_gain == (0.5,) * 3 + (1.0,) * 7
+    per = member_groups({**runs["pd-da"], "seed_design": "per_seed"})
+    assert [(b["j_seed"], len(b["members"])) for b in per] == [(3, 3), (4, 3)]
+    check_runs(runs)
+    bad = copy.deepcopy(SECTION)
+    bad["experiments"]["parkinsons"]["lesion_after"] = [12]
+    with pytest.raises(ValueError, match="parkinsons.*LES\\(12\\)"):
+        check_runs(motor_runs(bad))
+    bad = copy.deepcopy(SECTION)
+    bad["scale"]["n_train"] = 4
+    with pytest.raises(ValueError, match="teacher forcing"):
+        check_runs(motor_runs(bad))
+
+
+def test_per_seed_member_equals_standard_run(tmp_path):
+    cfg = {**motor_runs(SECTION)["task1-supertrex-scripts"], "seed_design": "per_seed", "seeds": [3]}
+    ex.simulate_run(job_for(tmp_path, "t1", cfg))
+    res = read_table(tmp_path / "runs/t1/results.parquet", ex.RESULTS)
+    ref = run(MotorConfig(task="task1", model="supertrex", seed=3, N=40, T=20.0))
+    assert res["deviation"].iloc[0] == ref["deviation"] and res["j_seed"].iloc[0] == 3
+
+
+@pytest.mark.parametrize("name,design", [("pd-lesion", "shared_j"), ("task1-force-scripts", "per_seed")])
+def test_killed_job_resumes_and_ends_identical(tmp_path, name, design):
+    cfg = {**motor_runs(SECTION)[name], "seed_design": design}
+    ex.simulate_run(job_for(tmp_path / "full", name, cfg))
+    killed = job_for(tmp_path / "killed", name, cfg)
+    ex.simulate_run(killed, stop_after_period=4)                 # "killed" after period 4's checkpoint
+    ckpt = tmp_path / "killed/runs" / name / "ckpt"
+    assert sorted(ckpts.checkpoint_files(ckpt)) == [1, 2, 3, 4]
+    assert not (tmp_path / "killed/runs" / name / "checkpoints.parquet").exists()
+    (ckpt / "period=4.npz").write_bytes(b"truncated")            # killed mid-write: falls back to 3
+    ex.simulate_run(killed)
+    log = []
+    assert ckpts.latest(ckpt, ex.fingerprint(cfg), log.append)[0]["period"] == 15
+    for table, kind in (("results", ex.RESULTS), ("traces", ex.TRACES)):
+        a = read_table(tmp_path / "full/runs" / name / f"{table}.parquet", kind)
+        b = read_table(tmp_path / "killed/runs" / name / f"{table}.parquet", kind)
+        pd.testing.assert_frame_equal(a, b)
+    _, sa = ckpts.load(tmp_path / "full/runs" / name / "ckpt/period=15.npz")
+    _, sb = ckpts.load(ckpt / "period=15.npz")
+    for ga, gb in zip(sa, sb):
+        assert ga.keys() == gb.keys()
+        for k in ga:
+            assert np.array_equal(ga[k], gb[k], equal_nan=True), k
+    man = read_table(tmp_path / "killed/runs" / name / "checkpoints.parquet", MANIFEST)
+    assert man["step"].tolist() == [k * 100 for k in range(1, 16)] and man["final"].tolist() == [False] * 14 + [True]
+    assert man["file"].iloc[-1] == "ckpt/period=15.npz"
+
+
+def test_checkpoints_of_another_config_are_discarded(tmp_path):
+    cfg = motor_runs(SECTION)["task2-rmhl-modified"]
+    ex.simulate_run(job_for(tmp_path, "r", cfg), stop_after_period=2)
+    changed = {**cfg, "seeds": [3, 5]}
+    assert ex.fingerprint({**cfg, "trace_points": 999}) == ex.fingerprint(cfg)   # not part of the run
+    ex.simulate_run(job_for(tmp_path, "r", {**changed, "checkpoint": {"every": 5, "keep": "last"}}))
+    files = ckpts.checkpoint_files(tmp_path / "runs/r/ckpt")
+    assert list(files) == [15]                                   # fresh start, only the newest kept
+    assert read_table(tmp_path / "runs/r/results.parquet", ex.RESULTS)["seed"].tolist() == [3, 5]
+
+
+def _results_frame():
+    """A synthetic results table with the paper-scale orderings (claims logic, no simulation)."""
+    rows = []
+
+    def add(run, model, task, devs, experiment=None, cond="H", **kw):
+        for s, d in enumerate(devs):
+            rows.append({"run": run, "experiment": experiment or task, "task": task, "model": model,
+                         "variant": "scripts", "condition": cond, "da_gain": kw.get("g", 1.0),
+                         "lesion_after": kw.get("k", -1), "bg_on_test": cond == "BGON",
+                         "ldopa_until": kw.get("ku", -1), "seed": s, "j_seed": 7, "N": 500, "S": 20000,
+                         "completed": bool(np.isfinite(d)), "deviation": d, "success": bool(d < 0.5),
+                         "D_end_train": 0.05, "gate_open_step": 100, "w_cross_step": 500 if model == "supertrex" else -1,
+                         "w1_norm_end": 2.0, "w2_norm_end": 1.0, "w1_fro_end": 2.0, "w2_fro_end": 1.0,
+                         "blowup_step": -1, "rls_updates": 10})
+    add("task1-force-scripts", "force", "task1", [0.01, 0.02, 0.015])
+    add("task1-rmhl-scripts", "rmhl", "task1", [0.2, 0.25, 0.3])
+    add("task1-supertrex-scripts", "supertrex", "task1", [0.03, 0.04, 0.035])
+    add("task2-rmhl-scripts", "rmhl", "task2", [0.9, 1.2, 0.8])
+    add("task2-supertrex-scripts", "supertrex", "task2", [0.03, 0.02, 0.04])
+    pd_kw = dict(experiment="parkinsons", task="task2", model="supertrex")
+    add("pd-da", devs=[0.03, 0.02, 0.04], **pd_kw)
+    for g, d in ((0.5, 0.1), (0.1, 0.6), (0.0, 1.739)):
+        add("pd-da", devs=[d] * 3, cond=f"DA({g:g})", g=g, **pd_kw)
+    for k, d in ((1, 1.5), (5, 0.3)):
+        add("pd-lesion", devs=[d] * 3, cond=f"LES({k})", k=k, **pd_kw)
+    add("pd-bgon", devs=[0.2, 0.3, 0.1], cond="BGON", **pd_kw)
+    add("pd-ldopa", devs=[0.1, 0.1, 0.1], cond="LDOPA(0.1,3)", g=0.1, ku=3, **pd_kw)
+    return pd.DataFrame(rows)[[c for c, _ in ex.RESULTS.columns]]
+
+
+def test_claims_from_tables():
+    res = _results_frame()
+    df = pd.DataFrame(motor_claims(res)).set_index("claim_id")
+    CLAIMS.check_frame(df.reset_index())
+    v = df["verdict"].to_dict()
+    for cid in ("T1-force-succeeds", "T1-supertrex-succeeds", "T1-rmhl-worse", "T2-supertrex-all-seeds",
+                "T2-rmhl-fails", "T2-rmhl-degrades-frozen", "AUTO-w1-takes-over", "PD-lesion-before-consolidation-fails",
+                "PD-lesion-after-consolidation-survives", "PD-bg-on-test-worse", "PD-graded-depletion", "PD-ldopa-0.1-3"):
+        assert v[cid] == "reproduced", (cid, df.loc[cid].to_dict())
+    assert v["T3-supertrex-fragile"] == "inconclusive" and "not run" in df.loc["T3-supertrex-fragile", "detail"]
+    assert df.loc["T1-rmhl-worse", "value"] == pytest.approx(0.25 / 0.035)
+    assert "first k that survives: 5" in df.loc["PD-lesion-before-consolidation-fails", "detail"]
+    assert v["PD-DA0-rest-posture"] == "reproduced"                # rest-posture deviation ~1.739
+    sick = res.copy()
+    sick.loc[(sick["run"] == "pd-da") & (sick["condition"] == "H"), ["deviation", "success"]] = (0.9, False)
+    d2 = pd.DataFrame(motor_claims(sick)).set_index("claim_id")
+    assert d2.loc["PD-graded-depletion", "verdict"] == "inconclusive"   # healthy model fails: vacuous
+    assert d2.loc["PD-lesion-after-consolidation-survives", "verdict"] == "not reproduced"
+
+
+def test_figures_render_from_tables(tmp_path):
+    from learndyn.figures.motor import FIGURES, render
+    from learndyn.io import write_table
+    runs = motor_runs(SECTION)
+    for name in ("task1-force-scripts", "pd-da", "pd-lesion"):
+        ex.simulate_run(job_for(tmp_path, name, runs[name]))
+    names = ["task1-force-scripts", "pd-da", "pd-lesion"]
+    ex.collect(Job(rule="collect", inputs={k: [str(tmp_path / "runs" / n / f"{k}.parquet") for n in names]
+                                           for k in ("results", "traces")},
+                   outputs={k: str(tmp_path / "tables" / f"{k}.parquet") for k in ("results", "traces", "summary")}))
+    summ = read_table(tmp_path / "tables/summary.parquet", ex.SUMMARY)
+    assert len(summ) == 1 + 3 + 1 and summ["n"].eq(2).all()
+    write_table(_results_frame(), tmp_path / "tables/synthetic.parquet", ex.RESULTS)
+    for fig, (_, inputs) in FIGURES.items():
+        render(Job(rule="r", inputs={n: str(tmp_path / "tables" / f"{n}.parquet") for n in inputs},
+                   outputs={"figure": str(tmp_path / f"{fig}.png")}, cfg={"figure": fig, "seed_design": "shared_j"}))
+        assert (tmp_path / f"{fig}.png").stat().st_size > 5000
