@@ -1,0 +1,112 @@
+"""Runs of the multitask experiment: names, seeds, data (spec §3.4, §4, §8).
+
+A run is one (schedule, replicate): it trains the paired Std and Large nets (one draw, Large =
+10 × Std) on the same data, single-task phase then multitask fine-tuning.  Its name is
+``<schedule>-r<replicate>`` (the Snakemake wildcard).  Seeds are explicit per (schedule,
+replicate) and shared by Std and Large (the authors set none).
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from learndyn.io import Table
+from learndyn.kernel import multitask as mt
+
+SCHEDULE_IDS = {"LR": 0, "ET": 1}  # fixed ids: adding a schedule never changes another's seeds
+INITS = ("std", "large")
+CURRICULUM = {1: "Single12All", 2: "Multi12All"}  # phase -> training curriculum
+SETS = ("single_train", "single_test", "multi_train", "multi_test")  # loss curves record all four
+RUN_RE = re.compile(r"^(LR|ET)-r([0-9]+)$")
+
+DATASETS = Table("kernel.datasets", (
+    ("run", pa.string()), ("curriculum", pa.string()), ("split", pa.string()), ("example", pa.int64()),
+    ("x", pa.list_(pa.float32())), ("y", pa.list_(pa.float32())), ("n_tasks", pa.int64()),
+))
+
+
+def run_name(schedule: str, replicate: int) -> str:
+    return f"{schedule}-r{replicate}"
+
+
+def parse_run(run: str) -> tuple[str, int]:
+    m = RUN_RE.match(run)
+    if not m:
+        raise ValueError(f"run {run!r}: expected <LR|ET>-r<replicate>")
+    return m.group(1), int(m.group(2))
+
+
+def run_names(cfg: dict) -> list[str]:
+    """Every run of the kernel config section, schedules in config order."""
+    return [run_name(s, r) for s, sc in cfg["schedules"].items() for r in range(sc["replicates"])]
+
+
+def run_seed(base: int, run: str) -> int:
+    schedule, rep = parse_run(run)
+    return int(base) + 1000 * SCHEDULE_IDS[schedule] + rep
+
+
+def run_config(cfg: dict, run: str) -> dict:
+    """Everything one training job reads (so a change elsewhere does not rerun it)."""
+    schedule, rep = parse_run(run)
+    return {"run": run, "schedule": schedule, "replicate": rep, "seed": run_seed(cfg["seed"], run),
+            "net": cfg["net"], "train": cfg["schedules"][schedule]}
+
+
+def sample_run_data(seed: int, n_train: int, n_test: int) -> dict[str, mt.TaskData]:
+    """Single12All and Multi12All train/test sets of one run, each curriculum from its own stream."""
+    out = {}
+    for phase, curriculum in CURRICULUM.items():
+        rng = np.random.default_rng([seed, phase])
+        out[f"{curriculum}/train"] = mt.sample_curriculum(curriculum, n_train, rng)
+        out[f"{curriculum}/test"] = mt.sample_curriculum(curriculum, n_test, rng)
+    return out
+
+
+def datasets_frame(cfg: dict, run: str) -> pd.DataFrame:
+    """The four data sets of one run (cfg: the kernel section's seed and data)."""
+    frames = []
+    data = sample_run_data(run_seed(cfg["seed"], run), cfg["data"]["n_train"], cfg["data"]["n_test"])
+    for key, d in data.items():
+        curriculum, split = key.split("/")
+        frames.append(pd.DataFrame({
+            "run": run, "curriculum": curriculum, "split": split, "example": np.arange(len(d)),
+            "x": list(d.x.numpy()), "y": list(d.y.numpy()), "n_tasks": d.n_tasks.astype(np.int64)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def task_data(df: pd.DataFrame, run: str, curriculum: str, split: str) -> mt.TaskData:
+    """Rebuild a TaskData from the datasets table (features and task mask are read off x)."""
+    sel = df[(df.run == run) & (df.curriculum == curriculum) & (df.split == split)].sort_values("example")
+    if sel.empty:
+        raise KeyError(f"datasets table has no {curriculum}/{split} data for run {run!r}")
+    x = torch.from_numpy(np.stack(sel["x"].to_numpy()).astype(np.float32))
+    y = torch.from_numpy(np.stack(sel["y"].to_numpy()).astype(np.float32))
+    features = x[:, :mt.N_STIM].numpy().reshape(-1, mt.N_DIMS, mt.N_FEATURES).argmax(2)
+    tasks = x[:, mt.N_STIM:].numpy() > 0.5
+    return mt.TaskData(x, y, features, tasks, tasks.sum(1), curriculum)
+
+
+def run_sets(df: pd.DataFrame, run: str) -> dict[str, mt.TaskData]:
+    """The four data sets of a run keyed as in SETS."""
+    return {name: task_data(df, run, CURRICULUM[1 if name.startswith("single") else 2], name.split("_")[1])
+            for name in SETS}
+
+
+def config_problems(cfg: dict) -> list[str]:
+    """Cross-key checks of the kernel section the schema cannot express, each naming its key."""
+    problems = []
+    for name, sc in cfg["schedules"].items():
+        for key in ("snapshot_every", "loss_every"):
+            if sc["steps"] % sc[key]:
+                problems.append(f"kernel.schedules.{name}.{key}: {sc[key]} does not divide steps={sc['steps']}")
+    ari = cfg["ari"]
+    if ari["schedule"] not in cfg["schedules"]:
+        problems.append(f"kernel.ari.schedule: {ari['schedule']!r} is not among kernel.schedules")
+    elif ari["replicates"] > cfg["schedules"][ari["schedule"]]["replicates"]:
+        problems.append(f"kernel.ari.replicates: {ari['replicates']} exceeds the {ari['schedule']} replicates")
+    return problems

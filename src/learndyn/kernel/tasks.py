@@ -1,0 +1,196 @@
+"""Rule entry points of the kernel study's multitask experiment (each takes a :class:`Job`).
+
+prepare_data -> train_run (per run: paired Std/Large, phase 1 + phase 2, Lightning) ->
+analyse_run (t = 0 pseudo-kernel, hidden representations, embedding, ARI) -> collect_runs
+(pooled tables and Pearson correlations across runs).  The validation cases (1-D one-step, SMG
+linear net) are in :mod:`learndyn.kernel.validation`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from learndyn.io import Table, read_table, write_table
+from learndyn.job import Job
+from learndyn.kernel import analysis as an
+from learndyn.kernel import multitask as mt
+from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
+from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
+
+CURVES = Table("kernel.curves", (
+    ("run", pa.string()), ("schedule", pa.string()), ("replicate", pa.int64()), ("init", pa.string()),
+    ("step", pa.int64()), ("phase", pa.int64()), ("set", pa.string()), ("sse", pa.float64()),
+))
+SUMMARY = Table("kernel.runs", (
+    ("run", pa.string()), ("schedule", pa.string()), ("replicate", pa.int64()), ("init", pa.string()),
+    ("seed", pa.int64()), ("w", pa.float64()), ("lr", pa.float64()), ("silhouette", pa.float64()),
+    ("silhouette_authors", pa.float64()), ("final_single_test", pa.float64()), ("final_multi_test", pa.float64()),
+    ("final_single_train", pa.float64()), ("final_multi_train", pa.float64()),
+    ("zero_shot_multi_test", pa.float64()), ("single_test_after_tuning", pa.float64()),
+    ("rwc_phase1", pa.float64()), ("rwc_phase2", pa.float64()), ("ari_task_end1", pa.float64()),
+    ("ari_input_end1", pa.float64()), ("biases_frozen", pa.bool_()),
+))
+
+
+def prepare_data(job: Job) -> None:
+    run = job.wildcards["krun"]
+    df = datasets_frame(job.cfg, run)
+    write_table(df, job.output("datasets"), DATASETS, job.provenance(seed=run_seed(job.cfg["seed"], run)))
+    job.log(f"run {run}: {len(df)} examples")
+
+
+def _schedule(train: dict) -> list[int]:
+    return breakpoint_schedule({"schedule": "linear", "every": train["snapshot_every"]}, 2 * train["steps"])
+
+
+def train_run(job: Job) -> None:
+    """Paired Std/Large nets of one run: single-task phase, then multitask fine-tuning."""
+    from learndyn.kernel.module import PairedTaskGD  # Lightning: only training jobs import it
+    from learndyn.train.factory import fit_with_breakpoints
+
+    cfg, train, net = job.cfg, job.cfg["train"], job.cfg["net"]
+    df = read_table(job.inputs["datasets"], DATASETS)
+    sets = run_sets(df, cfg["run"])
+    std, large = mt.paired_inits(cfg["seed"], w=net["w_std"], scale=net["large_scale"], n_hidden=net["n_hidden"])
+    schedule = _schedule(train)
+    module = PairedTaskGD(std, large, sets, lr_std=train["lr_std"], lr_large=train["lr_large"],
+                          phase_steps=train["steps"], schedule=schedule, loss_every=train["loss_every"])
+    job.log(f"run {cfg['run']}: 2 x {train['steps']} steps, {len(schedule)} breakpoints, seed {cfg['seed']}")
+    run_dir = job.output("manifest").parent
+    fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=cfg["seed"],
+                         fingerprint={"cfg": cfg, "data": _digest(sets)},
+                         provenance=job.provenance(seed=cfg["seed"]), threads=job.threads, log=job.log,
+                         before_manifest=lambda: _write_curves(job, module))
+
+
+def _digest(sets) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    for name in SETS:
+        h.update(sets[name].x.numpy().tobytes())
+        h.update(sets[name].y.numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _write_curves(job: Job, module) -> None:
+    cfg = job.cfg
+    curves = module.curves.numpy()
+    steps = np.arange(curves.shape[0]) * module.loss_every
+    rows = [pd.DataFrame({"run": cfg["run"], "schedule": cfg["schedule"], "replicate": cfg["replicate"],
+                          "init": init, "step": steps, "phase": np.where(steps <= module.T, 1, 2),
+                          "set": name, "sse": curves[:, n, s]})
+            for n, init in enumerate(INITS) for s, name in enumerate(SETS)]
+    write_table(pd.concat(rows, ignore_index=True), job.output("curves"), CURVES, job.provenance(seed=cfg["seed"]))
+    job.log("final SSE " + ", ".join(f"{i}: single_test {curves[module.T // module.loss_every, n, 1]:.2f} "
+                                     f"multi_test {curves[-1, n, 3]:.2f}" for n, i in enumerate(INITS)))
+
+
+def _nets_at(path: Path, n_hidden: int) -> dict[str, mt.TaskNet]:
+    state = load_checkpoint(path)["state_dict"]
+    nets = {}
+    for n, init in enumerate(INITS):
+        net = mt.TaskNet(n_hidden)
+        net.load_state_dict({k.split(".", 2)[2]: v for k, v in state.items() if k.startswith(f"nets.{n}.")})
+        nets[init] = net
+    return nets
+
+
+def _weights(net: mt.TaskNet) -> dict:
+    return {"W1": net.W1.detach().double(), "W2": net.W2.detach().double()}
+
+
+def analyse_run(job: Job) -> None:
+    cfg, acfg = job.cfg, job.cfg["analysis"]
+    run = job.wildcards["krun"]
+    schedule, rep = parse_run(run)
+    train = cfg["train"]
+    T, every = train["steps"], train["snapshot_every"]
+    manifest_path = Path(job.inputs["manifest"])
+    files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
+    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
+    missing = [s for s in (*steps1, 2 * T) if s not in files]
+    if missing:
+        raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
+    sets = run_sets(read_table(job.inputs["datasets"], DATASETS), run)
+    n_hidden = cfg["net"]["n_hidden"]
+    prov = job.provenance(seed=acfg["kmeans_seed"], embedding=an.EMBEDDING)
+
+    nets0 = _nets_at(files[0], n_hidden)
+    eig, groups, sil = an.t0_structure(run, nets0, sets["single_train"], acfg["eig_modes"], acfg["n_keep"])
+    write_table(eig, job.output("eigvec"), an.EIGVEC, prov)
+    write_table(groups, job.output("groups"), an.GROUPS, prov)
+    job.log("t=0 silhouette " + ", ".join(f"{k}: {v:.3f}" for k, v in sil.items()))
+
+    # hidden representations at every phase-1 snapshot; PCA embedding; ARI over the first half
+    hidden = {init: {g: [] for g in an.GROUPINGS} for init in INITS}
+    for s in steps1:
+        for init, net in _nets_at(files[s], n_hidden).items():
+            for g, avg in an.hidden_averages(net, sets["single_train"]).items():
+                hidden[init][g].append(avg)
+    h_rows, e_rows, a_rows = [], [], []
+    half = (len(steps1) - 1) // 2
+    keep = set(steps1[:: acfg["hidden_every"]]) | {steps1[-1]}
+    for init in INITS:
+        for g in an.GROUPINGS:
+            arr = np.stack(hidden[init][g])  # (snapshots, items, H)
+            emb = an.embed(arr)
+            for i, s in enumerate(steps1):
+                items = np.arange(arr.shape[1])
+                e_rows.append(pd.DataFrame({"run": run, "init": init, "snapshot": i, "step": s, "grouping": g,
+                                            "item": items, "e1": emb[i, :, 0], "e2": emb[i, :, 1],
+                                            "method": an.EMBEDDING}))
+                if s in keep:
+                    h_rows.append(pd.DataFrame({"run": run, "init": init, "phase": 1, "snapshot": i, "step": s,
+                                                "grouping": g, "item": items, "h": list(arr[i])}))
+                if g in an.PREDICTED and i <= half:
+                    for space, pts in (("embedding", emb[i]), ("raw", arr[i])):
+                        a_rows.append({"run": run, "schedule": schedule, "replicate": rep, "init": init,
+                                       "snapshot": i, "step": s, "grouping": g, "space": space,
+                                       "ari": an.ari_at(pts, g, acfg["kmeans_seed"])})
+    write_table(pd.concat(h_rows, ignore_index=True), job.output("hidden"), an.HIDDEN, prov)
+    write_table(pd.concat(e_rows, ignore_index=True), job.output("embedding"), an.EMBED, prov)
+    write_table(pd.DataFrame(a_rows), job.output("ari"), an.ARI, prov)
+
+    # per-net summary: final losses, zero-shot multitasking, rich/lazy, O6 clustering at end of phase 1
+    curves = read_table(job.inputs["curves"], CURVES)
+    nets_T, nets_end = _nets_at(files[T], n_hidden), _nets_at(files[2 * T], n_hidden)
+    rows = []
+    for n, init in enumerate(INITS):
+        c = curves[curves.init == init].set_index(["step", "set"])["sse"]
+        end1 = {g: a[-1] for g, a in hidden[init].items()}
+        rows.append({
+            "run": run, "schedule": schedule, "replicate": rep, "init": init, "seed": cfg["seed"],
+            "w": cfg["net"]["w_std"] * (1 if init == "std" else cfg["net"]["large_scale"]),
+            "lr": train[f"lr_{init}"], "silhouette": sil.get((init, "sorted"), np.nan),
+            "silhouette_authors": sil.get((init, "authors"), np.nan),
+            "final_single_test": c[(T, "single_test")], "final_multi_test": c[(2 * T, "multi_test")],
+            "final_single_train": c[(T, "single_train")], "final_multi_train": c[(2 * T, "multi_train")],
+            "zero_shot_multi_test": c[(T, "multi_test")], "single_test_after_tuning": c[(2 * T, "single_test")],
+            "rwc_phase1": an.relative_weight_change(_weights(nets0[init]), _weights(nets_T[init])),
+            "rwc_phase2": an.relative_weight_change(_weights(nets_T[init]), _weights(nets_end[init])),
+            "ari_task_end1": an.ari_at(end1["task"], "task", acfg["kmeans_seed"]),
+            "ari_input_end1": an.ari_at(end1["input"], "input", acfg["kmeans_seed"]),
+            "biases_frozen": bool((nets_end[init].b1 == mt.BIAS).all() and (nets_end[init].b2 == mt.BIAS).all()),
+        })
+    write_table(pd.DataFrame(rows), job.output("summary"), SUMMARY, prov)
+    job.log(f"summary: {pd.DataFrame(rows)[['init', 'silhouette', 'final_single_test', 'final_multi_test']].to_dict('records')}")
+
+
+def _concat(paths, table: Table) -> pd.DataFrame:
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    return pd.concat([read_table(p, table) for p in paths], ignore_index=True)
+
+
+def collect_runs(job: Job) -> None:
+    from learndyn.kernel.stats import CORRELATIONS, correlation_table
+
+    runs = _concat(job.inputs["summary"], SUMMARY)
+    write_table(runs, job.output("runs"), SUMMARY, job.provenance())
+    write_table(_concat(job.inputs["curves"], CURVES), job.output("curves"), CURVES, job.provenance())
+    write_table(_concat(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
+    corr = correlation_table(runs, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
+    write_table(corr, job.output("correlations"), CORRELATIONS, job.provenance(seed=job.cfg["bootstrap_seed"]))
+    job.log(corr[["pool", "loss", "n", "r"]].to_string())

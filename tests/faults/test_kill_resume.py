@@ -1,0 +1,113 @@
+"""Faults on the real DAG: SIGKILL mid-run, rerun, retries, a job that keeps failing.
+
+Each test works on a copy of the shared smoke run (``smoke_run``, built with ``--cores 2``):
+it deletes a sub-DAG (see conftest.FAULT_CASES), rebuilds it through the snakemake CLI with
+``--cores 1`` and compares every table with the smoke run's.  So the same check also shows
+"same config twice -> identical tables" and "--cores 1 == --cores 2".
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from measure import note
+from cli import command, copy_run, kill_group, mtimes, run, start, wait_for
+from smk import REPO
+from tables import table_differences
+
+pytestmark = pytest.mark.workflow
+STEP = re.compile(r"^step=(\d+)\.ckpt$")
+PROFILE = yaml.safe_load((REPO / "workflow/profiles/slurm/profile.yaml").read_text())
+
+
+def _steps(ckpt_dir: Path) -> list[int]:
+    return sorted(int(m.group(1)) for p in ckpt_dir.glob("step=*.ckpt") if (m := STEP.match(p.name)))
+
+
+def _remove(work: Path, paths) -> None:
+    for rel in paths:
+        p = work / rel
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(smoke_run, tmp_path, study, case,
+                                                                        record_property):
+    ref, cfg = smoke_run
+    work = copy_run(ref, tmp_path / "work")
+    _remove(work, case["remove"])
+    ref_steps = _steps(ref / case["ckpt_dir"])
+    penultimate = ref_steps[-2]
+    ckpt_dir = work / case["ckpt_dir"]
+
+    # 1. kill snakemake and its running training job (the whole process group) once the
+    #    penultimate breakpoint's checkpoint is on disk
+    proc = start(command(work, cfg, [case["target"]], "--cores", "1"))
+    reached = wait_for(lambda: (ckpt_dir / f"step={penultimate}.ckpt").exists(), proc, timeout=300)
+    killed_at = time.time()
+    kill_group(proc)
+    out = proc.stdout.read()
+    assert reached, f"the DAG ended before the kill (training too fast to interrupt?):\n{out[-3000:]}"
+    killed_with = _steps(ckpt_dir)
+    assert len(killed_with) >= 2 and killed_with[-1] < ref_steps[-1], killed_with
+    assert not (work / case["target"]).exists(), "the killed DAG must not have finished"
+
+    # 2. rerun (after --unlock, as a user would): only the missing jobs run, training resumes
+    run(command(work, cfg, [case["target"]], "--unlock"), timeout=120)
+    before = mtimes(work)
+    saved = {s: (ckpt_dir / f"step={s}.ckpt").stat().st_mtime_ns for s in killed_with}
+    rerun = run(command(work, cfg, [case["target"]], "--cores", "1"), timeout=600)
+    after = mtimes(work)
+    touched = {k for k in after if before.get(k) != after[k]}
+    ckpt_rel = case["ckpt_dir"] + "/"
+    redone = {k for k in touched if k in before and k != case["target"] and not k.startswith(ckpt_rel)}
+    assert not redone, f"finished work was redone: {sorted(redone)}"
+    assert all((ckpt_dir / f"step={s}.ckpt").stat().st_mtime_ns == t for s, t in saved.items()), \
+        "checkpoints saved before the kill were rewritten"
+    log = (work / case["train_log"]).read_text()
+    resumed = [int(s) for s in re.findall(r"resuming from \S*step=(\d+)\.ckpt", log)]
+    assert resumed == [killed_with[-1]], f"expected one resume from step {killed_with[-1]}:\n{log[-2000:]}"
+
+    # 3. the rebuilt tables equal the uninterrupted smoke run's (contents, not provenance)
+    assert table_differences(ref, work) == []
+
+    # resume cost: the kill landed after `resumed` and before the next breakpoint, so at most
+    # one breakpoint interval of training was done twice
+    nxt = next(s for s in ref_steps if s > resumed[0])
+    redone_bound = (nxt - resumed[0]) / ref_steps[-1]
+    # estimate of the steps actually trained twice: time from that checkpoint to the kill, at the
+    # step rate the uninterrupted run had over the same interval
+    ref_t = {s: (ref / case["ckpt_dir"] / f"step={s}.ckpt").stat().st_mtime for s in (resumed[0], nxt)}
+    rate = (nxt - resumed[0]) / max(ref_t[nxt] - ref_t[resumed[0]], 1e-6)
+    since = killed_at - (ckpt_dir / f"step={resumed[0]}.ckpt").stat().st_mtime
+    redone_est = min(nxt - resumed[0], rate * since) / ref_steps[-1]
+    record_property("resumed_from_step", resumed[0])
+    record_property("redone_fraction_max", round(redone_bound, 3))
+    rules = sorted(set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", rerun.stdout))) or "?"
+    note(f"[faults/{study}] killed after step {killed_with[-1]} of {ref_steps[-1]}; resumed from it; "
+          f"training redone ~{redone_est:.1%} of the run (bound: one breakpoint interval, "
+         f"{redone_bound:.1%}, next breakpoint {nxt}); rules rerun: {rules}")
+
+
+def test_job_that_keeps_failing_is_retried_then_stops_the_dag_naming_its_log(smoke_run, tmp_path, case):
+    ref, cfg = smoke_run
+    work = copy_run(ref, tmp_path / "work")
+    broken = work / case["broken_input"]
+    pq.write_table(pa.table({"a": [1, 2]}), broken)  # valid Parquet, but not a learndyn table
+    retries = int(PROFILE["retries"])
+    done = run(command(work, cfg, [case["target"]], "--cores", "1", "--retries", str(retries)),
+               timeout=600, check=False)
+    assert done.returncode != 0
+    attempts = len(re.findall(r"^\s*attempt:?\s*\d+|^Trying to restart job", done.stdout, re.M))
+    assert done.stdout.count("Trying to restart job") == retries, done.stdout[-4000:]
+    assert case["failing_log"] in done.stdout, done.stdout[-4000:]
+    job_log = (work / case["failing_log"]).read_text()
+    assert case["broken_input"] in job_log and "foreign Parquet" in job_log, job_log[-2000:]
+    assert attempts >= retries

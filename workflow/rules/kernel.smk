@@ -1,0 +1,244 @@
+# The kernel study: pseudo-kernel prediction of representations and multitasking
+# (spec: shared/papers/pseudo_kernel.md). prepare (per run) -> train (paired Std/Large, single-task
+# phase then multitask fine-tuning, Lightning) -> analyse (per run) -> collect + correlations ->
+# claims -> figures A-K; the validation cases (one-step identity, SMG linear net) are own jobs.
+from learndyn.kernel.runs import config_problems, run_config, run_names
+
+validate_study("kernel")
+KER = config["kernel"]
+if config_problems(KER):
+    raise WorkflowError("invalid config section 'kernel':\n  " + "\n  ".join(config_problems(KER)))
+KERNEL_RUNS = run_names(KER)
+KERNEL_ARI_RUN = f"{KER['ari']['schedule']}-r0"  # the run shown in Figs. G and I
+KT = "results/kernel/tables"
+KERNEL_TABLES = {  # name -> path, the inputs figures and claims use
+    "runs": f"{KT}/runs.parquet", "curves": f"{KT}/curves.parquet", "ari": f"{KT}/ari.parquet",
+    "correlations": f"{KT}/correlations.parquet", "relu1d": f"{KT}/relu1d.parquet",
+    "onestep": f"{KT}/onestep.parquet", "smg_track": f"{KT}/smg_track.parquet",
+    "smg_kernel_sv": f"{KT}/smg_kernel_sv.parquet", "smg_marked": f"{KT}/smg_marked.parquet",
+    "smg_corr": f"{KT}/smg_corr.parquet", "smg_summary": f"{KT}/smg_summary.parquet",
+    "embedding": f"{KT}/runs/{KERNEL_ARI_RUN}/embedding.parquet",
+    "eigvec": f"{KT}/runs/{KERNEL_ARI_RUN}/eigvec.parquet",
+    "groups": f"{KT}/runs/{KERNEL_ARI_RUN}/groups.parquet",
+}
+KERNEL_FIGURES = {  # figure -> named input tables (read by learndyn.figures.kernel:render)
+    "A_one_step": ["relu1d", "onestep"],
+    "B_linear_loss": ["smg_track", "smg_summary"],
+    "C_linear_kernel_vectors": ["smg_marked", "smg_corr"],
+    "D_linear_tracking": ["smg_track", "smg_kernel_sv", "smg_summary"],
+    "E_loss_curves": ["curves"],
+    "F_paired_delta": ["curves"],
+    "G_embedding": ["embedding"],
+    "H_ari": ["ari"],
+    "I_eigenvectors": ["eigvec", "groups"],
+    "J_silhouette_vs_loss": ["runs", "correlations"],
+    "K_replicates": ["curves"],
+}
+KERNEL_FIGURE_CODE = ["figures/style.py", "figures/kernel.py", "figures/kernel_validation.py",
+                      "figures/kernel_multitask.py"]
+KERNEL_RUN_OUT = ["summary", "eigvec", "groups", "hidden", "embedding", "ari"]
+
+
+STUDY_TARGETS["kernel"] = lambda: [
+    "results/kernel/claims.parquet",
+    *expand("results/figures/kernel/{figure}.png", figure=KERNEL_FIGURES),
+]
+
+
+rule kernel:
+    """Target: the whole kernel study (claims and figures)."""
+    input:
+        study_targets("kernel"),
+
+
+rule prepare_kernel_data:
+    """The multitask environment of one run: Single12All and Multi12All train/test sets."""
+    output:
+        datasets="results/kernel/data/{krun}.parquet",
+    input:
+        code=code("kernel/tasks.py", "kernel/runs.py", "kernel/multitask.py"),
+    params:
+        func="learndyn.kernel.tasks:prepare_data",
+        cfg={"seed": KER["seed"], "data": KER["data"]},
+    wildcard_constraints:
+        krun="(LR|ET)-r[0-9]+",
+    log:
+        "logs/prepare_kernel_data/{krun}.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+rule train_kernel:
+    """Paired Std/Large nets: single-task phase then multitask fine-tuning, snapshots as breakpoints."""
+    input:
+        datasets="results/kernel/data/{krun}.parquet",
+        code=code("kernel/tasks.py", "kernel/module.py", "kernel/runs.py", "kernel/multitask.py",
+                  "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
+    output:
+        manifest="results/kernel/runs/{krun}/checkpoints.parquet",
+        curves="results/kernel/runs/{krun}/curves.parquet",
+    params:
+        func="learndyn.kernel.tasks:train_run",
+        cfg=lambda wc: run_config(KER, wc.krun),
+    wildcard_constraints:
+        krun="(LR|ET)-r[0-9]+",
+    log:
+        "logs/train_kernel/{krun}.log",
+    benchmark:
+        "results/benchmarks/train_kernel/{krun}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=30,
+    script:
+        "../scripts/run.py"
+
+
+rule analyse_kernel_run:
+    """t = 0 pseudo-kernel structure, hidden representations, PCA embedding, ARI, final losses."""
+    input:
+        manifest="results/kernel/runs/{krun}/checkpoints.parquet",
+        curves="results/kernel/runs/{krun}/curves.parquet",
+        datasets="results/kernel/data/{krun}.parquet",
+        code=code("kernel/tasks.py", "kernel/analysis.py", "kernel/decompose.py", "kernel/pseudo_kernel.py",
+                  "kernel/runs.py", "kernel/multitask.py"),
+    output:
+        **{name: f"{KT}/runs/{{krun}}/{name}.parquet" for name in KERNEL_RUN_OUT},
+    params:
+        func="learndyn.kernel.tasks:analyse_run",
+        cfg=lambda wc: {**run_config(KER, wc.krun), "analysis": KER["analysis"]},
+    wildcard_constraints:
+        krun="(LR|ET)-r[0-9]+",
+    log:
+        "logs/analyse_kernel_run/{krun}.log",
+    benchmark:
+        "results/benchmarks/analyse_kernel_run/{krun}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../scripts/run.py"
+
+
+rule collect_kernel_runs:
+    """Pooled run tables and the Pearson correlations across runs (pooled, per schedule, paired)."""
+    input:
+        summary=expand(f"{KT}/runs/{{krun}}/summary.parquet", krun=KERNEL_RUNS),
+        curves=expand("results/kernel/runs/{krun}/curves.parquet", krun=KERNEL_RUNS),
+        ari=expand(f"{KT}/runs/{{krun}}/ari.parquet", krun=KERNEL_RUNS),
+        code=code("kernel/tasks.py", "kernel/stats.py"),
+    output:
+        runs=KERNEL_TABLES["runs"],
+        curves=KERNEL_TABLES["curves"],
+        ari=KERNEL_TABLES["ari"],
+        correlations=KERNEL_TABLES["correlations"],
+    params:
+        func="learndyn.kernel.tasks:collect_runs",
+        cfg=KER["stats"],
+    log:
+        "logs/collect_kernel_runs.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+rule kernel_onestep:
+    """One-step identity: 1-D ReLU net (Fig. A) and the multitask net, error vs learning rate."""
+    input:
+        code=code("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py", "kernel/multitask.py"),
+    output:
+        relu1d=KERNEL_TABLES["relu1d"],
+        errors=KERNEL_TABLES["onestep"],
+    params:
+        func="learndyn.kernel.validation:onestep",
+        cfg=KER["onestep"],
+    log:
+        "logs/kernel_onestep.log",
+    benchmark:
+        "results/benchmarks/kernel_onestep/all.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/run.py"
+
+
+rule kernel_linear:
+    """Saxe-McClelland-Ganguli linear net: mode half-times, predicted-update tracking (Figs. B-D)."""
+    input:
+        code=code("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py"),
+    output:
+        track=KERNEL_TABLES["smg_track"],
+        kernel_sv=KERNEL_TABLES["smg_kernel_sv"],
+        marked=KERNEL_TABLES["smg_marked"],
+        corr=KERNEL_TABLES["smg_corr"],
+        summary=KERNEL_TABLES["smg_summary"],
+    params:
+        func="learndyn.kernel.validation:linear",
+        cfg=KER["linear"],
+    log:
+        "logs/kernel_linear.log",
+    benchmark:
+        "results/benchmarks/kernel_linear/all.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/run.py"
+
+
+rule kernel_claims:
+    input:
+        **{t: KERNEL_TABLES[t] for t in ("runs", "ari", "correlations", "onestep", "smg_summary", "smg_track",
+                                         "smg_corr")},
+        code=code("kernel/claims.py", "claims.py", "kernel/stats.py"),
+    output:
+        claims="results/kernel/claims.parquet",
+    params:
+        func="learndyn.kernel.claims:write_claims",
+        cfg={"claims": KER["claims"], "ari": KER["ari"]},
+    log:
+        "logs/kernel_claims.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/run.py"
+
+
+for _fig, _tables in KERNEL_FIGURES.items():
+
+    rule:
+        name:
+            f"render_kernel_{_fig}"
+        input:
+            **{t: KERNEL_TABLES[t] for t in _tables},
+            code=code(*KERNEL_FIGURE_CODE),
+        output:
+            figure=report(
+                f"results/figures/kernel/{_fig}.png",
+                caption=f"../report/kernel/{_fig}.rst",
+                category="kernel",
+            ),
+        params:
+            func="learndyn.figures.kernel:render",
+            cfg={"figure": _fig, "ari": KER["ari"], "embedding": "pca"},
+        log:
+            f"logs/render_kernel/{_fig}.log",
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10,
+        script:
+            "../scripts/run.py"
