@@ -14,7 +14,7 @@ rule aggregate_claims:
         "logs/aggregate_claims.log",
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=5,
     script:
         "../scripts/run.py"

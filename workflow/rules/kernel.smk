@@ -66,7 +66,7 @@ rule prepare_kernel_data:
         "logs/prepare_kernel_data/{krun}.log",
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=5,
     script:
         "../scripts/run.py"

@@ -53,7 +53,7 @@ rule simulate_motor:
         "results/benchmarks/simulate_motor/{run}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wc: 500 + 9 * len(MOTOR_RUNS[wc.run]["seeds"]) * len(MOTOR_RUNS[wc.run]["conditions"])
+        mem_mb=lambda wc: 1000 + 9 * len(MOTOR_RUNS[wc.run]["seeds"]) * len(MOTOR_RUNS[wc.run]["conditions"])
         * MOTOR_RUNS[wc.run]["scale"]["N"] ** 2 // 2 ** 20,
         runtime=lambda wc: 30 if MOTOR_RUNS[wc.run]["scale"]["N"] < 1000 else 600,
     script:

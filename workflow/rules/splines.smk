@@ -58,7 +58,7 @@ rule prepare_splines_dataset:
         "logs/prepare_splines_dataset/{dataset}.log",
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=5,
     script:
         "../scripts/run.py"
@@ -77,7 +77,7 @@ rule collect_splines_datasets:
         "logs/collect_splines_datasets.log",
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=1000,
         runtime=5,
     script:
         "../scripts/run.py"
