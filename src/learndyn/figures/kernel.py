@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from learndyn.figures import kernel_multitask as km
 from learndyn.figures import kernel_validation as kv
-from learndyn.figures.style import save_figure
-from learndyn.io import read_table
+from learndyn.figures.style import render_figure
 from learndyn.job import Job
 from learndyn.kernel import analysis as an
 from learndyn.kernel import stats, tasks, validation
@@ -48,9 +47,9 @@ NEEDS_CFG = {"H_ari"}
 
 
 def render(job: Job) -> None:
-    name = job.cfg["figure"]
-    fn, tables = FIGURES[name]
-    args = [read_table(job.inputs[t], TABLES[t]) for t in tables]
-    fig = fn(*args, job.cfg["ari"]) if name in NEEDS_CFG else fn(*args)
-    save_figure(fig, job.output("figure"))
-    job.log(f"{name} written")
+    """Rule entry point: read the figure's tables, draw it, save PNG."""
+    def call(name, func, frames):
+        return func(*frames, job.cfg["ari"]) if name in NEEDS_CFG else func(*frames)
+
+    render_figure(job, "kernel", FIGURES, TABLES.__getitem__, call=call)
+

@@ -9,8 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from learndyn.figures.style import empty_panel, new_figure, save_figure, style, title
-from learndyn.io import read_table
+from learndyn.figures.style import empty_panel, new_figure, render_figure, style, title
 from learndyn.job import Job
 from learndyn.motor.experiments import RESULTS, SUMMARY, TRACES
 from learndyn.motor.tasks import SUCCESS_THRESHOLD
@@ -252,13 +251,7 @@ FIGURES = {  # figure -> (plotting function, input tables in argument order)
 
 def render(job: Job) -> None:
     """Rule entry point: read the figure's tables, draw it, save PNG."""
-    name = job.cfg["figure"]
-    if name not in FIGURES:
-        raise KeyError(f"unknown motor figure {name!r}; known: {', '.join(FIGURES)}")
-    func, inputs = FIGURES[name]
-    missing = [n for n in inputs if n not in job.inputs]
-    if missing:
-        raise KeyError(f"figure {name}: inputs {missing} not given (have {sorted(job.inputs)})")
-    fig = func(*[read_table(job.inputs[n], TABLES[n]) for n in inputs], seed_design=job.cfg.get("seed_design", ""))
-    path = save_figure(fig, job.output("figure"))
-    job.log(f"{name}: wrote {path} ({len(fig.axes)} axes)")
+    seed_design = job.cfg.get("seed_design", "")
+    render_figure(job, "motor", FIGURES, TABLES.__getitem__,
+                  call=lambda name, func, frames: func(*frames, seed_design=seed_design))
+

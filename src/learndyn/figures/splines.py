@@ -21,8 +21,8 @@ from learndyn.figures.splines_init import fig_breakpoint_laws, fig_flatness
 from learndyn.figures.splines_landscape import fig_hessian_spectra, fig_loss_slices
 from learndyn.figures.splines_training import (fig_anatomy, fig_implicit_regularisation, fig_knots_vs_curvature,
                                                fig_trajectories)
-from learndyn.figures.style import save_figure
-from learndyn.io import Table, read_table
+from learndyn.figures.style import render_figure
+from learndyn.io import Table
 from learndyn.job import Job
 from learndyn.splines import init_analysis, landscape_analysis
 from learndyn.splines.data import DATASETS
@@ -70,14 +70,5 @@ def table_of(name: str) -> Table:
 
 def render(job: Job) -> None:
     """Rule entry point: read the figure's inputs, draw it, save PNG at 120 dpi."""
-    name = job.cfg["figure"]
-    if name not in FIGURES:
-        raise KeyError(f"unknown splines figure {name!r}; known: {', '.join(FIGURES)}")
-    func, inputs = FIGURES[name]
-    missing = [n for n in inputs if n not in job.inputs]
-    if missing:
-        raise KeyError(f"figure {name}: inputs {missing} not given (have {sorted(job.inputs)})")
-    frames = [read_table(job.inputs[n], table_of(n)) for n in inputs]
-    fig = func(*frames)
-    path = save_figure(fig, job.output("figure"))
-    job.log(f"{name}: wrote {path} ({len(fig.axes)} axes)")
+    render_figure(job, "splines", FIGURES, table_of)
+
