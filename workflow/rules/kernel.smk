@@ -2,6 +2,7 @@
 # (spec: shared/papers/pseudo_kernel.md). prepare (per run) -> train (paired Std/Large, single-task
 # phase then multitask fine-tuning, Lightning) -> analyse (per run) -> collect + correlations ->
 # claims -> figures A-K; the validation cases (one-step identity, SMG linear net) are own jobs.
+from learndyn.figures.kernel import FIGURES as KERNEL_FIGURES_SPECS
 from learndyn.kernel.runs import config_problems, run_config, run_names
 
 validate_study("kernel")
@@ -21,19 +22,8 @@ KERNEL_TABLES = {  # name -> path, the inputs figures and claims use
     "eigvec": f"{KT}/runs/{KERNEL_ARI_RUN}/eigvec.parquet",
     "groups": f"{KT}/runs/{KERNEL_ARI_RUN}/groups.parquet",
 }
-KERNEL_FIGURES = {  # figure -> named input tables (read by learndyn.figures.kernel:render)
-    "A_one_step": ["relu1d", "onestep"],
-    "B_linear_loss": ["smg_track", "smg_summary"],
-    "C_linear_kernel_vectors": ["smg_marked", "smg_corr"],
-    "D_linear_tracking": ["smg_track", "smg_kernel_sv", "smg_summary"],
-    "E_loss_curves": ["curves"],
-    "F_paired_delta": ["curves"],
-    "G_embedding": ["embedding"],
-    "H_ari": ["ari"],
-    "I_eigenvectors": ["eigvec", "groups"],
-    "J_silhouette_vs_loss": ["runs", "correlations"],
-    "K_replicates": ["curves"],
-}
+# figure -> named input tables, as learndyn.figures.kernel:render reads them (one source of truth)
+KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()}
 KERNEL_FIGURE_CODE = ["figures/style.py", "figures/kernel.py", "figures/kernel_validation.py",
                       "figures/kernel_multitask.py"]
 KERNEL_RUN_OUT = ["summary", "eigvec", "groups", "hidden", "embedding", "ari"]

@@ -1,20 +1,15 @@
 # The motor study: SUPERTREX, FORCE and RMHL on motor tasks, and the Parkinson's protocol
 # (Pyle & Rosenbaum 2019; spec: shared/papers/motor.md).
 # simulate (one job per run = experiment x condition, seeds batched) -> collect -> claims, figures.
+from learndyn.figures.motor import FIGURES as MOTOR_FIGURES_SPECS
 from learndyn.motor.plan import check_runs, motor_runs
 
 validate_study("motor")
 MOTOR = config["motor"]
 MOTOR_RUNS = motor_runs(MOTOR)
 check_runs(MOTOR_RUNS)
-MOTOR_FIGURES = {  # figure -> tables it reads (learndyn.figures.motor:render)
-    "M1_trajectories": ["traces", "results"],
-    "M2_error_traces": ["traces", "results"],
-    "M3_weight_norms": ["traces", "results"],
-    "M4_success": ["results", "summary"],
-    "M5_automaticity": ["results"],
-    "M6_parkinsons": ["results"],
-}
+# figure -> named input tables, as learndyn.figures.motor:render reads them (one source of truth)
+MOTOR_FIGURES = {name: list(tables) for name, (_, tables) in MOTOR_FIGURES_SPECS.items()}
 MOTOR_SIM_CODE = ["motor/experiments.py", "motor/plan.py", "motor/checkpoints.py", "motor/simulate.py",
                   "motor/reservoir.py", "motor/rules.py", "motor/tasks.py", "train/store.py"]
 MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")}
