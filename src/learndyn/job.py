@@ -26,6 +26,7 @@ class Job:
     cfg: Any = None
     wildcards: dict[str, str] = field(default_factory=dict)
     threads: int = 1
+    accelerator: str = "cpu"  # Lightning accelerator of training jobs (config key `accelerator`)
     _t0: float = field(default_factory=time.monotonic, repr=False)
 
     def provenance(self, seed: Any = None, **extra: Any) -> dict:
@@ -55,7 +56,8 @@ def run_snakemake_job(smk) -> None:
     import torch
 
     job = Job(rule=smk.rule, inputs=_named(smk.input), outputs=_named(smk.output),
-              cfg=smk.params.get("cfg"), wildcards=dict(smk.wildcards.items()), threads=int(smk.threads))
+              cfg=smk.params.get("cfg"), wildcards=dict(smk.wildcards.items()), threads=int(smk.threads),
+              accelerator=smk.params.get("accelerator", "cpu"))
     torch.set_num_threads(job.threads)
     log = Path(smk.log[0])
     log.parent.mkdir(parents=True, exist_ok=True)

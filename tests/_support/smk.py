@@ -42,7 +42,7 @@ def write_config(path: Path, base: str = "smoke", **changes) -> Path:
         for k in keys[:-1]:
             node = node[k]
         if value is None:
-            node.pop(keys[-1])
+            node.pop(keys[-1], None)
         else:
             node[keys[-1]] = value
     path.write_text(yaml.safe_dump(cfg))

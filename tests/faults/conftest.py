@@ -3,13 +3,19 @@
 Each entry names, in the smoke config's terms, a sub-DAG the fault tests delete from a copy of
 the shared smoke run and rebuild: ``target`` (the file asked for), ``remove`` (outputs deleted,
 so their jobs must run again), ``ckpt_dir`` + ``train_log`` (the checkpointed job killed
-mid-run), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
+mid-run; ``ckpt_file`` / ``resume_line``: regexes for its checkpoint file names and the log line
+of a resume, each with the step or period as group 1; ``keeps_all``: False where the job keeps
+only its newest checkpoint), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
 foreign Parquet file to make that job fail on every attempt) and ``failing_log``.
 """
 
 import pytest
 import yaml
 from smk import REPO
+
+GRADIENT_TRAINED = {  # learndyn.train.fit_with_breakpoints: step=<n>.ckpt, every one kept
+    "ckpt_file": r"step=(\d+)\.ckpt", "resume_line": r"resuming from \S*step=(\d+)\.ckpt", "keeps_all": True,
+}
 
 FAULT_CASES = {
     "splines": {
@@ -23,6 +29,28 @@ FAULT_CASES = {
         "train_log": "logs/train_splines/presets-H50.log",
         "broken_input": "results/splines/tables/groups/width-H10/metrics.parquet",
         "failing_log": "logs/collect_splines_metrics.log",
+        **GRADIENT_TRAINED,
+    },
+    "kernel": {
+        "target": "results/kernel/tables/runs.parquet",
+        "remove": ["results/kernel/tables/runs.parquet", "results/kernel/tables/curves.parquet",
+                   "results/kernel/tables/ari.parquet", "results/kernel/tables/correlations.parquet",
+                   "results/kernel/runs/LR-r0", "results/kernel/tables/runs/LR-r0"],
+        "ckpt_dir": "results/kernel/runs/LR-r0/ckpt",
+        "train_log": "logs/train_kernel/LR-r0.log",
+        "broken_input": "results/kernel/tables/runs/LR-r1/summary.parquet",
+        "failing_log": "logs/collect_kernel_runs.log",
+        **GRADIENT_TRAINED,
+    },
+    "motor": {  # online learning, no gradients: period checkpoints (learndyn.motor.checkpoints)
+        "target": "results/motor/tables/results.parquet",
+        "remove": ["results/motor/tables", "results/motor/runs/task2-supertrex-scripts"],
+        "ckpt_dir": "results/motor/runs/task2-supertrex-scripts/ckpt",
+        "train_log": "logs/simulate_motor/task2-supertrex-scripts.log",
+        "broken_input": "results/motor/runs/task1-rmhl-scripts/results.parquet",
+        "failing_log": "logs/collect_motor.log",
+        "ckpt_file": r"period=(\d+)\.npz", "resume_line": r"resumed from \S*period=(\d+)\.npz",
+        "keeps_all": False,  # smoke config: checkpoint.keep = last
     },
 }
 

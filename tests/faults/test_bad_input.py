@@ -30,7 +30,7 @@ GROUP = "width-H10"
     ({"accelerator": "tpu"}, "accelerator"),
     ({"studies": []}, "studies"),
     ({"studies": ["splines", "splines"]}, "studies"),
-    ({"studies": ["splines", "perturb"]}, "perturb"),                      # listed, no section
+    ({"studies": ["splines", "perturb"], "perturb": None}, "perturb"),     # listed, no section
     ({"splines__seeds": [-1, 0]}, "seeds"),                                 # negative seed
     ({"splines__sweeps__rho__log10": []}, "log10"),                         # empty sweep
     ({"splines__sweeps__presets__dataset": "D9"}, "dataset"),

@@ -18,6 +18,18 @@ def study_targets(study):
 
 STUDY_TARGETS = {}
 
+# `accelerator` (top-level config) reaches the Lightning training jobs through `params:
+# accelerator=ACCELERATOR`; such a job asks the scheduler for a GPU (resource `gpu`, which the
+# SLURM profile turns into sbatch --gpus=1) only when the config says `gpu`: under `auto` a job
+# uses a GPU where its node has one, but does not demand one.
+ACCELERATOR = config["accelerator"]
+
+
+def gpus(device=None):
+    """GPUs one job requests: 1 for `accelerator: gpu` (or an explicit CUDA device), else 0."""
+    wanted = device if device is not None else ACCELERATOR
+    return 1 if wanted == "gpu" or str(wanted).startswith("cuda") else 0
+
 
 def validate_study(study):
     """Validate config[study] against workflow/schemas/<study>.schema.yaml, naming the section."""

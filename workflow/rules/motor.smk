@@ -51,6 +51,7 @@ rule simulate_motor:
         mem_mb=lambda wc: 1000 + 9 * len(MOTOR_RUNS[wc.run]["seeds"]) * len(MOTOR_RUNS[wc.run]["conditions"])
         * MOTOR_RUNS[wc.run]["scale"]["N"] ** 2 // 2 ** 20,
         runtime=lambda wc: 30 if MOTOR_RUNS[wc.run]["scale"]["N"] < 1000 else 600,
+        gpu=lambda wc: gpus(MOTOR_RUNS[wc.run]["device"]),  # batched torch runs with device: cuda
     script:
         "../scripts/run.py"
 
