@@ -9,7 +9,13 @@ from learndyn.config import STUDIES, check_config
 min_version("9.19")
 
 
-configfile: "config/config.yaml"
+# The default config only when no --configfile is given: Snakemake deep-merges a command-line
+# config file INTO the `configfile:` one, so keys that config.yaml has and smoke.yaml lacks
+# (a sweep, a schedule, a data set) would silently join the smoke DAG. `--config k=v` still
+# overrides single keys of whichever file is used.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

@@ -46,7 +46,10 @@ def test_mode_tracking_small_fast_scale():
     assert track.cos[48, 0] > 0.9
     assert track.marked[48].r["train"][0].argmax() == 0
     assert track.kernel_steps.tolist() == [0, 125, 250, 375, 500, 625]
-    assert track.kernel_sv.shape == (6, 4)
+    assert track.kernel_sv.shape == (6, 4) and track.ntk_sv.shape == (6, 4)
+    assert set(track.sv_modes) == {"pseudo", "entk"} and np.abs(track.sv_modes["entk"]).max() <= 1
+    # the raw eNTK of a linear net is symmetric PSD: its singular values are its eigenvalues, sorted
+    assert (np.diff(track.ntk_sv, axis=1) <= 1e-9).all() and (track.ntk_sv >= 0).all()
     assert (np.diff(track.loss[track.loss.size // 2 :]) <= 1e-12).all()
 
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from learndyn.kernel import multitask as mt
-from learndyn.kernel.module import PairedTaskGD, sse_and_grads
+from learndyn.kernel.module import TaskNetsGD, sse_and_grads
 from learndyn.kernel.runs import SETS, sample_run_data
 from learndyn.train import checkpoint_files, load_checkpoint
 from learndyn.train.factory import fit_with_breakpoints
@@ -31,8 +31,8 @@ def _sets(seed=0, n=40):
 def _module(T=20, every=5):
     std, large = mt.paired_inits(1, n_hidden=16)
     schedule = list(range(0, 2 * T + 1, every))
-    return PairedTaskGD(std, large, _sets(), lr_std=0.03, lr_large=0.01, phase_steps=T, schedule=schedule,
-                        loss_every=5), schedule
+    return TaskNetsGD([std, large], [0.03, 0.01], _sets(), phase_steps=T, schedule=schedule,
+                      loss_every=5), schedule
 
 
 def _fit(module, schedule, run_dir):
@@ -79,5 +79,20 @@ def test_resume_after_kill_is_bit_identical(tmp_path):
 def test_loss_every_must_divide_phase():
     std, large = mt.paired_inits(1, n_hidden=4)
     with pytest.raises(ValueError, match="loss_every"):
-        PairedTaskGD(std, large, _sets(n=12), lr_std=0.1, lr_large=0.1, phase_steps=10, schedule=[0, 10, 20],
-                     loss_every=3)
+        TaskNetsGD([std, large], [0.1, 0.1], _sets(n=12), phase_steps=10, schedule=[0, 10, 20], loss_every=3)
+    with pytest.raises(ValueError, match="one lr per net"):
+        TaskNetsGD([std, large], [0.1], _sets(n=12), phase_steps=10, schedule=[0, 10, 20], loss_every=5)
+
+
+def test_sweep_nets_extend_the_pair_bit_identically(tmp_path):
+    """Sweep nets are scaled copies of Std's draw; training them alongside leaves Std/Large unchanged."""
+    nets = mt.scaled_inits(1, 0.1, [1.0, 10.0, 0.5, 2.0], n_hidden=16)
+    std, large = mt.paired_inits(1, n_hidden=16)
+    assert torch.equal(nets[0].W1, std.W1) and torch.equal(nets[1].W2, large.W2)
+    assert torch.equal(nets[2].W1, 0.5 * std.W1)
+    pair, schedule = _module()
+    _fit(pair, schedule, tmp_path / "pair")
+    four = TaskNetsGD(nets, [0.03, 0.01, 0.01, 0.01], _sets(), phase_steps=20, schedule=schedule, loss_every=5)
+    _fit(four, schedule, tmp_path / "four")
+    assert torch.equal(four.curves[:, :2], pair.curves)
+    assert torch.isfinite(four.curves).all() and four.curves.shape[1] == 4

@@ -92,3 +92,33 @@ def test_correlations_and_sign_counts():
     assert (wins, n) == (6, 6) and delta > 0  # Std has the lower single-task loss in this toy
     wins, n, p, delta = ks.sign_count(runs, "final_multi_test", "ET", better="large")
     assert (wins, n) == (6, 6) and p == pytest.approx(1 / 64)
+
+
+def test_run_inits_reuse_the_pair_when_lr_matched():
+    cfg = {**CFG, "net": {"w_std": 0.1, "large_scale": 10.0},
+           "schedules": {"LR": {**CFG["schedules"]["LR"], "lr_std": 0.03, "lr_large": 0.01},
+                         "ET": {**CFG["schedules"]["ET"], "lr_std": 0.01, "lr_large": 0.01}},
+           "sweep": {"schedule": "ET", "lr": 0.01, "w_multiples": [0.5, 1, 2, 5, 10]}}
+    et = kr.run_inits(cfg, "ET")
+    assert [i["init"] for i in et] == ["std", "large", "w0.05", "w0.2", "w0.5"] and all(i["sweep"] for i in et)
+    assert [i["init"] for i in kr.run_inits(cfg, "LR")] == ["std", "large"]
+    # on an lr-mismatched schedule Std (lr 0.03) is not a sweep point: a w = 0.1 net at lr 0.01 is trained
+    lr = kr.run_inits({**cfg, "sweep": {**cfg["sweep"], "schedule": "LR"}}, "LR")
+    assert [(i["init"], i["sweep"]) for i in lr][:3] == [("std", False), ("large", True), ("w0.05", True)]
+    assert "w0.1" in [i["init"] for i in lr] and kr.run_config(cfg, "ET-r0")["inits"] == et
+    bad = {**cfg, "sweep": {"schedule": "ET", "lr": 0.01, "w_multiples": [1, 1.0000000001, 2]}}
+    assert any("kernel.sweep.w_multiples" in p for p in kr.config_problems(bad))
+
+
+def test_sweep_table_per_replicate_mean_and_pooled():
+    rng = np.random.default_rng(1)
+    rows = [{"replicate": r, "w": w, "silhouette": 1 - w + rng.normal(0, 0.01),
+             "final_single_test": 5 + 10 * w, "final_multi_test": 50 - 10 * w + rng.normal(0, 0.1)}
+            for r in range(4) for w in (0.05, 0.1, 0.2, 0.5, 1.0)]
+    st = ks.sweep_table(pd.DataFrame(rows), n_boot=50).set_index(["x", "y", "level"])
+    assert st.loc[("w", "silhouette", "mean"), "rho"] == pytest.approx(-1.0)
+    assert st.loc[("silhouette", "final_single_test", "mean"), "rho"] == pytest.approx(-1.0)
+    assert st.loc[("silhouette", "final_multi_test", "pooled"), "n"] == 20
+    assert (st.xs("replicate", level="level").n == 5).all()
+    m = st.loc[("silhouette", "final_multi_test", "mean")]
+    assert m.rho > 0.9 and m.ci_lo <= m.rho <= m.ci_hi and m.p == pytest.approx(0.125)

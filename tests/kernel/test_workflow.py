@@ -8,12 +8,25 @@ from smk import REPO, run_snakemake, snapshot, write_config
 
 pytestmark = pytest.mark.workflow
 FIGURES = {"A_one_step", "B_linear_loss", "C_linear_kernel_vectors", "D_linear_tracking", "E_loss_curves",
-           "F_paired_delta", "G_embedding", "H_ari", "I_eigenvectors", "J_silhouette_vs_loss", "K_replicates"}
+           "F_paired_delta", "G_embedding", "H_ari", "I_eigenvectors", "J_silhouette_vs_loss", "K_replicates",
+           "L_scale_sweep", "M_splines_regime"}
 
 
 @pytest.mark.parametrize("config", ["smoke", "config", "paper"])
 def test_dry_run_kernel_target(tmp_path, config):
     run_snakemake(tmp_path, REPO / "config" / f"{config}.yaml", targets=["kernel"], dryrun=True)
+
+
+def test_splines_regime_job_only_with_both_studies(tmp_path):
+    target = ["results/kernel/tables/splines_regime_stats.parquet"]
+    run_snakemake(tmp_path, REPO / "config" / "smoke.yaml", targets=target, dryrun=True)
+    alone = write_config(tmp_path / "alone.yaml", studies=["kernel"])
+    run_snakemake(tmp_path, alone, targets=["kernel"], dryrun=True)  # schedules cleanly without splines
+    with pytest.raises(Exception, match="splines_regime"):
+        run_snakemake(tmp_path, alone, targets=target, dryrun=True)
+    bad = write_config(tmp_path / "bad_pool.yaml", kernel__splines_regime__pool=["nope"])
+    with pytest.raises(Exception, match=r"kernel\.splines_regime\.pool"):
+        run_snakemake(tmp_path, bad, targets=["kernel"], dryrun=True)
 
 
 def test_bad_kernel_config_names_the_key(tmp_path):
@@ -24,13 +37,14 @@ def test_bad_kernel_config_names_the_key(tmp_path):
 
 # The smoke DAG up to the claims and one figure through Snakemake; the other figures are rendered
 # in-process from the same tables (each Snakemake job pays ~3 s of imports; the test budget is small).
+# Studies = [kernel]: the splines-regime job (which needs the whole splines study) is tested apart.
 SMOKE_TARGETS = ["results/kernel/claims.parquet", "results/figures/kernel/E_loss_curves.png"]
 
 
 @pytest.fixture(scope="module")
 def kernel_smoke(tmp_path_factory):
     work = tmp_path_factory.mktemp("kernel_smoke")
-    cfg = write_config(work / "smoke.yaml")
+    cfg = write_config(work / "smoke.yaml", studies=["kernel"])
     run_snakemake(work, cfg, targets=SMOKE_TARGETS)
     return work, cfg
 
@@ -47,6 +61,13 @@ def test_kernel_smoke_outputs_and_claims(kernel_smoke):
     for cid in ("O1a", "O1b", "O2a", "O2b", "O2c", "O3", "T4"):
         assert claims.loc[cid, "verdict"] == "reproduced", claims.loc[cid].to_dict()
     assert {"O4-LR", "O5-LR", "O6a", "O6b", "O7-task", "O7-input", "O8-multi-all", "O8-single-all"} <= set(claims.index)
+    # init-scale sweep: 5 scales per run (Large reused at the sweep lr), structure falls with scale
+    sweep = pd.read_parquet(work / "results/kernel/tables/sweep.parquet")
+    assert sorted(sweep.w.unique()) == pytest.approx([0.05, 0.1, 0.2, 0.5, 1.0]) and (sweep.lr == 0.01).all()
+    assert claims.loc["SW1", "verdict"] == "reproduced" and {"SW2-single", "SW2-multi"} <= set(claims.index)
+    assert not any(c.startswith("KR") for c in claims.index)  # splines not in this DAG
+    runs = pd.read_parquet(work / "results/kernel/tables/runs.parquet")
+    assert set(runs.init) == {"std", "large"}  # the paper's pairs only
     assert set(claims.verdict) <= {"reproduced", "not reproduced", "inconclusive"}
 
 
@@ -59,12 +80,15 @@ def test_every_figure_renders_from_the_smoke_tables(kernel_smoke, tmp_path):
     work, cfg = kernel_smoke
     ker = yaml.safe_load(cfg.read_text())["kernel"]
     tables = {"runs": "runs", "curves": "curves", "ari": "ari", "correlations": "correlations",
+              "sweep": "sweep", "sweep_curves": "sweep_curves", "sweep_stats": "sweep_stats",
               "relu1d": "relu1d", "onestep": "onestep", **{t: t for t in fk.TABLES if t.startswith("smg")}}
     paths = {t: work / f"results/kernel/tables/{f}.parquet" for t, f in tables.items()}
     run0 = f"{ker['ari']['schedule']}-r0"
     paths.update({t: work / f"results/kernel/tables/runs/{run0}/{t}.parquet" for t in ("embedding", "eigvec", "groups")})
     assert set(fk.FIGURES) == FIGURES
     for name, (_, needed) in fk.FIGURES.items():
+        if name == "M_splines_regime":  # needs the splines study: rendered in test_splines_regime
+            continue
         out = tmp_path / f"{name}.png"
         fk.render(Job(rule=f"render_kernel_{name}", inputs={t: str(paths[t]) for t in needed},
                       outputs={"figure": str(out)}, cfg={"figure": name, "ari": ker["ari"]}))
@@ -76,7 +100,7 @@ def test_rerun_noop_and_claims_threshold_reruns_only_claims(kernel_smoke, tmp_pa
     before = snapshot(work)
     run_snakemake(work, cfg, targets=SMOKE_TARGETS)
     assert snapshot(work) == before
-    changed_cfg = write_config(tmp_path / "changed.yaml", kernel__claims__ari_high=0.6)
+    changed_cfg = write_config(tmp_path / "changed.yaml", studies=["kernel"], kernel__claims__ari_high=0.6)
     run_snakemake(work, changed_cfg, targets=SMOKE_TARGETS)
     after = snapshot(work)
     assert {k for k in after if before.get(k) != after[k]} == {"results/kernel/claims.parquet"}

@@ -14,6 +14,19 @@ def test_dry_run_of_every_shipped_config(tmp_path, config):
     run_snakemake(tmp_path, REPO / "config" / f"{config}.yaml", dryrun=True)
 
 
+def test_given_configfile_is_used_alone_not_merged_into_the_default(tmp_path):
+    """config.yaml has kernel schedules (ET) and splines sweeps that smoke.yaml lacks: a run with
+    --configfile smoke.yaml must not inherit them (Snakemake would deep-merge it into the
+    Snakefile's `configfile:`)."""
+    from cli import command, run
+
+    cfg = write_config(tmp_path / "smoke.yaml")
+    out = run(command(tmp_path, cfg, [], "-n", "--cores", "1"), timeout=300).stdout
+    assert "wildcards: krun=LR-r0" in out and "krun=ET-" not in out
+    out = run(command(tmp_path, REPO / "config" / "config.yaml", [], "-n", "--cores", "1"), timeout=300).stdout
+    assert "krun=ET-" in out
+
+
 def test_smoke_dag_produces_every_output(smoke_run):
     work, _ = smoke_run
     for rel in ["results/claims.parquet", "results/claims.html", "results/splines/claims.parquet"]:
@@ -92,3 +105,20 @@ def test_report_holds_claims_and_every_figure(smoke_run):
     assert "claims.html" in text
     for fig in (work / "results/figures").rglob("*.png"):
         assert fig.name in text, fig.name
+
+
+def test_gpu_config_asks_the_scheduler_for_a_gpu_on_training_jobs_only(tmp_path):
+    """`accelerator: gpu` -> the Lightning training jobs declare `gpu=1` (the SLURM profile turns
+    it into sbatch --gpus=1); analyses and figures do not; under `cpu` nothing asks for one."""
+    import re
+
+    from cli import command, run
+
+    def gpu_rules(accelerator):
+        cfg = write_config(tmp_path / f"{accelerator}.yaml", accelerator=accelerator)
+        out = run(command(tmp_path, cfg, [], "-n", "--cores", "1"), timeout=300).stdout
+        rules = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: ([^\n]*)", out, re.M)
+        return {rule for rule, res in rules if re.search(r"\bgpu=1\b", res)}
+
+    assert {"train_kernel"} <= gpu_rules("gpu") <= {"train_kernel", "train_perturb", "train_perturb_contamination"}
+    assert gpu_rules("cpu") == set()

@@ -2,10 +2,19 @@
 # (spec: shared/papers/pseudo_kernel.md). prepare (per run) -> train (paired Std/Large, single-task
 # phase then multitask fine-tuning, Lightning) -> analyse (per run) -> collect + correlations ->
 # claims -> figures A-K; the validation cases (one-step identity, SMG linear net) are own jobs.
+# Beyond the paper: the init-scale sweep (extra nets in one schedule's runs; Fig. L) and the
+# pseudo-kernel of the splines study's nets vs their regime (only with splines in studies; Fig. M).
 from learndyn.figures.kernel import FIGURES as KERNEL_FIGURES_SPECS
 from learndyn.kernel.runs import config_problems, run_config, run_names
 
 validate_study("kernel")
+
+
+def kcode(*modules):
+    """code() plus the kernel study's table schemas, which every kernel job reads or writes."""
+    return code("kernel/tables.py", *modules)
+
+
 KER = config["kernel"]
 if config_problems(KER):
     raise WorkflowError("invalid config section 'kernel':\n  " + "\n  ".join(config_problems(KER)))
@@ -14,18 +23,33 @@ KERNEL_ARI_RUN = f"{KER['ari']['schedule']}-r0"  # the run shown in Figs. G and 
 KT = "results/kernel/tables"
 KERNEL_TABLES = {  # name -> path, the inputs figures and claims use
     "runs": f"{KT}/runs.parquet", "curves": f"{KT}/curves.parquet", "ari": f"{KT}/ari.parquet",
+    "sweep": f"{KT}/sweep.parquet", "sweep_curves": f"{KT}/sweep_curves.parquet",
+    "sweep_stats": f"{KT}/sweep_stats.parquet",
     "correlations": f"{KT}/correlations.parquet", "relu1d": f"{KT}/relu1d.parquet",
     "onestep": f"{KT}/onestep.parquet", "smg_track": f"{KT}/smg_track.parquet",
-    "smg_kernel_sv": f"{KT}/smg_kernel_sv.parquet", "smg_marked": f"{KT}/smg_marked.parquet",
+    "smg_kernel_sv": f"{KT}/smg_kernel_sv.parquet", "smg_sv_modes": f"{KT}/smg_sv_modes.parquet",
+    "smg_marked": f"{KT}/smg_marked.parquet",
     "smg_corr": f"{KT}/smg_corr.parquet", "smg_summary": f"{KT}/smg_summary.parquet",
     "embedding": f"{KT}/runs/{KERNEL_ARI_RUN}/embedding.parquet",
     "eigvec": f"{KT}/runs/{KERNEL_ARI_RUN}/eigvec.parquet",
     "groups": f"{KT}/runs/{KERNEL_ARI_RUN}/groups.parquet",
 }
+# The pseudo-kernel of the splines study's nets vs their regime reads the splines study's tables: it
+# (its claims rows and figure M) is part of the DAG only when both studies are.
+KERNEL_SPLINES = "splines" in config["studies"]
+if KERNEL_SPLINES:
+    _unknown = [s for s in KER["splines_regime"]["pool"] if s not in config["splines"]["sweeps"]]
+    if _unknown:
+        raise WorkflowError(f"invalid config section 'kernel':\n  kernel.splines_regime.pool: {_unknown} are not "
+                            f"splines sweeps (have {sorted(config['splines']['sweeps'])})")
+    KERNEL_TABLES.update(splines_regime=f"{KT}/splines_regime.parquet",
+                         splines_regime_stats=f"{KT}/splines_regime_stats.parquet")
 # figure -> named input tables, as learndyn.figures.kernel:render reads them (one source of truth)
-KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()}
+KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()
+                  if all(t in KERNEL_TABLES for t in tables)}
 KERNEL_FIGURE_CODE = ["figures/style.py", "figures/kernel.py", "figures/kernel_validation.py",
-                      "figures/kernel_multitask.py"]
+                      "figures/kernel_multitask.py", "figures/kernel_beyond.py"]
+KERNEL_RUN_RE = "(LR|ET)-r[0-9]+"
 KERNEL_RUN_OUT = ["summary", "eigvec", "groups", "hidden", "embedding", "ari"]
 
 
@@ -46,12 +70,12 @@ rule prepare_kernel_data:
     output:
         datasets="results/kernel/data/{krun}.parquet",
     input:
-        code=code("kernel/tasks.py", "kernel/runs.py", "kernel/multitask.py"),
+        code=kcode("kernel/tasks.py", "kernel/runs.py", "kernel/multitask.py"),
     params:
         func="learndyn.kernel.tasks:prepare_data",
         cfg={"seed": KER["seed"], "data": KER["data"]},
     wildcard_constraints:
-        krun="(LR|ET)-r[0-9]+",
+        krun=KERNEL_RUN_RE,
     log:
         "logs/prepare_kernel_data/{krun}.log",
     threads: 1
@@ -63,10 +87,11 @@ rule prepare_kernel_data:
 
 
 rule train_kernel:
-    """Paired Std/Large nets: single-task phase then multitask fine-tuning, snapshots as breakpoints."""
+    """Paired Std/Large nets (+ the init-scale sweep's nets in its schedule's runs): single-task phase then
+    multitask fine-tuning, snapshots as breakpoints."""
     input:
         datasets="results/kernel/data/{krun}.parquet",
-        code=code("kernel/tasks.py", "kernel/module.py", "kernel/runs.py", "kernel/multitask.py",
+        code=kcode("kernel/tasks.py", "kernel/module.py", "kernel/runs.py", "kernel/multitask.py",
                   "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
     output:
         manifest="results/kernel/runs/{krun}/checkpoints.parquet",
@@ -74,8 +99,9 @@ rule train_kernel:
     params:
         func="learndyn.kernel.tasks:train_run",
         cfg=lambda wc: run_config(KER, wc.krun),
+        accelerator=ACCELERATOR,
     wildcard_constraints:
-        krun="(LR|ET)-r[0-9]+",
+        krun=KERNEL_RUN_RE,
     log:
         "logs/train_kernel/{krun}.log",
     benchmark:
@@ -84,6 +110,7 @@ rule train_kernel:
     resources:
         mem_mb=1500,
         runtime=30,
+        gpu=gpus(),
     script:
         "../scripts/run.py"
 
@@ -94,7 +121,7 @@ rule analyse_kernel_run:
         manifest="results/kernel/runs/{krun}/checkpoints.parquet",
         curves="results/kernel/runs/{krun}/curves.parquet",
         datasets="results/kernel/data/{krun}.parquet",
-        code=code("kernel/tasks.py", "kernel/analysis.py", "kernel/decompose.py", "kernel/pseudo_kernel.py",
+        code=kcode("kernel/tasks.py", "kernel/analysis.py", "kernel/decompose.py", "kernel/pseudo_kernel.py",
                   "kernel/runs.py", "kernel/multitask.py"),
     output:
         **{name: f"{KT}/runs/{{krun}}/{name}.parquet" for name in KERNEL_RUN_OUT},
@@ -102,7 +129,7 @@ rule analyse_kernel_run:
         func="learndyn.kernel.tasks:analyse_run",
         cfg=lambda wc: {**run_config(KER, wc.krun), "analysis": KER["analysis"]},
     wildcard_constraints:
-        krun="(LR|ET)-r[0-9]+",
+        krun=KERNEL_RUN_RE,
     log:
         "logs/analyse_kernel_run/{krun}.log",
     benchmark:
@@ -116,17 +143,21 @@ rule analyse_kernel_run:
 
 
 rule collect_kernel_runs:
-    """Pooled run tables and the Pearson correlations across runs (pooled, per schedule, paired)."""
+    """Pooled run tables and the Pearson correlations across runs (pooled, per schedule, paired);
+    the init-scale sweep's nets and its Spearman statistics (beyond the paper)."""
     input:
         summary=expand(f"{KT}/runs/{{krun}}/summary.parquet", krun=KERNEL_RUNS),
         curves=expand("results/kernel/runs/{krun}/curves.parquet", krun=KERNEL_RUNS),
         ari=expand(f"{KT}/runs/{{krun}}/ari.parquet", krun=KERNEL_RUNS),
-        code=code("kernel/tasks.py", "kernel/stats.py"),
+        code=kcode("kernel/tasks.py", "kernel/stats.py"),
     output:
         runs=KERNEL_TABLES["runs"],
         curves=KERNEL_TABLES["curves"],
         ari=KERNEL_TABLES["ari"],
         correlations=KERNEL_TABLES["correlations"],
+        sweep=KERNEL_TABLES["sweep"],
+        sweep_curves=KERNEL_TABLES["sweep_curves"],
+        sweep_stats=KERNEL_TABLES["sweep_stats"],
     params:
         func="learndyn.kernel.tasks:collect_runs",
         cfg=KER["stats"],
@@ -143,7 +174,7 @@ rule collect_kernel_runs:
 rule kernel_onestep:
     """One-step identity: 1-D ReLU net (Fig. A) and the multitask net, error vs learning rate."""
     input:
-        code=code("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py", "kernel/multitask.py"),
+        code=kcode("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py", "kernel/multitask.py"),
     output:
         relu1d=KERNEL_TABLES["relu1d"],
         errors=KERNEL_TABLES["onestep"],
@@ -165,10 +196,11 @@ rule kernel_onestep:
 rule kernel_linear:
     """Saxe-McClelland-Ganguli linear net: mode half-times, predicted-update tracking (Figs. B-D)."""
     input:
-        code=code("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py"),
+        code=kcode("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py"),
     output:
         track=KERNEL_TABLES["smg_track"],
         kernel_sv=KERNEL_TABLES["smg_kernel_sv"],
+        sv_modes=KERNEL_TABLES["smg_sv_modes"],
         marked=KERNEL_TABLES["smg_marked"],
         corr=KERNEL_TABLES["smg_corr"],
         summary=KERNEL_TABLES["smg_summary"],
@@ -187,11 +219,43 @@ rule kernel_linear:
         "../scripts/run.py"
 
 
+if KERNEL_SPLINES:
+    from learndyn.splines.runs import training_groups as _splines_groups
+
+    rule kernel_splines_regime:
+        """t = 0 pseudo-kernel of the splines study's shallow ReLU nets vs their measured lazy/rich regime."""
+        input:
+            metrics="results/splines/tables/implicit_regularisation.parquet",
+            datasets="results/splines/data/datasets.parquet",
+            code=kcode("kernel/splines_regime.py", "kernel/pseudo_kernel.py", "kernel/stats.py", "splines/runs.py",
+                      "splines/init.py", "splines/gd.py", "splines/data.py"),
+        output:
+            regime=KERNEL_TABLES["splines_regime"],
+            stats=KERNEL_TABLES["splines_regime_stats"],
+        params:
+            func="learndyn.kernel.splines_regime:splines_regime",
+            # the inits only: training keys reach this job through the metrics table
+            cfg={"regime": KER["splines_regime"],
+                 "groups": {g: {k: v for k, v in spec.items() if k != "train"}
+                            for g, spec in _splines_groups(config["splines"]).items()}},
+        log:
+            "logs/kernel_splines_regime.log",
+        benchmark:
+            "results/benchmarks/kernel_splines_regime/all.tsv"
+        threads: 1
+        resources:
+            mem_mb=1500,
+            runtime=10,
+        script:
+            "../scripts/run.py"
+
+
 rule kernel_claims:
     input:
         **{t: KERNEL_TABLES[t] for t in ("runs", "ari", "correlations", "onestep", "smg_summary", "smg_track",
-                                         "smg_corr")},
-        code=code("kernel/claims.py", "claims.py", "kernel/stats.py"),
+                                         "smg_corr", "sweep", "sweep_stats", "splines_regime_stats")
+           if t in KERNEL_TABLES},
+        code=kcode("kernel/claims.py", "claims.py", "kernel/stats.py"),
     output:
         claims="results/kernel/claims.parquet",
     params:
@@ -214,7 +278,7 @@ for _fig, _tables in KERNEL_FIGURES.items():
             f"render_kernel_{_fig}"
         input:
             **{t: KERNEL_TABLES[t] for t in _tables},
-            code=code(*KERNEL_FIGURE_CODE),
+            code=kcode(*KERNEL_FIGURE_CODE),
         output:
             figure=report(
                 f"results/figures/kernel/{_fig}.png",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from learndyn.figures.style import empty_panel, new_figure, style, title
-from learndyn.kernel.analysis import EMBEDDING, GROUPINGS
+from learndyn.kernel.tables import EMBEDDING, GROUPINGS
 
 INIT_COLOURS = {"std": "tab:blue", "large": "tab:orange"}
 SCHED_MARKERS = {"LR": "o", "ET": "s"}
@@ -71,10 +71,17 @@ def fig_paired_delta(curves):
     return fig
 
 
+FEATURE_OF_INPUT = np.tile(np.arange(3), 4)  # stimulus unit 3i + f -> feature f (predicted input groups)
+DIM_OF_TASK = np.repeat(np.arange(4), 3)  # task 3i + g -> input dimension i (predicted task groups)
+
+
 @style
-def fig_embedding(emb):
-    fig = new_figure(12, 6)
-    axes = fig.subplots(2, len(GROUPINGS))
+def fig_embedding(emb, ari):
+    """2 x 4 trajectories (Std, Large) and, below, Std's early snapshots coloured by the predicted
+    groups (the authors' inset: inputs at snapshot 3 grouped by feature; snapshots 3 and 15)."""
+    fig = new_figure(13, 9)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2, 1])
+    axes = top.subplots(2, len(GROUPINGS))
     run = emb.run.iloc[0]
     n_snap = emb.snapshot.max()
     for row, init in enumerate(("std", "large")):
@@ -85,7 +92,19 @@ def fig_embedding(emb):
                 ax.plot(tr.e1, tr.e2, color="0.7", lw=0.5, zorder=0)
             sc = ax.scatter(e.e1, e.e2, c=100 * e.snapshot / n_snap, cmap="viridis", s=4)
             ax.set(title=f"{init}: {g} ({GROUPINGS[g]} items)", xticks=[], yticks=[])
-    fig.colorbar(sc, ax=axes[:, -1], label="training % (phase 1)")
+    top.colorbar(sc, ax=axes[:, -1], label="training % (phase 1)")
+    panels = [(g, s) for g in ("input", "task") for s in sorted({min(3, n_snap), min(15, n_snap)})]
+    for ax, (g, snap) in zip(bottom.subplots(1, len(panels)), panels):
+        e = emb[(emb.init == "std") & (emb.grouping == g) & (emb.snapshot == snap)].sort_values("item")
+        labels = (FEATURE_OF_INPUT if g == "input" else DIM_OF_TASK)[e.item.to_numpy()]
+        ax.scatter(e.e1, e.e2, c=[f"C{k}" for k in labels], s=30)
+        for item, x, y in zip(e.item, e.e1, e.e2):
+            ax.annotate(str(item), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
+        a = ari[(ari.run == run) & (ari.init == "std") & (ari.grouping == g) & (ari.snapshot == snap)
+                & (ari.space == "embedding")].ari
+        what = "feature" if g == "input" else "input dimension"
+        ax.set(title=f"Std {g}s, snapshot {snap}\ncolour: predicted {what}"
+                     + (f"; k-means ARI {a.iloc[0]:.2f}" if len(a) else ""), xticks=[], yticks=[])
     title(fig, f"G. Hidden-representation trajectories, {EMBEDDING.upper()} embedding (M-PHATE substitute), run {run}",
           "PCA fitted on all snapshot x item rows of each array; kernel.analysis")
     return fig
@@ -115,28 +134,48 @@ def fig_ari(ari, ari_cfg):
     return fig
 
 
+def _group_panels(sub, ev, grouping, colour):
+    """3 x 3 panels, one per output unit k = 3g + m: |v_k| over the training examples sorted by
+    `grouping` (task, or the stimulus unit the task reads), lines at group boundaries (spec §5.2)."""
+    axes = sub.subplots(3, 3, sharex=True)
+    for k, ax in enumerate(axes.ravel()):
+        e = ev[(ev.output == k) & (ev[grouping] >= 0)].sort_values([grouping, "example"], kind="stable")
+        ax.plot(np.arange(len(e)), np.abs(e.v), lw=0.5, color=colour)
+        for b in np.flatnonzero(np.diff(e[grouping].to_numpy())) + 1:
+            ax.axvline(b, color="0.6", lw=0.4)
+        ax.set_title(f"k = {k}: λ = {e.eigenvalue.iloc[0]:.3g}" if len(e) else f"k = {k}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"example, sorted by {grouping}", fontsize=7)
+
+
 @style
 def fig_eigenvectors(eigvec, groups):
-    fig = new_figure(12, 6.5)
-    axes = fig.subplots(2, 3)
-    ev = eigvec[eigvec["mode"] == "sorted"]
+    """Std and Large: 3 x 3 leading-eigenvector panels by task and by input (+ the solver-order
+    variant when computed), and the heat-map companion (mean |v_k| per group)."""
+    variants = [(init, mode) for mode in ("sorted", "authors") for init in ("std", "large")
+                if ((eigvec.init == init) & (eigvec["mode"] == mode)).any()]
+    fig = new_figure(15, 4.2 * (len(variants) + 1))
+    rows = fig.subfigures(len(variants) + 1, 1)
+    for row, (init, mode) in zip(rows, variants):
+        ev = eigvec[(eigvec.init == init) & (eigvec["mode"] == mode)]
+        for sub, g in zip(row.subfigures(1, 2), ("task", "input")):
+            _group_panels(sub, ev, g, INIT_COLOURS[init])
+            order = "sorted by |λ|" if mode == "sorted" else "solver order, ill-posed (authors' variant)"
+            sub.suptitle(f"{init}: leading eigenvector per output, by {g} ({order})", fontsize=9)
+    axes = rows[-1].subplots(1, 4)
     gr = groups[groups["mode"] == "sorted"]
-    for row, init in enumerate(("std", "large")):
-        for col, g in enumerate(("task", "input")):
-            ax = axes[row, col]
-            m = gr[(gr.init == init) & (gr.grouping == g)].pivot(index="output", columns="group", values="mean_abs")
-            im = ax.imshow(m.to_numpy(), aspect="auto", cmap="magma")
-            fig.colorbar(im, ax=ax, fraction=0.05)
-            ax.set(xlabel=f"{g} (12 groups)", ylabel="output unit k = 3g + m", title=f"{init}: mean |v_k| by {g}")
-        ax = axes[row, 2]
-        e = ev[(ev.init == init) & (ev.output == 0) & (ev.task >= 0)].sort_values(["task", "example"], kind="stable")
-        ax.plot(np.arange(len(e)), np.abs(e.v), lw=0.7, color=INIT_COLOURS[init])
-        for b in np.flatnonzero(np.diff(e.task.to_numpy())) + 1:
-            ax.axvline(b, color="0.6", lw=0.5)
-        ax.set(xlabel="training example, sorted by task", ylabel="|v_0|",
-               title=f"{init}: output 0, λ = {e.eigenvalue.iloc[0]:.3g}" if len(e) else init)
+    for ax, (init, g) in zip(axes, [(i, g) for i in ("std", "large") for g in ("task", "input")]):
+        m = gr[(gr.init == init) & (gr.grouping == g)].pivot(index="output", columns="group", values="mean_abs")
+        if m.empty:
+            empty_panel(ax)
+            continue
+        im = ax.imshow(m.to_numpy(), aspect="auto", cmap="magma")
+        rows[-1].colorbar(im, ax=ax, fraction=0.05)
+        ax.set(xlabel=f"{g} (12 groups)", ylabel="output unit k = 3g + m", title=f"{init}: mean |v_k| by {g}")
     title(fig, f"I. Leading eigenvectors of the t = 0 pseudo-kernel per output (run {eigvec.run.iloc[0]})",
-          "train x train kernel, eigenvalues sorted by |λ| (spec §5.1 default)")
+          "train x train kernel, eigenvalues sorted by |λ| (spec §5.1 default); input = the stimulus unit the "
+          "task reads (3i + f)")
     return fig
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from learndyn.figures.style import colour_cycle, new_figure, style, title
-from learndyn.kernel.linear_case import SMG_MARKED_TIMES
+from learndyn.kernel.tables import SMG_MARKED_TIMES
+
+KERNEL_STYLES = {"pseudo": "-", "entk": "--"}
+KERNEL_NAMES = {"pseudo": "P̄", "entk": "Θ̄"}
 
 
 def _marks(ax, summary=None):
@@ -82,9 +85,9 @@ def fig_linear_vectors(marked, corr):
 
 
 @style
-def fig_linear_tracking(track, kernel_sv, summary):
-    fig = new_figure(7, 8)
-    axes = fig.subplots(3, 1, sharex=True)
+def fig_linear_tracking(track, kernel_sv, sv_modes, summary):
+    fig = new_figure(8.5, 10.5)
+    axes = fig.subplots(4, 1, sharex=True)
     loss = track[track["mode"] == 1]
     axes[0].semilogy(loss.t, loss.loss, "k")
     axes[0].set_ylabel("mean MSE")
@@ -92,13 +95,21 @@ def fig_linear_tracking(track, kernel_sv, summary):
         axes[1].plot(g.t, g.cos, color=colour_cycle(mode - 1), label=f"|cos(û, u{mode})|")
     axes[1].set(ylabel="alignment", ylim=(0, 1.05))
     axes[1].legend()
-    for idx, g in kernel_sv.groupby("index"):
-        axes[2].semilogy(g.t, g.sv, color=colour_cycle(idx - 1), label=f"σ{idx}(P̄)")
-    axes[2].set(xlabel="epoch", ylabel="kernel singular values")
-    axes[2].legend()
+    for (kernel, idx), g in kernel_sv[kernel_sv["index"] <= 3].groupby(["kernel", "index"]):
+        axes[2].semilogy(g.t, g.sv, color=colour_cycle(idx - 1), ls=KERNEL_STYLES[kernel],
+                         label=f"σ{idx}({KERNEL_NAMES[kernel]})")
+    axes[2].set(ylabel="kernel singular values")
+    axes[2].legend(fontsize=6.5, ncol=2)
+    # variant: which mode's data projection the leading singular vector matches, for P̄ and Θ̄
+    for (kernel, mode), g in sv_modes[sv_modes["mode"] <= 3].groupby(["kernel", "mode"]):
+        axes[3].plot(g.t, g.r, color=colour_cycle(mode - 1), ls=KERNEL_STYLES[kernel],
+                     label=f"{KERNEL_NAMES[kernel]}: r(|SV1|, |x·u{mode}|)")
+    axes[3].set(xlabel="epoch", ylabel="Pearson r across points", ylim=(-1.05, 1.05))
+    axes[3].legend(fontsize=6.5, ncol=2)
     for ax in axes:
         _marks(ax, summary)
     sw = ", ".join(f"{r.switch_time:g}" for r in summary.itertuples() if np.isfinite(r.switch_time))
     axes[0].set_title(f"predicted-update direction switch times: {sw}")
-    title(fig, "D. Predicted update direction û(t) tracks the mode being learned", "kernel.linear")
+    title(fig, "D. Predicted update direction û(t) tracks the mode being learned",
+          "kernel.linear; solid: pseudo-kernel P̄ = Σ_k P_k, dashed: raw eNTK Θ̄ = Σ_k Θ_kk (residual-free variant)")
     return fig

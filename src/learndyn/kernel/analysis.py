@@ -9,43 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 
-from learndyn.io import Table
 from learndyn.kernel import decompose as dc
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.pseudo_kernel import multitask_closed_form
+from learndyn.kernel.tables import (  # noqa: F401 (schemas: tables.py)
+    EMBEDDING, GROUPINGS, EIGVEC, GROUPS, HIDDEN, EMBED, ARI,
+)
 
-EMBEDDING = "pca"  # substitute for M-PHATE (not installable here); recorded in tables and captions
-GROUPINGS = {"task": 12, "input": 12, "task_x_input": 36, "output": 9}  # items per grouping (§5.4)
 PREDICTED = {"input": dc.PREDICTED_INPUT_GROUPS, "task": dc.PREDICTED_TASK_GROUPS}
-
-EIGVEC = Table("kernel.eigvec", (
-    ("run", pa.string()), ("init", pa.string()), ("mode", pa.string()), ("output", pa.int64()),
-    ("example", pa.int64()), ("v", pa.float64()), ("eigenvalue", pa.float64()),
-    ("task", pa.int64()), ("input", pa.int64()), ("ill_posed", pa.bool_()),
-))
-GROUPS = Table("kernel.groups", (
-    ("run", pa.string()), ("init", pa.string()), ("mode", pa.string()), ("output", pa.int64()),
-    ("out_group", pa.int64()), ("out_feature", pa.int64()), ("grouping", pa.string()), ("group", pa.int64()),
-    ("mean_abs", pa.float64()), ("n", pa.int64()), ("value_real", pa.float64()), ("value_imag", pa.float64()),
-    ("ill_posed", pa.bool_()),
-))
-HIDDEN = Table("kernel.hidden", (
-    ("run", pa.string()), ("init", pa.string()), ("phase", pa.int64()), ("snapshot", pa.int64()),
-    ("step", pa.int64()), ("grouping", pa.string()), ("item", pa.int64()), ("h", pa.list_(pa.float32())),
-))
-EMBED = Table("kernel.embedding", (
-    ("run", pa.string()), ("init", pa.string()), ("snapshot", pa.int64()), ("step", pa.int64()),
-    ("grouping", pa.string()), ("item", pa.int64()), ("e1", pa.float64()), ("e2", pa.float64()),
-    ("method", pa.string()),
-))
-ARI = Table("kernel.ari", (
-    ("run", pa.string()), ("schedule", pa.string()), ("replicate", pa.int64()), ("init", pa.string()),
-    ("snapshot", pa.int64()), ("step", pa.int64()), ("grouping", pa.string()), ("space", pa.string()),
-    ("ari", pa.float64()),
-))
 
 
 def kernel_t0(net: mt.TaskNet, data: mt.TaskData) -> np.ndarray:

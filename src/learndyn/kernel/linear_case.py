@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .pseudo_kernel import ParamSpec, apply_update, pseudo_kernel, select_params, sse_term, summed_pseudo_kernel
+from .pseudo_kernel import (ParamSpec, apply_update, empirical_ntk, pseudo_kernel, select_params, sse_term,
+                            summed_pseudo_kernel)
+from .tables import SMG_MARKED_TIMES  # the authors' dotted lines (t = 190, 770)
 
 SMG_SINGULAR_VALUES = (90.0, 24.0, 7.0, 1.0)
-SMG_MARKED_TIMES = (190, 770)  # the authors' dotted lines: mode 1, mode 2 being learned
 
 __all__ = [
     "SMG_SINGULAR_VALUES", "SMG_MARKED_TIMES", "relu1d_data", "relu1d_grid", "relu1d_net",
@@ -183,7 +184,9 @@ class ModeTrack:
     """Training record of the SMG net. Index t = state before GD step t + 1 (t = 0..epochs).
 
     loss (T+1,) mean MSE; strengths (T+1, 4) a_α(t); cos (T+1, 4) |cos(û(t), u_α)|;
-    half_times (4,); kernel_sv (n_rec, 4) singular values of P̄ at kernel_steps;
+    half_times (4,); kernel_sv (n_rec, 4) singular values of P̄ at kernel_steps, ntk_sv the same
+    for the raw eNTK Θ̄ = Σ_k Θ_kk (spec Fig. D variant); sv_modes {"pseudo", "entk"} → (n_rec, 4):
+    Pearson r across data points between |leading singular vector| and |x_n·u_α|;
     marked: t → MarkedKernel.
     """
 
@@ -193,6 +196,8 @@ class ModeTrack:
     half_times: np.ndarray
     kernel_steps: np.ndarray
     kernel_sv: np.ndarray
+    ntk_sv: np.ndarray = None
+    sv_modes: dict[str, np.ndarray] = field(default_factory=dict)
     marked: dict[int, MarkedKernel] = field(default_factory=dict)
 
 
@@ -214,7 +219,9 @@ def track_smg(
     c = smg_objective_scale(data)
     n_modes = data.U.shape[1]
     loss, strengths, cos = [], [], []
-    kernel_steps, kernel_sv, marks = [], [], {}
+    kernel_steps, kernel_sv, ntk_sv, marks = [], [], [], {}
+    sv_modes = {"pseudo": [], "entk": []}
+    abs_proj = np.abs((data.X @ data.U).numpy()).T  # (modes, N): |x_n·u_α|
     for t in range(epochs + 1):
         dM, grads, total = predicted_map_change(net, data, lr, return_grad=True)
         u_hat = torch.linalg.svd(dM)[2][0]  # input-side top singular vector
@@ -224,9 +231,14 @@ def track_smg(
         if t in marked:
             marks[t] = kernel_mode_correlations(net, data, t)
         if kernel_every and t % kernel_every == 0:
-            P = pseudo_kernel(net, data.X, data.X, data.Y).sum(-1)
             kernel_steps.append(t)
-            kernel_sv.append(torch.linalg.svdvals(P)[:n_modes].numpy())
+            # pseudo-kernel P̄ (train side) and the residual-free raw eNTK Θ̄ (symmetric)
+            for name, K, store in (("pseudo", pseudo_kernel(net, data.X, data.X, data.Y).sum(-1), kernel_sv),
+                                   ("entk", empirical_ntk(net, data.X, data.X, diagonal=True).sum(-1), ntk_sv)):
+                _, sv, vh = np.linalg.svd(K.numpy())
+                store.append(sv[:n_modes])
+                lead = np.abs(vh[0])
+                sv_modes[name].append([np.corrcoef(lead, proj)[0, 1] for proj in abs_proj])
         if t < epochs:
             apply_update(net, grads, lr * c)
     strengths = np.array(strengths)
@@ -237,6 +249,8 @@ def track_smg(
         half_times=half_times(strengths, data.s.numpy()),
         kernel_steps=np.array(kernel_steps, int),
         kernel_sv=np.array(kernel_sv).reshape(len(kernel_steps), n_modes),
+        ntk_sv=np.array(ntk_sv).reshape(len(kernel_steps), n_modes),
+        sv_modes={k: np.array(v).reshape(len(kernel_steps), n_modes) for k, v in sv_modes.items()},
         marked=marks,
     )
 

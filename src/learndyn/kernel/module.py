@@ -1,13 +1,15 @@
-"""Lightning module: the paired Std/Large task nets, single-task phase then multitask fine-tuning.
+"""Lightning module: the nets of one run (Std, Large and any init-scale sweep nets, one draw),
+single-task phase then multitask fine-tuning.
 
 Full-batch plain GD on the summed squared error (spec §4), weights only (biases are buffers at
 −2, never updated).  Progress is counted in GD steps: steps 0..T are phase 1 (Single12All),
 T..2T phase 2 (Multi12All), so one fit covers both phases and breakpoints every
-``snapshot_every`` steps give the 2 × 101 snapshots.  One Lightning step runs GD steps up to
+``snapshot_every`` steps give the 2 × 101 snapshots.  The nets never interact: each has its own
+param group (its lr), so adding sweep nets leaves Std and Large bit-identical.  One Lightning step runs GD steps up to
 the next breakpoint (a Lightning step per GD step would cost more than the GD step itself).
 
 State for a bit-identical resume: the weights, the step counter and the loss curves are in the
-state dict; the two learning rates are the optimiser's param groups.  The data are
+state dict; the learning rates are the optimiser's param groups.  The data are
 non-persistent buffers (rebuilt from the datasets table, hashed into the run fingerprint).
 """
 from __future__ import annotations
@@ -40,23 +42,27 @@ def sse_and_grads(net: mt.TaskNet, x: torch.Tensor, y: torch.Tensor):
     return (r * r).sum(), g1, g2
 
 
-class PairedTaskGD(pl.LightningModule):
-    def __init__(self, std: mt.TaskNet, large: mt.TaskNet, sets: dict[str, mt.TaskData], *,
-                 lr_std: float, lr_large: float, phase_steps: int, schedule: list[int], loss_every: int):
+class TaskNetsGD(pl.LightningModule):
+    """nets[0] is Std (its loss names the checkpoints), nets[1] Large, then the sweep nets."""
+
+    def __init__(self, nets: list[mt.TaskNet], lrs: list[float], sets: dict[str, mt.TaskData], *,
+                 phase_steps: int, schedule: list[int], loss_every: int):
         super().__init__()
         if phase_steps % loss_every:
             raise ValueError(f"loss_every={loss_every} must divide the phase length {phase_steps}")
+        if len(nets) != len(lrs) or not nets:
+            raise ValueError(f"need one lr per net, got {len(nets)} nets and {len(lrs)} lrs")
         self.automatic_optimization = False
-        self.nets = nn.ModuleList([std, large])
+        self.nets = nn.ModuleList(nets)
         for name in SETS:
             self.register_buffer(f"x_{name}", sets[name].x.float(), persistent=False)
             self.register_buffer(f"y_{name}", sets[name].y.float(), persistent=False)
         self.T, self.loss_every, self.schedule = int(phase_steps), int(loss_every), list(schedule)
-        self.lrs = (float(lr_std), float(lr_large))
+        self.lrs = tuple(float(lr) for lr in lrs)
         self.register_buffer("step_count", torch.zeros((), dtype=torch.int64))
         # curves[i, net, set]: SSE of each net on each set at step i * loss_every (NaN = not yet)
         n_rec = 2 * self.T // self.loss_every + 1
-        self.register_buffer("curves", torch.full((n_rec, 2, len(SETS)), float("nan"), dtype=torch.float64))
+        self.register_buffer("curves", torch.full((n_rec, len(nets), len(SETS)), float("nan"), dtype=torch.float64))
 
     # -- read by the breakpoint callback and the analysis ---------------------------------------
     @property

@@ -36,7 +36,7 @@ __all__ = [
     "N_DIMS", "N_FEATURES", "N_GROUPS", "N_STIM", "N_TASKS", "N_IN", "N_OUT", "N_HIDDEN", "BIAS",
     "CURRICULA", "task_id", "task_dim", "task_group", "is_legal", "legal_task_sets", "encode",
     "TaskData", "sample_curriculum", "make_split", "grouping_labels", "TaskNet", "paired_inits",
-    "sse",
+    "scaled_inits", "sse",
 ]
 
 
@@ -192,6 +192,23 @@ def paired_inits(
         for p in large.parameters():
             p.mul_(scale)
     return std, large
+
+
+def scaled_inits(seed: int, w: float, multiples, n_hidden: int = N_HIDDEN) -> list[TaskNet]:
+    """Nets of one draw at init scales w × m for m in `multiples` (the init-scale sweep, spec §10).
+
+    Every net is m × the Std net of :func:`paired_inits` (float32), so m = 1 is Std and
+    m = Large's scale is Large, bit for bit: the sweep extends the Std/Large pair, not a new draw.
+    """
+    std, _ = paired_inits(seed, w=w, scale=1.0, n_hidden=n_hidden)
+    nets = []
+    for m in multiples:
+        net = copy.deepcopy(std)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.mul_(m)
+        nets.append(net)
+    return nets
 
 
 def sse(out: Tensor, y: Tensor) -> Tensor:

@@ -1,7 +1,9 @@
 """Runs of the multitask experiment: names, seeds, data (spec §3.4, §4, §8).
 
 A run is one (schedule, replicate): it trains the paired Std and Large nets (one draw, Large =
-10 × Std) on the same data, single-task phase then multitask fine-tuning.  Its name is
+10 × Std) on the same data, single-task phase then multitask fine-tuning.  In the runs of the
+init-scale sweep's schedule (``kernel.sweep``) the same draw is also trained at the other sweep
+scales (one more dimension of the run: its nets), all at the sweep's matched lr.  Its name is
 ``<schedule>-r<replicate>`` (the Snakemake wildcard).  Seeds are explicit per (schedule,
 replicate) and shared by Std and Large (the authors set none).
 """
@@ -50,11 +52,38 @@ def run_seed(base: int, run: str) -> int:
     return int(base) + 1000 * SCHEDULE_IDS[schedule] + rep
 
 
+def init_label(w: float) -> str:
+    """Name of a sweep net by its init scale: U[-0.05, 0.05] -> "w0.05"."""
+    return f"w{w:g}"
+
+
+def run_inits(cfg: dict, schedule: str) -> list[dict]:
+    """The nets a run of `schedule` trains, in training order: Std, Large, then the sweep's others.
+
+    Each: init (label), multiple (of w_std), lr, sweep (whether it is a point of the init-scale
+    sweep).  A sweep scale equal to Std's or Large's, at the same lr, reuses that net rather than
+    training a copy (ET is lr-matched, so its Std and Large are two of the sweep's points).
+    """
+    net, sc = cfg["net"], cfg["schedules"][schedule]
+    inits = [{"init": "std", "multiple": 1.0, "lr": float(sc["lr_std"]), "sweep": False},
+             {"init": "large", "multiple": float(net["large_scale"]), "lr": float(sc["lr_large"]), "sweep": False}]
+    sw = cfg.get("sweep")
+    if sw and sw["schedule"] == schedule:
+        for m in sw["w_multiples"]:
+            same = [i for i in inits if i["multiple"] == float(m) and i["lr"] == float(sw["lr"])]
+            if same:
+                same[0]["sweep"] = True
+            else:
+                inits.append({"init": init_label(net["w_std"] * m), "multiple": float(m), "lr": float(sw["lr"]),
+                              "sweep": True})
+    return inits
+
+
 def run_config(cfg: dict, run: str) -> dict:
     """Everything one training job reads (so a change elsewhere does not rerun it)."""
     schedule, rep = parse_run(run)
     return {"run": run, "schedule": schedule, "replicate": rep, "seed": run_seed(cfg["seed"], run),
-            "net": cfg["net"], "train": cfg["schedules"][schedule]}
+            "net": cfg["net"], "train": cfg["schedules"][schedule], "inits": run_inits(cfg, schedule)}
 
 
 def sample_run_data(seed: int, n_train: int, n_test: int) -> dict[str, mt.TaskData]:
@@ -109,4 +138,11 @@ def config_problems(cfg: dict) -> list[str]:
         problems.append(f"kernel.ari.schedule: {ari['schedule']!r} is not among kernel.schedules")
     elif ari["replicates"] > cfg["schedules"][ari["schedule"]]["replicates"]:
         problems.append(f"kernel.ari.replicates: {ari['replicates']} exceeds the {ari['schedule']} replicates")
+    sw = cfg.get("sweep")
+    if sw:
+        if sw["schedule"] not in cfg["schedules"]:
+            problems.append(f"kernel.sweep.schedule: {sw['schedule']!r} is not among kernel.schedules")
+        labels = [init_label(cfg["net"]["w_std"] * m) for m in sw["w_multiples"]]
+        if len(set(labels)) != len(labels):
+            problems.append(f"kernel.sweep.w_multiples: {sw['w_multiples']} gives repeated init scales {labels}")
     return problems

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from scipy import stats
 
-from learndyn.io import Table
+from learndyn.kernel.tables import CORRELATIONS, SWEEP_STATS  # noqa: F401 (schemas: tables.py)
 
 LOSSES = {"single": "final_single_test", "multi": "final_multi_test"}
-CORRELATIONS = Table("kernel.correlations", (
-    ("pool", pa.string()), ("schedule", pa.string()), ("loss", pa.string()), ("n", pa.int64()),
-    ("r", pa.float64()), ("p", pa.float64()), ("ci_lo", pa.float64()), ("ci_hi", pa.float64()),
-))
 
 
 def pearson(x, y, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float, float]:
@@ -68,3 +63,51 @@ def sign_count(runs: pd.DataFrame, column: str, schedule: str | None = None, bet
     n = len(wide)
     p = float(stats.binomtest(wins, n, 0.5, alternative="greater").pvalue)
     return wins, n, p, float((wide["large"] - wide["std"]).mean())
+
+
+# -- init-scale sweep (beyond the paper, spec §10) --------------------------------------------------
+SWEEP_PAIRS = (("w", "silhouette"), ("silhouette", "final_single_test"), ("silhouette", "final_multi_test"),
+               ("w", "final_single_test"), ("w", "final_multi_test"))
+
+
+def spearman(x, y) -> tuple[float, float]:
+    """(rho, p); NaN where undefined (n < 3 or a constant variable)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return np.nan, np.nan
+    res = stats.spearmanr(x[ok], y[ok])
+    return float(res.statistic), float(res.pvalue)
+
+
+def sweep_table(sweep: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Spearman rho across init scales, per replicate and summarised over replicates.
+
+    level "replicate": rho over the scales of one replicate (one draw, one data set: the scale is
+    the only thing that varies).  level "mean": the across-replicate effect size, mean rho with a
+    bootstrap CI over replicates and a two-sided sign-test p on the per-replicate signs.  level
+    "pooled": rho over every (scale, replicate) net, CI from a bootstrap over replicates
+    (replicates, not nets, are the independent units).
+    """
+    rng = np.random.default_rng(seed)
+    reps = sorted(sweep.replicate.unique())
+    by_rep = {r: sweep[sweep.replicate == r] for r in reps}
+    draws = [rng.choice(reps, len(reps)) for _ in range(n_boot)]
+    rows = []
+    for x, y in SWEEP_PAIRS:
+        per = {r: spearman(g[x], g[y])[0] for r, g in by_rep.items()}
+        rows += [(x, y, "replicate", r, len(by_rep[r]), rho, np.nan, np.nan, np.nan) for r, rho in per.items()]
+        vals = np.array([v for v in per.values() if np.isfinite(v)])
+        if len(vals):
+            boot = [np.nanmean([per[r] for r in d]) for d in draws]
+            lo, hi = np.nanpercentile(boot, [2.5, 97.5])
+            neg = int((vals < 0).sum())
+            p = float(stats.binomtest(neg, len(vals), 0.5).pvalue)
+            rows.append((x, y, "mean", -1, len(vals), float(vals.mean()), p, float(lo), float(hi)))
+        rho, p = spearman(sweep[x], sweep[y])
+        cols = {r: (g[x].to_numpy(float), g[y].to_numpy(float)) for r, g in by_rep.items()}
+        boot = [spearman(np.concatenate([cols[r][0] for r in d]), np.concatenate([cols[r][1] for r in d]))[0]
+                for d in draws]
+        lo, hi = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan)
+        rows.append((x, y, "pooled", -1, len(sweep), rho, p, float(lo), float(hi)))
+    return pd.DataFrame(rows, columns=[c for c, _ in SWEEP_STATS.columns])

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from learndyn.io import Table, read_table, write_table
 from learndyn.job import Job
@@ -19,20 +18,7 @@ from learndyn.kernel import analysis as an
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
 from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
-
-CURVES = Table("kernel.curves", (
-    ("run", pa.string()), ("schedule", pa.string()), ("replicate", pa.int64()), ("init", pa.string()),
-    ("step", pa.int64()), ("phase", pa.int64()), ("set", pa.string()), ("sse", pa.float64()),
-))
-SUMMARY = Table("kernel.runs", (
-    ("run", pa.string()), ("schedule", pa.string()), ("replicate", pa.int64()), ("init", pa.string()),
-    ("seed", pa.int64()), ("w", pa.float64()), ("lr", pa.float64()), ("silhouette", pa.float64()),
-    ("silhouette_authors", pa.float64()), ("final_single_test", pa.float64()), ("final_multi_test", pa.float64()),
-    ("final_single_train", pa.float64()), ("final_multi_train", pa.float64()),
-    ("zero_shot_multi_test", pa.float64()), ("single_test_after_tuning", pa.float64()),
-    ("rwc_phase1", pa.float64()), ("rwc_phase2", pa.float64()), ("ari_task_end1", pa.float64()),
-    ("ari_input_end1", pa.float64()), ("biases_frozen", pa.bool_()),
-))
+from learndyn.kernel.tables import CURVES, SUMMARY  # noqa: F401 (schemas: tables.py)
 
 
 def prepare_data(job: Job) -> None:
@@ -47,23 +33,25 @@ def _schedule(train: dict) -> list[int]:
 
 
 def train_run(job: Job) -> None:
-    """Paired Std/Large nets of one run: single-task phase, then multitask fine-tuning."""
-    from learndyn.kernel.module import PairedTaskGD  # Lightning: only training jobs import it
+    """The nets of one run (paired Std/Large, plus sweep nets): single-task phase, then fine-tuning."""
+    from learndyn.kernel.module import TaskNetsGD  # Lightning: only training jobs import it
     from learndyn.train.factory import fit_with_breakpoints
 
     cfg, train, net = job.cfg, job.cfg["train"], job.cfg["net"]
     df = read_table(job.inputs["datasets"], DATASETS)
     sets = run_sets(df, cfg["run"])
-    std, large = mt.paired_inits(cfg["seed"], w=net["w_std"], scale=net["large_scale"], n_hidden=net["n_hidden"])
+    inits = cfg["inits"]
+    nets = mt.scaled_inits(cfg["seed"], net["w_std"], [i["multiple"] for i in inits], n_hidden=net["n_hidden"])
     schedule = _schedule(train)
-    module = PairedTaskGD(std, large, sets, lr_std=train["lr_std"], lr_large=train["lr_large"],
-                          phase_steps=train["steps"], schedule=schedule, loss_every=train["loss_every"])
-    job.log(f"run {cfg['run']}: 2 x {train['steps']} steps, {len(schedule)} breakpoints, seed {cfg['seed']}")
+    module = TaskNetsGD(nets, [i["lr"] for i in inits], sets, phase_steps=train["steps"], schedule=schedule,
+                        loss_every=train["loss_every"])
+    job.log(f"run {cfg['run']}: {len(nets)} nets ({', '.join(i['init'] for i in inits)}) x 2 x {train['steps']} "
+            f"steps, {len(schedule)} breakpoints, seed {cfg['seed']}")
     run_dir = job.output("manifest").parent
     fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=cfg["seed"],
                          fingerprint={"cfg": cfg, "data": _digest(sets)},
                          provenance=job.provenance(seed=cfg["seed"]), threads=job.threads, log=job.log,
-                         before_manifest=lambda: _write_curves(job, module))
+                         accelerator=job.accelerator, before_manifest=lambda: _write_curves(job, module))
 
 
 def _digest(sets) -> str:
@@ -82,16 +70,20 @@ def _write_curves(job: Job, module) -> None:
     rows = [pd.DataFrame({"run": cfg["run"], "schedule": cfg["schedule"], "replicate": cfg["replicate"],
                           "init": init, "step": steps, "phase": np.where(steps <= module.T, 1, 2),
                           "set": name, "sse": curves[:, n, s]})
-            for n, init in enumerate(INITS) for s, name in enumerate(SETS)]
+            for n, init in enumerate(_labels(cfg)) for s, name in enumerate(SETS)]
     write_table(pd.concat(rows, ignore_index=True), job.output("curves"), CURVES, job.provenance(seed=cfg["seed"]))
     job.log("final SSE " + ", ".join(f"{i}: single_test {curves[module.T // module.loss_every, n, 1]:.2f} "
-                                     f"multi_test {curves[-1, n, 3]:.2f}" for n, i in enumerate(INITS)))
+                                     f"multi_test {curves[-1, n, 3]:.2f}" for n, i in enumerate(_labels(cfg))))
 
 
-def _nets_at(path: Path, n_hidden: int) -> dict[str, mt.TaskNet]:
+def _labels(cfg: dict) -> list[str]:
+    return [i["init"] for i in cfg["inits"]]
+
+
+def _nets_at(path: Path, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
     state = load_checkpoint(path)["state_dict"]
     nets = {}
-    for n, init in enumerate(INITS):
+    for n, init in enumerate(labels):
         net = mt.TaskNet(n_hidden)
         net.load_state_dict({k.split(".", 2)[2]: v for k, v in state.items() if k.startswith(f"nets.{n}.")})
         nets[init] = net
@@ -118,18 +110,22 @@ def analyse_run(job: Job) -> None:
     n_hidden = cfg["net"]["n_hidden"]
     prov = job.provenance(seed=acfg["kmeans_seed"], embedding=an.EMBEDDING)
 
-    nets0 = _nets_at(files[0], n_hidden)
+    labels = _labels(cfg)
+    nets0 = _nets_at(files[0], n_hidden, labels)
     eig, groups, sil = an.t0_structure(run, nets0, sets["single_train"], acfg["eig_modes"], acfg["n_keep"])
     write_table(eig, job.output("eigvec"), an.EIGVEC, prov)
     write_table(groups, job.output("groups"), an.GROUPS, prov)
     job.log("t=0 silhouette " + ", ".join(f"{k}: {v:.3f}" for k, v in sil.items()))
 
-    # hidden representations at every phase-1 snapshot; PCA embedding; ARI over the first half
-    hidden = {init: {g: [] for g in an.GROUPINGS} for init in INITS}
+    # hidden representations at every phase-1 snapshot (the Std/Large pair; sweep nets only at the
+    # end of phase 1, all the sweep reads: k-means per snapshot would dominate the job); PCA
+    # embedding; ARI over the first half
+    hidden = {init: {g: [] for g in an.GROUPINGS} for init in labels}
     for s in steps1:
-        for init, net in _nets_at(files[s], n_hidden).items():
-            for g, avg in an.hidden_averages(net, sets["single_train"]).items():
-                hidden[init][g].append(avg)
+        for init, net in _nets_at(files[s], n_hidden, labels).items():
+            if init in INITS or s == T:
+                for g, avg in an.hidden_averages(net, sets["single_train"]).items():
+                    hidden[init][g].append(avg)
     h_rows, e_rows, a_rows = [], [], []
     half = (len(steps1) - 1) // 2
     keep = set(steps1[:: acfg["hidden_every"]]) | {steps1[-1]}
@@ -156,15 +152,16 @@ def analyse_run(job: Job) -> None:
 
     # per-net summary: final losses, zero-shot multitasking, rich/lazy, O6 clustering at end of phase 1
     curves = read_table(job.inputs["curves"], CURVES)
-    nets_T, nets_end = _nets_at(files[T], n_hidden), _nets_at(files[2 * T], n_hidden)
+    nets_T, nets_end = _nets_at(files[T], n_hidden, labels), _nets_at(files[2 * T], n_hidden, labels)
     rows = []
-    for n, init in enumerate(INITS):
+    for spec in cfg["inits"]:
+        init = spec["init"]
         c = curves[curves.init == init].set_index(["step", "set"])["sse"]
         end1 = {g: a[-1] for g, a in hidden[init].items()}
         rows.append({
             "run": run, "schedule": schedule, "replicate": rep, "init": init, "seed": cfg["seed"],
-            "w": cfg["net"]["w_std"] * (1 if init == "std" else cfg["net"]["large_scale"]),
-            "lr": train[f"lr_{init}"], "silhouette": sil.get((init, "sorted"), np.nan),
+            "w": cfg["net"]["w_std"] * spec["multiple"], "multiple": spec["multiple"], "sweep": spec["sweep"],
+            "lr": spec["lr"], "silhouette": sil.get((init, "sorted"), np.nan),
             "silhouette_authors": sil.get((init, "authors"), np.nan),
             "final_single_test": c[(T, "single_test")], "final_multi_test": c[(2 * T, "multi_test")],
             "final_single_train": c[(T, "single_train")], "final_multi_train": c[(2 * T, "multi_train")],
@@ -185,12 +182,24 @@ def _concat(paths, table: Table) -> pd.DataFrame:
 
 
 def collect_runs(job: Job) -> None:
-    from learndyn.kernel.stats import CORRELATIONS, correlation_table
+    """Pooled tables of the paper's Std/Large pairs (+ correlations) and of the init-scale sweep."""
+    from learndyn.kernel.stats import CORRELATIONS, SWEEP_STATS, correlation_table, sweep_table
 
-    runs = _concat(job.inputs["summary"], SUMMARY)
+    nets = _concat(job.inputs["summary"], SUMMARY)
+    curves = _concat(job.inputs["curves"], CURVES)
+    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (spec §5.6)
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
-    write_table(_concat(job.inputs["curves"], CURVES), job.output("curves"), CURVES, job.provenance())
+    write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
     write_table(_concat(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
     corr = correlation_table(runs, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
     write_table(corr, job.output("correlations"), CORRELATIONS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(corr[["pool", "loss", "n", "r"]].to_string())
+
+    sweep = nets[nets.sweep].sort_values(["replicate", "w"]).reset_index(drop=True)
+    write_table(sweep, job.output("sweep"), SUMMARY, job.provenance())
+    keys = sweep[["run", "init"]].drop_duplicates()
+    write_table(curves.merge(keys, on=["run", "init"]), job.output("sweep_curves"), CURVES, job.provenance())
+    st = sweep_table(sweep, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
+    write_table(st, job.output("sweep_stats"), SWEEP_STATS, job.provenance(seed=job.cfg["bootstrap_seed"]))
+    job.log(f"sweep: {sweep.w.nunique()} scales x {sweep.replicate.nunique()} replicates\n"
+            + st[st.level != "replicate"].to_string())

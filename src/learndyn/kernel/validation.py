@@ -6,37 +6,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 
-from learndyn.io import Table, write_table
+from learndyn.io import write_table
 from learndyn.job import Job
 from learndyn.kernel import linear_case as lc
 from learndyn.kernel import multitask as mt
 from learndyn.kernel import pseudo_kernel as pk
-
-RELU1D = Table("kernel.relu1d", (
-    ("curve", pa.string()), ("point", pa.int64()), ("x", pa.float64()), ("value", pa.float64()),
-))
-ONESTEP = Table("kernel.onestep", (
-    ("case", pa.string()), ("init", pa.string()), ("lr", pa.float64()), ("rel_sup", pa.float64()),
-    ("rel_l2", pa.float64()),
-))
-SMG_TRACK = Table("kernel.smg_track", (
-    ("t", pa.int64()), ("mode", pa.int64()), ("s", pa.float64()), ("strength", pa.float64()),
-    ("cos", pa.float64()), ("loss", pa.float64()),
-))
-SMG_KERNEL_SV = Table("kernel.smg_kernel_sv", (("t", pa.int64()), ("index", pa.int64()), ("sv", pa.float64())))
-SMG_MARKED = Table("kernel.smg_marked", (
-    ("t", pa.int64()), ("kind", pa.string()), ("side", pa.string()), ("index", pa.int64()),
-    ("point", pa.int64()), ("value", pa.float64()),
-))
-SMG_CORR = Table("kernel.smg_corr", (
-    ("t", pa.int64()), ("side", pa.string()), ("sv_index", pa.int64()), ("mode", pa.int64()), ("r", pa.float64()),
-))
-SMG_SUMMARY = Table("kernel.smg_summary", (
-    ("mode", pa.int64()), ("s", pa.float64()), ("half_time", pa.float64()), ("switch_time", pa.float64()),
-))
+from learndyn.kernel.tables import (  # noqa: F401 (schemas: tables.py)
+    RELU1D, ONESTEP, SMG_TRACK, SMG_KERNEL_SV, SMG_SV_MODES, SMG_MARKED, SMG_CORR, SMG_SUMMARY,
+)
 
 
 def _errors(d_true, d_pred) -> tuple[float, float]:
@@ -100,10 +79,17 @@ def linear(job: Job) -> None:
     write_table(pd.DataFrame({"t": t, "mode": np.tile(np.arange(1, n_modes + 1), T1), "s": np.tile(s, T1),
                               "strength": track.strengths.ravel(), "cos": track.cos.ravel(),
                               "loss": np.repeat(track.loss, n_modes)}), job.output("track"), SMG_TRACK, prov)
-    ks = track.kernel_sv
-    write_table(pd.DataFrame({"t": np.repeat(track.kernel_steps, ks.shape[1]),
-                              "index": np.tile(np.arange(1, ks.shape[1] + 1), len(ks)), "sv": ks.ravel()}),
-                job.output("kernel_sv"), SMG_KERNEL_SV, prov)
+    steps = track.kernel_steps
+    sv_rows, mode_rows = [], []
+    for kernel, ks in (("pseudo", track.kernel_sv), ("entk", track.ntk_sv)):
+        idx = np.arange(1, ks.shape[1] + 1)
+        sv_rows.append(pd.DataFrame({"t": np.repeat(steps, ks.shape[1]), "kernel": kernel,
+                                     "index": np.tile(idx, len(ks)), "sv": ks.ravel()}))
+        r = track.sv_modes[kernel]
+        mode_rows.append(pd.DataFrame({"t": np.repeat(steps, r.shape[1]), "kernel": kernel,
+                                       "mode": np.tile(idx, len(r)), "r": r.ravel()}))
+    write_table(pd.concat(sv_rows, ignore_index=True), job.output("kernel_sv"), SMG_KERNEL_SV, prov)
+    write_table(pd.concat(mode_rows, ignore_index=True), job.output("sv_modes"), SMG_SV_MODES, prov)
     marked, corr = [], []
     for tm, mk in track.marked.items():
         npts = mk.abs_proj.shape[1]

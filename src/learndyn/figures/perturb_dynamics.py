@@ -1,0 +1,245 @@
+"""F1 (perturbation dynamics) and F2 (breakpoints over training) of the perturb study (spec §10).
+
+Read Parquet only: the perturbations table of one run, the prepared images, the attack summaries
+and the breakpoint / change-point tables.  HFF, Hoyer and maxlog are perturb-spectra's §6.2
+metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import NullFormatter
+
+from learndyn.figures.style import colour_cycle, empty_panel, new_figure, save_figure, style, title
+
+PRIMARY_KINDS = ("l2_pgd", "ddn", "l2fmn", "linf_pgd")  # image rows: the L2 probe first (spec §5)
+LINESTYLES = {"linf_pgd": "-", "l2_pgd": "--", "ddn": ":", "l2fmn": "-."}
+
+
+def _paths(p):
+    return [p] if isinstance(p, str) else list(p)
+
+
+def _read_all(paths, table) -> pd.DataFrame:
+    from learndyn.io import read_table
+    return pd.concat([read_table(p, table) for p in _paths(paths)], ignore_index=True)
+
+
+def _x(step):
+    return np.asarray(step, float) + 1.0  # log axis of step + 1 (step 0 is the untrained model)
+
+
+def _epoch_line(ax, frame: pd.DataFrame) -> None:
+    e = frame.drop_duplicates("step").sort_values("step")
+    end0 = e[e["epoch_float"] <= 1.0 + 1e-9]
+    if len(end0) and len(e) > len(end0):
+        ax.axvline(_x(end0["step"].iloc[-1]), color="0.5", ls=":", lw=1)
+
+
+def _primary(kinds: dict) -> str | None:
+    for k in PRIMARY_KINDS:
+        names = [a for a, kind in kinds.items() if kind == k]
+        if names:
+            return names[0]
+    return None
+
+
+def _image_panel(ax, img, cmap="gray", sym=False, label=None):
+    img = np.asarray(img)
+    img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+    if sym:
+        v = float(np.abs(img).max()) or 1.0
+        ax.imshow(img if img.ndim == 2 else img.mean(-1), cmap="RdBu_r", vmin=-v, vmax=v)
+    elif img.ndim == 3:
+        ax.imshow(np.clip(img, 0, 1))
+    else:
+        ax.imshow(img, cmap=cmap)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if label:
+        ax.set_title(label, fontsize=7.5)
+
+
+def _pick(pert: pd.DataFrame, kinds: dict):
+    """(attack, step, kept rows) for the image rows: the primary attack first, its last checkpoint
+    with images both correct and attacked."""
+    order = [_primary(kinds)] + [a for a in kinds if a != _primary(kinds)]
+    kept = pert[pert["correct"] & pert["success"] & (pert["attack"] != "saliency")]
+    for attack in order:
+        k = kept[kept["attack"] == attack]
+        if len(k):
+            step = int(k["step"].max())
+            return attack, step, k[k["step"] == step].sort_values("image")
+    return order[0], int(pert["step"].max()), kept.iloc[:0]
+
+
+@style
+def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.DataFrame, *, run: str,
+                 rows: int = 8):
+    """F1: image rows of one run, then success rate, ‖δ_min‖₂, HFF and Hoyer vs log-step (all runs)."""
+    from learndyn.perturb.spectra import log_magnitude, spectral_metrics
+
+    kinds = dict(summary.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
+    attack, step, kept = _pick(pert, kinds)
+    images = kept["image"].to_numpy()[:rows]
+    n_rows = max(len(images), 1)
+    fig = new_figure(13, 1.45 * n_rows + 5.5)
+    sub = fig.subfigures(2, 1, height_ratios=[1.45 * n_rows, 5.5])
+    title(fig, f"F1 Perturbation dynamics: {run}, attack {attack!r} ({kinds.get(attack)})",
+          f"image rows: checkpoint step {step} (the last with correct and attacked images); curves vs step "
+          "over checkpoints; dotted line = end of epoch 0; config: perturb.attack, perturb.spectra")
+    p = pert[pert["attack"] == attack]
+    last = int(pert["step"].max())
+    shape = data["shape"]
+    cols = ["x", "x_adv", "δ", "log|DFT δ|", "saliency g", "log|DFT g|", "maxlog(δ) vs step", "‖δ‖₂ vs step"]
+    axes = np.atleast_2d(sub[0].subplots(n_rows, len(cols)))
+    if not len(images):
+        for ax in axes[0]:
+            ax.set_axis_off()
+        empty_panel(axes[0, 0], "no image correct and attacked at any checkpoint")
+    sal = pert[(pert["attack"] == "saliency") & (pert["step"] == step)].set_index("image")
+    for r, i in enumerate(images):
+        x = data["x_train"][i]
+        d = np.asarray(kept.set_index("image").loc[i, "delta"], np.float32).reshape(shape)
+        g = np.asarray(sal.loc[i, "delta"], np.float32).reshape(shape)
+        head = r == 0
+        _image_panel(axes[r, 0], x, label=cols[0] if head else None)
+        _image_panel(axes[r, 1], x + d, label=cols[1] if head else None)
+        _image_panel(axes[r, 2], d, sym=True, label=cols[2] if head else None)
+        _image_panel(axes[r, 3], log_magnitude(d[None])[0][None], cmap="magma", label=cols[3] if head else None)
+        _image_panel(axes[r, 4], g, sym=True, label=cols[4] if head else None)
+        _image_panel(axes[r, 5], log_magnitude(g[None])[0][None], cmap="magma", label=cols[5] if head else None)
+        series = p[p["image"] == i].sort_values("step")
+        ok = (series["correct"] & series["success"]).to_numpy()
+        deltas = np.stack(series["delta"].to_numpy()).reshape(-1, *shape)
+        met = spectral_metrics(deltas[ok]) if ok.any() else None
+        for ax, vals, name in ((axes[r, 6], None if met is None else met["maxlog"], cols[6]),
+                               (axes[r, 7], series["l2"].to_numpy()[ok], cols[7])):
+            if vals is not None and len(vals):
+                ax.plot(_x(series["step"].to_numpy()[ok]), np.asarray(vals), "o-", ms=2.5, lw=1)
+            ax.set_xscale("log")
+            ax.set_xlim(_x(0) * 0.8, _x(last) * 1.25)
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.ticklabel_format(axis="y", useOffset=False)
+            ax.tick_params(labelsize=6.5)
+            if head:
+                ax.set_title(name, fontsize=7.5)
+        axes[r, 0].set_ylabel(f"image {i}", fontsize=7.5)
+    _dynamics_panels(sub[1], summary, bps)
+    return fig
+
+
+def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame) -> None:
+    axes = subfig.subplots(1, 4)
+    models = list(dict.fromkeys(summary["model"]))
+    mins = summary["kind"].isin(["ddn", "l2fmn"])
+    panels = [("success rate (kept / correct)", summary, "success_rate"),
+              ("‖δ_min‖₂ (median, minimal-norm attack)" if mins.any() else "‖δ‖₂ (median over kept)",
+               summary[mins] if mins.any() else summary, "l2_median")]
+    bps = bps.assign(model=bps["run"].str.split("/").str[1])
+    per_img = bps.groupby(["model", "attack", "kind", "step"], as_index=False)[["hff", "hoyer"]].mean()
+    panels += [("HFF(δ) (r₀ = N/4)", per_img, "hff"), ("Hoyer(|DFT δ|)", per_img, "hoyer")]
+    for ax, (name, frame, col) in zip(axes, panels):
+        if frame.empty or frame[col].notna().sum() == 0:
+            empty_panel(ax, "no data")
+            ax.set_title(name)
+            continue
+        for mi, model in enumerate(models):
+            for (attack, kind), g in frame[frame["model"] == model].groupby(["attack", "kind"], sort=False):
+                m = g.groupby("step")[col].agg(["mean", "std"]).reset_index()  # over seeds
+                ax.plot(_x(m["step"]), m["mean"], LINESTYLES.get(kind, "-"), color=colour_cycle(mi), lw=1.2,
+                        marker="o", ms=2, label=f"{model} · {attack}")
+                if m["std"].notna().any():
+                    ax.fill_between(_x(m["step"]), m["mean"] - m["std"], m["mean"] + m["std"],
+                                    color=colour_cycle(mi), alpha=0.12, lw=0)
+        _epoch_line(ax, summary)
+        ax.set_xscale("log")
+        ax.set_xlabel("step + 1 (log)")
+        ax.set_title(name)
+    axes[0].legend(fontsize=6, loc="best")
+
+
+@style
+def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
+    """F2: Reading A per checkpoint (means over images and seeds) and Reading B change points τ."""
+    fig = new_figure(13, 7.5)
+    title(fig, "F2 Breakpoints over training: Reading A (ReLU breakpoints on x₀ + tδ) and Reading B (hinge τ)",
+          "means over images (kept = correct and attacked) and seeds; densities per unit L2 along δ (solid), "
+          "the last checkpoint's δ rescaled (dashed) and random directions of equal norm (dotted); "
+          "config: perturb.breakpoints")
+    axes = fig.subplots(2, 3).ravel()
+    kinds = dict(bps.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
+    attack = _primary(kinds)
+    b = bps[bps["attack"] == attack]
+    kept = b[b["kept"]]
+    models = list(dict.fromkeys(bps["run"].str.split("/").str[1]))
+    b = b.assign(model=b["run"].str.split("/").str[1])
+    kept = kept.assign(model=kept["run"].str.split("/").str[1])
+    specs = [("n_bp on (0,1) along δ", kept, "n_bp"), ("t₁·‖δ‖₂ (first breakpoint distance)", kept, "t1_l2"),
+             ("t× (first t with a wrong logit ≥ true)", kept, "t_cross"),
+             ("same_region fraction (t× < t₁)", kept.assign(same_region=kept["same_region"].astype(float)),
+              "same_region")]
+    for ax, (name, frame, col) in zip(axes[:4], specs):
+        for mi, model in enumerate(models):
+            m = frame[frame["model"] == model].groupby("step")[col].mean()
+            if len(m):
+                ax.plot(_x(m.index), m.to_numpy(), "o-", ms=2, lw=1.2, color=colour_cycle(mi), label=model)
+        _epoch_line(ax, b)
+        ax.set_xscale("log")
+        ax.set_xlabel("step + 1 (log)")
+        ax.set_title(f"{name} [{attack}]")
+    axes[0].legend(fontsize=6.5)
+    ax = axes[4]
+    for mi, model in enumerate(models):
+        for col, ls in (("density", "-"), ("density_fixed", "--"), ("density_random", ":")):
+            m = b[b["model"] == model].groupby("step")[col].mean()
+            ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2,
+                    label=f"{model}: {col}" if mi == 0 or col == "density" else None)
+    _epoch_line(ax, b)
+    ax.set_xscale("log")
+    ax.set_xlabel("step + 1 (log)")
+    ax.set_title(f"breakpoint density per unit L2 [{attack}]")
+    ax.legend(fontsize=6)
+    _tau_panel(axes[5], cps)
+    return fig
+
+
+def _tau_panel(ax, cps: pd.DataFrame) -> None:
+    acc = cps[cps["accepted"]].sort_values(["reading", "series", "run", "attack"])
+    if acc.empty:
+        empty_panel(ax, "no hinge accepted by BIC")
+        ax.set_title("change points τ (epochs)")
+        return
+    labels = [f"{r.reading}:{r.series} · {r.run.split('/')[1]}/{r.run.split('/')[2]} · {r.attack}"
+              for r in acc.itertuples()]
+    y = np.arange(len(acc))
+    lo = (acc["tau_epoch"] - acc["ci_low_epoch"]).clip(lower=0).to_numpy()
+    hi = (acc["ci_high_epoch"] - acc["tau_epoch"]).clip(lower=0).to_numpy()
+    colours = ["tab:blue" if r == "A" else "tab:red" for r in acc["reading"]]
+    ax.errorbar(acc["tau_epoch"], y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="none", ecolor="0.5", lw=1)
+    ax.scatter(acc["tau_epoch"], y, c=colours, s=14, zorder=3)
+    ax.axvline(1.0, color="0.5", ls=":", lw=1)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=5.5)
+    ax.set_xlabel("τ (epochs), 95% bootstrap CI over images")
+    ax.set_title(f"change points accepted by BIC ({len(acc)}/{len(cps)}); A blue, B red")
+
+
+def render(job) -> None:
+    """Rule entry point: job.cfg['figure'] in {dynamics, breakpoints}; inputs are Parquet tables."""
+    from learndyn.perturb.attack_tasks import BREAKPOINTS, CHANGEPOINTS, SUMMARY, read_perturbations
+    from learndyn.perturb.data import read_images
+
+    name = job.cfg["figure"]
+    if name == "dynamics":
+        fig = fig_dynamics(read_perturbations(job.inputs["perturbations"]), read_images(job.inputs["images"]),
+                           _read_all(job.inputs["summary"], SUMMARY), _read_all(job.inputs["breakpoints"], BREAKPOINTS),
+                           run=job.cfg["run"], rows=int(job.cfg.get("rows", 8)))
+    elif name == "breakpoints":
+        fig = fig_breakpoints(_read_all(job.inputs["breakpoints"], BREAKPOINTS),
+                              _read_all(job.inputs["changepoints"], CHANGEPOINTS))
+    else:
+        raise KeyError(f"unknown perturb_dynamics figure {name!r}; known: dynamics, breakpoints")
+    path = save_figure(fig, job.output("figure"))
+    job.log(f"{name}: wrote {path} ({len(fig.axes)} axes)")

@@ -1,0 +1,362 @@
+"""Rule entry points: attack every checkpoint (spec §5), breakpoints (§7), change points, R1 and R6.
+
+attack_checkpoints (per run) -> perturbations table (+ per-checkpoint summary) ->
+analyse_breakpoints (per run; Reading A per image, plus the per-image Reading B series values) ->
+perturb_changepoints (all runs; Reading B hinge on each series).  Both readings are
+reconstructions and every row says so.
+
+perturbations table: one row per (step, image, attack); δ is zero unless the image is correctly
+classified AND attacked (spec §5), so where an attack fails Reading A has no δ to follow: those rows
+carry NaN along δ and are flagged ``kept = False``, but keep the fixed-direction density (the
+spec's "unsuccessful δ" is not stored).  Saliency rows (attack == "saliency") store g for every
+image with success = correct, so ``correct & success`` selects the correctly classified ones.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from learndyn.claims import claim
+from learndyn.io import Table, read_table, write_table
+from learndyn.job import Job
+
+STUDY = "perturb"
+SALIENCY = "saliency"
+SUMMARY = Table("perturb.attack_summary", (
+    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
+    ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()), ("kind", pa.string()),
+    ("eps", pa.float64()), ("n_images", pa.int64()), ("n_correct", pa.int64()), ("n_kept", pa.int64()),
+    ("success_rate", pa.float64()), ("l2_mean", pa.float64()), ("l2_median", pa.float64()),
+    ("linf_mean", pa.float64()), ("seconds", pa.float64()),
+))
+BREAKPOINTS = Table("perturb.breakpoints", (
+    ("run", pa.string()), ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()),
+    ("kind", pa.string()), ("image", pa.int64()), ("correct", pa.bool_()), ("success", pa.bool_()),
+    ("kept", pa.bool_()), ("method", pa.string()), ("delta_l2", pa.float64()), ("n_bp", pa.float64()),
+    ("t1", pa.float64()), ("t1_l2", pa.float64()), ("t_cross", pa.float64()), ("same_region", pa.bool_()),
+    ("density", pa.float64()), ("density_fixed", pa.float64()), ("density_random", pa.float64()),
+    ("probe_l2", pa.float64()), ("maxlog", pa.float64()), ("hff", pa.float64()), ("hoyer", pa.float64()),
+    ("label", pa.string()),
+))
+CHANGEPOINTS = Table("perturb.changepoints", (
+    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
+    ("reading", pa.string()), ("series", pa.string()), ("attack", pa.string()), ("kind", pa.string()),
+    ("tau_step", pa.float64()), ("tau_epoch", pa.float64()), ("ci_low_step", pa.float64()),
+    ("ci_high_step", pa.float64()), ("ci_low_epoch", pa.float64()), ("ci_high_epoch", pa.float64()),
+    ("bic_gain", pa.float64()), ("accepted", pa.bool_()), ("gamma", pa.float64()), ("n_levels", pa.int64()),
+    ("n_images", pa.int64()), ("label", pa.string()),
+))
+SERIES_A = ("density_fixed", "density", "t1_l2")  # Reading A series per checkpoint
+SERIES_B = ("success", "l2", "maxlog", "hff", "hoyer")  # Reading B dynamics series
+
+
+def perturbations_table(n_values: int) -> Table:
+    return Table("perturb.perturbations", (
+        ("step", pa.int64()), ("image", pa.int64()), ("attack", pa.string()), ("label", pa.int64()),
+        ("correct", pa.bool_()), ("success", pa.bool_()), ("l2", pa.float32()), ("linf", pa.float32()),
+        ("delta", pa.list_(pa.float32(), n_values))))
+
+
+def read_perturbations(path) -> pd.DataFrame:
+    return read_table(path, perturbations_table(pq.read_schema(path).field("delta").type.list_size))
+
+
+def attack_specs(attack_cfg: dict) -> dict[str, dict]:
+    specs = attack_cfg.get("attacks")
+    if not isinstance(specs, dict) or not specs:
+        raise ValueError("perturb.attack.attacks: expected a mapping name -> attack spec, got "
+                         f"{specs!r}")
+    if SALIENCY in specs:
+        raise ValueError(f"perturb.attack.attacks: {SALIENCY!r} is reserved for the saliency rows")
+    from learndyn.perturb.attacks import _check_spec
+    for name, spec in specs.items():
+        try:
+            _check_spec(spec)
+        except ValueError as err:
+            raise ValueError(f"perturb.attack.attacks.{name}: {err}") from None
+    return specs
+
+
+def data_bounds(x: np.ndarray) -> tuple[float, float]:
+    """(0, 1) for ToTensor data; the data range where contamination leaves [0, 1] (spec §9)."""
+    return float(min(0.0, x.min())), float(max(1.0, x.max()))
+
+
+def _epoch_of(history: pd.DataFrame):
+    h = history.drop_duplicates("step").sort_values("step")
+    return lambda step: np.interp(np.asarray(step, float), h["step"].to_numpy(float), h["epoch_float"].to_numpy(float))
+
+
+def _run_of(job: Job) -> tuple[str, str, str, int]:
+    from learndyn.perturb.runs import parse_run
+    run = job.cfg["run"]
+    dataset, model, seed = parse_run(run)
+    return run, dataset, model, seed
+
+
+def attack_checkpoints(job: Job) -> None:
+    """Every checkpoint x every configured attack (+ saliency) on the first n training images."""
+    from learndyn.perturb.attacks import attack, saliency
+    from learndyn.perturb.data import read_images
+    from learndyn.perturb.models import load_model
+    from learndyn.perturb.tasks import HISTORY
+    from learndyn.train import MANIFEST
+
+    run, dataset, model_id, seed = _run_of(job)
+    acfg = job.cfg["attack"]
+    specs = attack_specs(acfg)
+    data = read_images(job.inputs["images"])
+    n = int(acfg["n_images"])
+    if n > len(data["y_train"]):
+        raise ValueError(f"perturb.attack.n_images = {n} but {job.inputs['images']} has only "
+                         f"{len(data['y_train'])} training images")
+    x, y = data["x_train"][:n], data["y_train"][:n]  # first n in file order, never shuffled (spec §5)
+    bounds = data_bounds(data["x_train"])
+    pre = acfg.get("preprocessing")
+    run_dir = Path(job.inputs["manifest"]).parent
+    steps = sorted(int(s) for s in read_table(job.inputs["manifest"], MANIFEST)["step"])
+    epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
+    attack_seed = int(acfg.get("seed", 0)) + seed
+    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, bounds {bounds}")
+    rows, summary, t_start = [], [], time.monotonic()
+    for k, step in enumerate(steps):
+        model = load_model(run_dir, step)
+        for name, spec in specs.items():
+            t0 = time.monotonic()
+            r = attack(model, x, y, spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
+            rows.append(pd.DataFrame({"step": step, "image": np.arange(n), "attack": name, "label": y,
+                                      "correct": r.correct, "success": r.success, "l2": r.l2, "linf": r.linf,
+                                      "delta": list(r.delta.reshape(n, -1))}))
+            kept = r.kept
+            summary.append({"attack": name, "kind": spec["kind"], "eps": float(spec.get("eps", math.nan)),
+                            "n_correct": int(r.correct.sum()), "n_kept": int(kept.sum()),
+                            "success_rate": kept.sum() / r.correct.sum() if r.correct.any() else math.nan,
+                            "l2_mean": float(r.l2[kept].mean()) if kept.any() else math.nan,
+                            "l2_median": float(np.median(r.l2[kept])) if kept.any() else math.nan,
+                            "linf_mean": float(r.linf[kept].mean()) if kept.any() else math.nan,
+                            "step": step, "seconds": time.monotonic() - t0})
+        g = saliency(model, x, preprocessing=pre)
+        correct = r.correct  # saliency rows: success = correct, so 'kept' selects correct images
+        flat = g.reshape(n, -1)
+        rows.append(pd.DataFrame({"step": step, "image": np.arange(n), "attack": SALIENCY, "label": y,
+                                  "correct": correct, "success": correct,
+                                  "l2": np.linalg.norm(flat, axis=1).astype(np.float32),
+                                  "linf": np.abs(flat).max(axis=1).astype(np.float32), "delta": list(flat)}))
+        done = time.monotonic() - t_start
+        last = {s["attack"]: s for s in summary[-len(specs):]}
+        job.log(f"  step {step:>6} ({k + 1}/{len(steps)}): " + ", ".join(
+            f"{a} kept {s['n_kept']}/{s['n_correct']}" for a, s in last.items())
+            + f"; {done:.0f}s, ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s")
+    table = perturbations_table(int(np.prod(x.shape[1:])))
+    prov = job.provenance(seed=attack_seed, bounds=list(bounds), n_images=n,
+                          library="foolbox " + _foolbox_version())
+    write_table(pd.concat(rows, ignore_index=True), job.output("perturbations"), table, prov)
+    s = pd.DataFrame(summary)
+    s.insert(0, "run", run), s.insert(1, "dataset", dataset), s.insert(2, "model", model_id)
+    s.insert(3, "seed", seed)
+    s["epoch_float"], s["n_images"] = epoch(s["step"]), n
+    write_table(s[[c for c, _ in SUMMARY.columns]], job.output("summary"), SUMMARY, prov)
+
+
+def _foolbox_version() -> str:
+    from importlib import metadata
+    return metadata.version("foolbox")
+
+
+def _n_nonlinear(model) -> int:
+    from torch import nn
+    return sum(isinstance(m, (nn.ReLU, nn.MaxPool2d)) for m in model.modules())
+
+
+def analyse_breakpoints(job: Job) -> None:
+    """Reading A at every checkpoint for the attacked images, plus the per-image Reading B values."""
+    from learndyn.perturb.breakpoints import READING_A, line_summary
+    from learndyn.perturb.data import read_images
+    from learndyn.perturb.models import load_model
+    from learndyn.perturb.spectra import spectral_metrics
+    from learndyn.perturb.tasks import HISTORY
+
+    run, _, _, seed = _run_of(job)
+    bcfg, kinds = job.cfg["breakpoints"], job.cfg["kinds"]
+    method = bcfg.get("method", "auto")
+    if method not in ("auto", "exact", "sampled"):
+        raise ValueError(f"perturb.breakpoints.method must be auto, exact or sampled, got {method!r}")
+    n_samples, n_random = int(bcfg.get("n_samples", 4096)), int(bcfg.get("n_random", 1))
+    pert = read_perturbations(job.inputs["perturbations"])
+    pert = pert[pert["attack"] != SALIENCY]
+    attacks = bcfg.get("attacks") or sorted(pert["attack"].unique())
+    unknown = sorted(set(attacks) - set(pert["attack"]))
+    if unknown:
+        raise ValueError(f"perturb.breakpoints.attacks: {unknown} not in {job.inputs['perturbations']}")
+    n_img = int(bcfg.get("n_images", pert["image"].max() + 1))
+    pert = pert[pert["image"] < n_img]
+    data = read_images(job.inputs["images"])
+    x_all = data["x_train"][:n_img].astype(np.float64)
+    epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
+    run_dir = Path(job.inputs["manifest"]).parent
+    steps = sorted(pert["step"].unique())
+    scfg = job.cfg.get("spectra", {})
+    job.log(f"{run}: Reading A on {n_img} images x {len(steps)} checkpoints x {attacks}, method {method}")
+    frames, t_start = [], time.monotonic()
+    for k, step in enumerate(steps):
+        model = load_model(run_dir, int(step))
+        m = method if method != "auto" else (
+            "exact" if _n_nonlinear(model) <= int(bcfg.get("max_exact_layers", 2)) else "sampled")  # spec §11
+        for a in attacks:
+            p = pert[(pert["step"] == step) & (pert["attack"] == a)].sort_values("image")
+            last = pert[(pert["step"] == steps[-1]) & (pert["attack"] == a)].sort_values("image")
+            shape = x_all.shape[1:]
+            delta = np.stack(p["delta"].to_numpy()).astype(np.float64).reshape(-1, *shape)
+            fixed = np.stack(last["delta"].to_numpy()).astype(np.float64).reshape(-1, *shape)
+            # fixed direction (ii): the last checkpoint's δ, rescaled to this δ's norm where kept (equal
+            # segment lengths for (i)-(iii)), else left at its own norm; random directions (iii) need a δ
+            nd = np.linalg.norm(delta.reshape(len(delta), -1), axis=1)
+            nf = np.linalg.norm(fixed.reshape(len(fixed), -1), axis=1)
+            probe = np.where(nd > 0, nd, nf)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fixed *= np.where(nf > 0, probe / nf, 0.0)[:, None, None, None]
+            out = line_summary(model, x_all, delta, p["label"].to_numpy(), method=m, n_samples=n_samples,
+                               fixed=fixed, n_random=n_random, seed=int(bcfg.get("seed", 0)) + seed)
+            met = spectral_metrics(delta.astype(np.float32), r0=scfg.get("r0"),
+                                   channel_mode=scfg.get("channel_mode", "gray"))
+            kept = (p["correct"] & p["success"]).to_numpy()
+            out = out.assign(run=run, step=int(step), epoch_float=float(epoch(step)), attack=a, kind=kinds.get(a, ""),
+                             correct=p["correct"].to_numpy(), success=p["success"].to_numpy(), kept=kept,
+                             method=m, probe_l2=probe, label=READING_A,
+                             maxlog=np.where(kept, met["maxlog"], np.nan), hff=np.where(kept, met["hff"], np.nan),
+                             hoyer=np.where(kept, met["hoyer"], np.nan))
+            frames.append(out)
+        done = time.monotonic() - t_start
+        if m == "sampled" and frames[-1]["n_bp"].max() > 0.5 * (n_samples - 1):
+            job.log(f"  WARNING step {step}: sampled breakpoints change in over half of the {n_samples - 1} "
+                    "intervals: the count is a loose lower bound (raise perturb.breakpoints.n_samples)")
+        job.log(f"  step {step:>6} ({k + 1}/{len(steps)}) [{m}]: {done:.0f}s, "
+                f"ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s")
+    df = pd.concat(frames, ignore_index=True)
+    write_table(df[[c for c, _ in BREAKPOINTS.columns]], job.output("breakpoints"), BREAKPOINTS,
+                job.provenance(seed=seed, reading=READING_A))
+
+
+def _series_values(df: pd.DataFrame, series: str) -> pd.Series:
+    """Per-image value of a series; success is 0/1 among correct images, the rest among kept."""
+    if series == "success":
+        return df["success"].astype(float).where(df["correct"])
+    if series == "l2":
+        return df["delta_l2"].where(df["kept"])
+    return df[series].where(df["kept"]) if series in ("maxlog", "hff", "hoyer") else df[series]
+
+
+def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0) -> pd.DataFrame:
+    """Hinge change points per run, attack and series (Readings A and B), τ in steps and epochs."""
+    from learndyn.perturb.breakpoints import READING_A, READING_B, hinge_changepoint
+
+    rows = []
+    for (run, attack), g in frames.groupby(["run", "attack"], sort=False):
+        ep = g.drop_duplicates("step").sort_values("step")
+        to_epoch = lambda s: float(np.interp(s, ep["step"], ep["epoch_float"]))  # noqa: E731
+        for reading, names in (("A", SERIES_A), ("B", SERIES_B)):
+            for series in names:
+                vals = _series_values(g, series)
+                ok = vals.notna().to_numpy()
+                res = hinge_changepoint(np.log1p(g["step"].to_numpy(float))[ok], vals.to_numpy()[ok],
+                                        groups=g["image"].to_numpy()[ok], n_boot=n_boot, seed=seed)
+                to_step = lambda u: float(np.expm1(u)) if np.isfinite(u) else math.nan  # noqa: E731
+                steps = [to_step(res[k]) for k in ("tau", "ci_low", "ci_high")]
+                rows.append({"run": run, **runs_meta[run], "reading": reading, "series": series, "attack": attack,
+                             "kind": g["kind"].iloc[0], "tau_step": steps[0],
+                             "tau_epoch": to_epoch(steps[0]) if np.isfinite(steps[0]) else math.nan,
+                             "ci_low_step": steps[1], "ci_high_step": steps[2],
+                             "ci_low_epoch": to_epoch(steps[1]) if np.isfinite(steps[1]) else math.nan,
+                             "ci_high_epoch": to_epoch(steps[2]) if np.isfinite(steps[2]) else math.nan,
+                             "bic_gain": res["bic_gain"], "accepted": res["accepted"], "gamma": res["gamma"],
+                             "n_levels": res["n_levels"], "n_images": res["n_groups"],
+                             "label": READING_A + " / " + READING_B if reading == "A" else READING_B})
+    return pd.DataFrame(rows, columns=[c for c, _ in CHANGEPOINTS.columns])
+
+
+def perturb_changepoints(job: Job) -> None:
+    from learndyn.perturb.runs import parse_run
+
+    paths = job.inputs["breakpoints"]
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    frames = pd.concat([read_table(p, BREAKPOINTS) for p in paths], ignore_index=True)
+    meta = {}
+    for run in frames["run"].unique():
+        d, m, s = parse_run(run)
+        meta[run] = {"dataset": d, "model": m, "seed": s}
+    cfg = job.cfg or {}
+    df = changepoints(frames, meta, n_boot=int(cfg.get("n_boot", 200)), seed=int(cfg.get("seed", 0)))
+    write_table(df, job.output("changepoints"), CHANGEPOINTS, job.provenance())
+    for r in df[df["accepted"]].itertuples():
+        job.log(f"{r.run} {r.attack} {r.reading}:{r.series}: tau = step {r.tau_step:.0f} "
+                f"(epoch {r.tau_epoch:.2f}, CI {r.ci_low_epoch:.2f}..{r.ci_high_epoch:.2f}), BIC gain {r.bic_gain:.1f}")
+
+
+def _late_slope(g: pd.DataFrame, late_epoch: float) -> float:
+    """Relative slope of the median ‖δ_min‖₂ against log(1 + step) over late checkpoints."""
+    late = g[(g["epoch_float"] >= late_epoch) & g["l2_median"].notna()]
+    if len(late) < 3:
+        return math.nan
+    u = np.log1p(late["step"].to_numpy(float))
+    return float(np.polyfit(u, late["l2_median"].to_numpy(), 1)[0] / late["l2_median"].mean())
+
+
+def claims_rows(tables: dict[str, pd.DataFrame], criteria) -> list[dict]:
+    """R1 (attack summaries) and R6 (change points), spec §10; verdicts computed by learndyn.claims."""
+    crit = {"r1_kind": "linf_pgd", "r1_late_epoch": 1.0, "r6_max_epochs": 1.0, "r6_series_a": "density_fixed",
+            "r6_series_b": "success", "r6_kind_b": "linf_pgd", **(criteria or {})}
+    rows = []
+    summ = tables.get("attack_summary")
+    if summ is not None and len(summ):
+        fixed = summ[summ["kind"] == crit["r1_kind"]]
+        diffs, notes = [], []
+        for run, g in fixed.groupby("run", sort=False):
+            g = g.sort_values("step")
+            s0 = g[g["step"] == 0]
+            end = g[g["epoch_float"] <= 1.0 + 1e-9].iloc[-1]
+            if len(s0) and np.isfinite(s0["success_rate"].iloc[0]) and np.isfinite(end["success_rate"]):
+                diffs.append(end["success_rate"] - s0["success_rate"].iloc[0])
+            notes.append(f"{run}: {s0['n_kept'].sum()}/{s0['n_correct'].sum()} at step 0 -> "
+                         f"{end['n_kept']}/{end['n_correct']} at step {end['step']}")
+        rows.append(claim(STUDY, "R1-success", f"fixed-eps success ({crit['r1_kind']}, among correctly classified "
+                          "images) at step 0 <= at the end of epoch 0",
+                          "min over runs of success(end of epoch 0) - success(step 0)",
+                          min(diffs) if diffs else math.nan, 0.0, ">=", int(fixed["seed"].nunique()),
+                          "; ".join(notes) + ("" if diffs else " | undefined: no correct image at step 0")))
+        mins = summ[summ["kind"].isin(["ddn", "l2fmn"])]
+        slopes = {run: _late_slope(g.sort_values("step"), crit["r1_late_epoch"])
+                  for run, g in mins.groupby("run", sort=False)}
+        finite = [v for v in slopes.values() if np.isfinite(v)]
+        rows.append(claim(STUDY, "R1-dmin", "||delta_min||_2 non-increasing after the first epoch "
+                          f"(epoch >= {crit['r1_late_epoch']})",
+                          "max over runs of the relative slope of median ||delta_min||_2 vs log(1+step), late",
+                          max(finite) if finite else math.nan, 0.0, "<=", int(mins["seed"].nunique()),
+                          "; ".join(f"{r}: {v:+.3f}" for r, v in slopes.items()) if slopes else
+                          "no minimal-norm attack (ddn / l2fmn) in perturb.attack.attacks"))
+    cps = tables.get("changepoints")
+    if cps is not None and len(cps):
+        for reading, series, kind in (("A", crit["r6_series_a"], None), ("B", crit["r6_series_b"], crit["r6_kind_b"])):
+            g = cps[(cps["reading"] == reading) & (cps["series"] == series)]
+            if kind is not None:
+                g = g[g["kind"] == kind]
+            acc = g[g["accepted"]]
+            detail = "; ".join(f"{r.run} {r.attack}: tau epoch {r.tau_epoch:.2f} [{r.ci_low_epoch:.2f}, "
+                               f"{r.ci_high_epoch:.2f}], BIC gain {r.bic_gain:.1f}" for r in acc.itertuples())
+            rows.append(claim(STUDY, f"R6-{reading}", f"change point tau of Reading {reading} ({series}) falls within "
+                              f"the first {crit['r6_max_epochs']:g} epoch(s) (reconstruction)",
+                              "max over runs of tau (epochs), hinge accepted by BIC",
+                              float(acc["tau_epoch"].max()) if len(acc) else math.nan, crit["r6_max_epochs"], "<=",
+                              int(g["seed"].nunique()), f"{len(acc)}/{len(g)} hinges accepted" +
+                              (f"; {detail}" if detail else "")))
+    return rows
+
+
+__all__ = ["attack_checkpoints", "analyse_breakpoints", "perturb_changepoints", "claims_rows", "changepoints",
+           "SUMMARY", "BREAKPOINTS", "CHANGEPOINTS", "perturbations_table", "read_perturbations"]
