@@ -5,7 +5,8 @@ the shared smoke run and rebuild: ``target`` (the file asked for), ``remove`` (o
 so their jobs must run again), ``ckpt_dir`` + ``train_log`` (the checkpointed job killed
 mid-run; ``ckpt_file`` / ``resume_line``: regexes for its checkpoint file names and the log line
 of a resume, each with the step or period as group 1; ``keeps_all``: False where the job keeps
-only its newest checkpoint), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
+only its newest checkpoint; ``kill_skip``: why a study's kill test cannot run at smoke
+scale), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
 foreign Parquet file to make that job fail on every attempt) and ``failing_log``.
 """
 
@@ -51,6 +52,14 @@ FAULT_CASES = {
         "failing_log": "logs/collect_motor.log",
         "ckpt_file": r"period=(\d+)\.npz", "resume_line": r"resumed from \S*period=(\d+)\.npz",
         "keeps_all": False,  # smoke config: checkpoint.keep = last
+    },
+    "perturb": {
+        "target": "results/perturb/tables/training.parquet",
+        "broken_input": "results/perturb/runs/fmnist/linear/s0/history.parquet",
+        "failing_log": "logs/collect_perturb_training.log",
+        # a smoke training run takes ~0.1 s (2 epochs of 8 iterations): no kill can land between two
+        # breakpoints reliably; tests/perturb/test_train.py kills one mid-epoch and checks the resume
+        "kill_skip": "smoke perturb training is too short to interrupt (resume: tests/perturb/test_train.py)",
     },
 }
 

@@ -100,11 +100,16 @@ def test_contamination_claim_compares_conv_and_fc_gains():
                               "contaminated_mean": 0.5 + g, "contaminated_sd": 0.01, "gain_mean": g, "gain_sd": 0.01}
                              for m, f, g in gains])
 
-    crit = {"contamination_margin": 0.0}
+    crit = {"contamination_t": 2.0}
     good = table([("fc_lin_l1", "fc_lin", 0.01), ("conv_lin_l1_k3_c8", "conv_lin", 0.2),
                   ("fc_relu", "fc_relu", 0.0), ("conv_relu_l1_k3_c8", "conv_relu", 0.05)])
     (row,) = contamination_claims(good, crit)
-    assert row["claim_id"] == "R5-s_f" and row["verdict"] == "reproduced" and row["value"] == pytest.approx(0.05)
+    # Welch t of the ReLU pair: 0.05 / sqrt(2 * 0.01^2 / 3)
+    assert row["claim_id"] == "R5-s_f" and row["verdict"] == "reproduced"
+    assert row["value"] == pytest.approx(0.05 / (0.01 * (2 / 3) ** 0.5))
+    noisy = good.assign(gain_sd=0.2)  # same means, seed noise larger than the effect
+    (row,) = contamination_claims(noisy, crit)
+    assert row["verdict"] == "not reproduced"
     bad = table([("fc_lin_l1", "fc_lin", 0.03), ("conv_lin_l1_k3_c8", "conv_lin", 0.01)])
     (row,) = contamination_claims(bad, crit)
     assert row["verdict"] == "not reproduced" and "relu: pair not trained" in row["detail"]

@@ -12,6 +12,7 @@ import importlib
 import math
 import os
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -21,7 +22,7 @@ from learndyn.job import Job
 
 STUDY = "perturb"
 # criteria (perturb.claims overrides them): directional claims compare with 0
-CRITERIA = {"chance_margin": 0.1, "epoch0_margin": 0.1, "contamination_margin": 0.0}
+CRITERIA = {"chance_margin": 0.1, "epoch0_margin": 0.1, "contamination_t": 2.0}
 # the spec's claims another module computes: id -> (module providing claims_rows, statement)
 DELEGATED = {
     "R1": ("attack_tasks", "fixed-eps success at step 0 <= at the end of epoch 0; "
@@ -70,16 +71,22 @@ def training_claims(training: pd.DataFrame, crit: dict) -> list[dict]:
 
 
 def contamination_claims(table: pd.DataFrame, crit: dict) -> list[dict]:
-    """R5: the gain of conv models exceeds that of FC models, for the linear and the ReLU pair."""
+    """R5: the gain of conv models exceeds that of FC models, for the linear and the ReLU pair.
+
+    "Far more" is read as an effect beyond seed noise: per pair, Welch's t of gain(conv) - gain(FC)
+    over seeds (each gain is contaminated - clean accuracy of the same seed); one seed gives NaN.
+    """
     rows = []
     for dataset, g in table.groupby("contaminated_dataset", sort=False):
-        fam = g.groupby("family")["gain_mean"].mean()
+        fam = g.groupby("family")[["gain_mean", "gain_sd", "seeds"]].mean()
         diffs, details = [], []
         for act in ("lin", "relu"):
-            if f"conv_{act}" in fam and f"fc_{act}" in fam:
-                d = fam[f"conv_{act}"] - fam[f"fc_{act}"]
-                diffs.append(d)
-                details.append(f"{act}: conv gain {fam[f'conv_{act}']:+.3f} vs FC {fam[f'fc_{act}']:+.3f}")
+            if f"conv_{act}" in fam.index and f"fc_{act}" in fam.index:
+                c, f = fam.loc[f"conv_{act}"], fam.loc[f"fc_{act}"]
+                se = math.sqrt(c["gain_sd"] ** 2 / c["seeds"] + f["gain_sd"] ** 2 / f["seeds"])
+                t = (c["gain_mean"] - f["gain_mean"]) / se if se > 0 else math.nan
+                diffs.append(t)
+                details.append(f"{act}: conv gain {c['gain_mean']:+.3f} vs FC {f['gain_mean']:+.3f} (t {t:.2f})")
             else:
                 details.append(f"{act}: pair not trained")
         seeds = int(g["seeds"].min())
@@ -88,8 +95,8 @@ def contamination_claims(table: pd.DataFrame, crit: dict) -> list[dict]:
         rows.append(claim(
             STUDY, f"R5-{dataset}", f"Fourier-feature contamination helps conv models far more than FC "
             f"({g['dataset'].iloc[0]} -> {dataset}: {pattern})",
-            "min over {linear, ReLU} pairs of gain(conv) - gain(FC)", min(diffs) if diffs else math.nan,
-            crit["contamination_margin"], ">", seeds, "; ".join(details) + f" | {per_model}"))
+            "min over {linear, ReLU} pairs of Welch t of gain(conv) - gain(FC) over seeds",
+            float(np.min(diffs)) if diffs else math.nan, crit["contamination_t"], ">", seeds, "; ".join(details) + f" | {per_model}"))
     return rows
 
 
