@@ -34,8 +34,8 @@ FAULT_CASES = {
     },
     "kernel": {
         "target": "results/kernel/tables/runs.parquet",
-        "remove": ["results/kernel/tables/runs.parquet", "results/kernel/tables/curves.parquet",
-                   "results/kernel/tables/ari.parquet", "results/kernel/tables/correlations.parquet",
+        "remove": [*(f"results/kernel/tables/{t}.parquet"  # every output of collect_kernel_runs
+                     for t in ("runs", "curves", "ari", "correlations", "sweep", "sweep_curves", "sweep_stats")),
                    "results/kernel/runs/LR-r0", "results/kernel/tables/runs/LR-r0"],
         "ckpt_dir": "results/kernel/runs/LR-r0/ckpt",
         "train_log": "logs/train_kernel/LR-r0.log",
