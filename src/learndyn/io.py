@@ -168,6 +168,13 @@ def read_table(path: str | os.PathLike, table: Table) -> pd.DataFrame:
     return arrow.to_pandas()
 
 
+def read_tables(paths, table: Table) -> pd.DataFrame:
+    """Several files of one table (a path or a list of them, as a rule's input gives them), checked
+    like :func:`read_table` and concatenated in order."""
+    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    return pd.concat([read_table(p, table) for p in paths], ignore_index=True)
+
+
 def read_provenance(path: str | os.PathLike) -> dict:
     """The provenance record of a table written by :func:`write_table`."""
     path = Path(path)

@@ -12,18 +12,10 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 
 from learndyn.figures.style import colour_cycle, empty_panel, new_figure, save_figure, style, title
+from learndyn.io import read_tables
 
 PRIMARY_KINDS = ("l2_pgd", "ddn", "l2fmn", "linf_pgd")  # image rows: the L2 probe first (spec §5)
 LINESTYLES = {"linf_pgd": "-", "l2_pgd": "--", "ddn": ":", "l2fmn": "-."}
-
-
-def _paths(p):
-    return [p] if isinstance(p, str) else list(p)
-
-
-def _read_all(paths, table) -> pd.DataFrame:
-    from learndyn.io import read_table
-    return pd.concat([read_table(p, table) for p in _paths(paths)], ignore_index=True)
 
 
 def _x(step):
@@ -234,11 +226,11 @@ def render(job) -> None:
     name = job.cfg["figure"]
     if name == "dynamics":
         fig = fig_dynamics(read_perturbations(job.inputs["perturbations"]), read_images(job.inputs["images"]),
-                           _read_all(job.inputs["summary"], SUMMARY), _read_all(job.inputs["breakpoints"], BREAKPOINTS),
+                           read_tables(job.inputs["summary"], SUMMARY), read_tables(job.inputs["breakpoints"], BREAKPOINTS),
                            run=job.cfg["run"], rows=int(job.cfg.get("rows", 8)))
     elif name == "breakpoints":
-        fig = fig_breakpoints(_read_all(job.inputs["breakpoints"], BREAKPOINTS),
-                              _read_all(job.inputs["changepoints"], CHANGEPOINTS))
+        fig = fig_breakpoints(read_tables(job.inputs["breakpoints"], BREAKPOINTS),
+                              read_tables(job.inputs["changepoints"], CHANGEPOINTS))
     else:
         raise KeyError(f"unknown perturb_dynamics figure {name!r}; known: dynamics, breakpoints")
     path = save_figure(fig, job.output("figure"))

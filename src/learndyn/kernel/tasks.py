@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from learndyn.io import Table, read_table, write_table
+from learndyn.io import read_table, read_tables, write_table
 from learndyn.job import Job
 from learndyn.kernel import analysis as an
 from learndyn.kernel import multitask as mt
@@ -99,7 +99,7 @@ def analyse_run(job: Job) -> None:
     run = job.wildcards["krun"]
     schedule, rep = parse_run(run)
     train = cfg["train"]
-    T, every = train["steps"], train["snapshot_every"]
+    T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
     files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
     steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
@@ -176,21 +176,16 @@ def analyse_run(job: Job) -> None:
     job.log(f"summary: {pd.DataFrame(rows)[['init', 'silhouette', 'final_single_test', 'final_multi_test']].to_dict('records')}")
 
 
-def _concat(paths, table: Table) -> pd.DataFrame:
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    return pd.concat([read_table(p, table) for p in paths], ignore_index=True)
-
-
 def collect_runs(job: Job) -> None:
     """Pooled tables of the paper's Std/Large pairs (+ correlations) and of the init-scale sweep."""
     from learndyn.kernel.stats import CORRELATIONS, SWEEP_STATS, correlation_table, sweep_table
 
-    nets = _concat(job.inputs["summary"], SUMMARY)
-    curves = _concat(job.inputs["curves"], CURVES)
+    nets = read_tables(job.inputs["summary"], SUMMARY)
+    curves = read_tables(job.inputs["curves"], CURVES)
     runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (spec §5.6)
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
-    write_table(_concat(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
+    write_table(read_tables(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
     corr = correlation_table(runs, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
     write_table(corr, job.output("correlations"), CORRELATIONS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(corr[["pool", "loss", "n", "r"]].to_string())

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.io import Table, read_table, write_table
+from learndyn.io import Table, read_tables, write_table
 from learndyn.job import Job
 from learndyn.perturb.data import load_dataset, read_images, write_images
 from learndyn.perturb.runs import CONTAM_ROOT, checkpoint_schedule, run_name
@@ -155,13 +155,8 @@ def train_contamination(job: Job) -> None:
     write_table(pd.concat(parts, ignore_index=True), job.output("history"), HISTORY, job.provenance())
 
 
-def _concat(paths, table: Table) -> pd.DataFrame:
-    paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    return pd.concat([read_table(p, table) for p in paths], ignore_index=True)
-
-
 def collect_histories(job: Job) -> None:
-    df = _concat(job.inputs["histories"], HISTORY)
+    df = read_tables(job.inputs["histories"], HISTORY)
     write_table(df, job.output("table"), HISTORY, job.provenance())
     job.log(f"{df['run'].nunique()} runs, {len(df)} rows")
 
@@ -182,7 +177,7 @@ def run_summaries(history: pd.DataFrame) -> pd.DataFrame:
 def contamination_table(job: Job) -> None:
     """Final test accuracy clean vs contaminated per model: mean ± sd over seeds, and the gain."""
     pairs, patterns = job.cfg["pairs"], job.cfg["patterns"]
-    runs = run_summaries(_concat(job.inputs["histories"], HISTORY))
+    runs = run_summaries(read_tables(job.inputs["histories"], HISTORY))
     clean_of = {d: c for c, ds in pairs.items() for d in ds}
     runs["contaminated_dataset"] = runs["dataset"].map(lambda d: d if d in clean_of else "")
     runs["dataset"] = runs["dataset"].map(lambda d: clean_of.get(d, d))
