@@ -25,6 +25,11 @@ STUDY_TARGETS = {}
 ACCELERATOR = config["accelerator"]
 
 
+def study_accelerator(section):
+    """A study's accelerator: its own `accelerator` key if it has one, else the top-level one."""
+    return section.get("accelerator", ACCELERATOR)
+
+
 def gpus(device=None):
     """GPUs one job requests: 1 for `accelerator: gpu` (or an explicit CUDA device), else 0."""
     wanted = device if device is not None else ACCELERATOR

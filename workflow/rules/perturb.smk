@@ -22,7 +22,7 @@ _perturb_problems = config_problems(PRT)
 if _perturb_problems:
     raise WorkflowError("invalid config section 'perturb':\n  " + "\n  ".join(_perturb_problems))
 PERTURB_RUNS = run_names(PRT)
-PERTURB_ACCELERATOR = PRT.get("accelerator", config.get("accelerator", "cpu"))
+PERTURB_ACCELERATOR = study_accelerator(PRT)
 PERTURB_CLAIM_TABLES = {}
 PERTURB_FIGURES = []
 PERTURB_TRAIN_CODE = ["perturb/tasks.py", "perturb/data.py", "perturb/models.py", "perturb/module.py",
