@@ -119,6 +119,8 @@ class MotorSim:
             s[k] = ops.zeros((B, d))
         for k in ("ebar", "edisp", "dev_sum"):
             s[k] = ops.zeros((B,))
+        # Task-3 joint usage (reconstruction): sum_t |z_t - z_(t-1)| per test period and joint
+        s["joint_path"] = ops.zeros((B, self.cfg.n_test, d))
         s["psi"] = ops.asarray(np.full(B, rules.PSI_INIT))
         s["W"] = ops.zeros((B, d * (rp.uses_w1 + rp.uses_w2), N))
         if rp.uses_w1:
@@ -322,7 +324,7 @@ class MotorSim:
         track = task3 and self.opts.test_cost_ref == "track"
         a_z, keep_z, keep_d, re = rp.a_z, 1.0 - rp.a_z, 1.0 - beta, cfg.record_every
         closed = self.opts.test_feedback == "closed_loop"
-        off_S = cfg.tf_offset * S
+        off_S, test_start = cfg.tf_offset * S, cfg.n_train * S + 1
         for t in range(p * S + 1, (p + 1) * S + 1):
             i = (t - 1) % S
             if closed:
@@ -351,6 +353,9 @@ class MotorSim:
             ed *= keep_d
             ed += beta * e
             s["dev_sum"] += xp.sqrt(ed)
+            if t > test_start:                                        # not the lesion's jump into the test
+                jp = s["joint_path"][:, p - cfg.n_train]
+                jp += xp.abs(z - s["u"])                              # s["u"] = previous z here
             s["u"] = z
             if t % re == 0:
                 self._record(t, z, e, False)
@@ -364,6 +369,7 @@ class MotorSim:
         """Per member: deviation (mean test D), completion, PD markers and the traces."""
         n_test_steps = self.cfg.n_test * self.S
         dev = self.ops.to_numpy(self.s["dev_sum"]) / n_test_steps
+        jpath = self.ops.to_numpy(self.s["joint_path"])
         finished = self.t >= self.cfg.n_steps
         out = []
         for b, c in enumerate(self.cfgs):
@@ -373,6 +379,7 @@ class MotorSim:
                 "deviation": float(dev[b]) if ok else math.nan,
                 "blowup_step": int(self.blowup_step[b]), "gate_open_step": int(self.gate_open_step[b]),
                 "rls_updates": int(self.rls_updates[b]),
+                "joint_path": jpath[b] if ok else np.full_like(jpath[b], math.nan),
                 "D_end_train": float(self.D_end_train[b]), "record_every": self.cfg.record_every,
                 "steps": np.arange(1, len(self.traces["D"][b]) + 1) * self.cfg.record_every,
                 "traces": {k: v[b] for k, v in self.traces.items()},
