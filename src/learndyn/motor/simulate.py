@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from . import rules
+from . import engine, rules
+from .fused import symmetrize
 from .reservoir import NoiseSource, advance_, get_ops, make_reservoir
 from .rules import Options, gate, phi, rule_params
 from .tasks import butterfly, display_beta, make_task, sqrt_gram_norm
@@ -99,6 +100,10 @@ class MotorSim:
         self.J, self.Q = ops.sparse(self.res.J), ops.asarray(self.res.Q)
         f = butterfly(self.S, self.opts.normaliser)
         self.fx, self.fy, self.f_b = f[:, 0].tolist(), f[:, 1].tolist(), ops.asarray(f)
+        # the compiled numpy engine's view of the task (engine.py)
+        self.f_np, self.fx_np, self.fy_np = f, f[:, 0].copy(), f[:, 1].copy()
+        self.lengths = np.array(self.task.lengths or (), dtype=np.float64)
+        self.cost = np.array(self.task.cost or (0.0,) * self.d, dtype=np.float64)
         self.beta = display_beta(self.S)
         self.da = np.array([np.broadcast_to(np.asarray(c.da_gain, float), (base.n_train,))
                             for c in cfgs])
@@ -142,6 +147,8 @@ class MotorSim:
     def state_dict(self) -> dict:
         """Plain dict of numpy arrays and ints (no pickled objects), taken at a period boundary."""
         out = {k: self.ops.to_numpy(v) for k, v in self.s.items()}
+        if "P" in out and self.ops.name == "numpy":
+            symmetrize(out["P"])           # the compiled engine keeps P's upper triangle only
         out.update(t=int(self.t), j_seed=self.j_seed, N=self.cfg.N, S=self.S,
                    seeds=np.array([c.seed for c in self.cfgs]), blown=self.blown.copy(),
                    blowup_step=self.blowup_step.copy(), gate_open_step=self.gate_open_step.copy(),
@@ -178,7 +185,10 @@ class MotorSim:
         with np.errstate(all="ignore"):
             while self.periods_done < end and not self.blown.all():
                 p = self.periods_done
-                (self._train_period if p < self.cfg.n_train else self._test_period)(p)
+                if self.ops.name == "numpy":
+                    engine.run_period(self, p)
+                else:
+                    (self._train_period if p < self.cfg.n_train else self._test_period)(p)
         return self
 
     def _weights(self):
