@@ -31,7 +31,7 @@ SLICES = {  # study -> the targets of its slice (see the module docstring)
     "splines": ["results/splines/tables/groups/width-H10/trajectory.parquet",
                 "results/splines/tables/groups/width-H10/metrics.parquet"],
     "kernel": ["results/kernel/runs/LR-r0/checkpoints.parquet"],
-    "motor": ["results/motor/runs/task1-supertrex-scripts/results.parquet"],
+    "motor": ["results/motor/runs/task1-supertrex-scripts/shared/results.parquet"],
     "perturb": ["results/perturb/runs/fmnist/linear/s0/checkpoints.parquet"],
 }
 SMOKE_STUDIES = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())["studies"]

@@ -46,9 +46,9 @@ FAULT_CASES = {
     "motor": {  # online learning, no gradients: period checkpoints (learndyn.motor.checkpoints)
         "target": "results/motor/tables/results.parquet",
         "remove": ["results/motor/tables", "results/motor/runs/task2-supertrex-scripts"],
-        "ckpt_dir": "results/motor/runs/task2-supertrex-scripts/ckpt",
-        "train_log": "logs/simulate_motor/task2-supertrex-scripts.log",
-        "broken_input": "results/motor/runs/task1-rmhl-scripts/results.parquet",
+        "ckpt_dir": "results/motor/runs/task2-supertrex-scripts/shared/ckpt",   # smoke: seed_design shared_j
+        "train_log": "logs/simulate_motor/task2-supertrex-scripts/shared.log",
+        "broken_input": "results/motor/runs/task1-rmhl-scripts/shared/results.parquet",
         "failing_log": "logs/collect_motor.log",
         "ckpt_file": r"period=(\d+)\.npz", "resume_line": r"resumed from \S*period=(\d+)\.npz",
         "keeps_all": False,  # smoke config: checkpoint.keep = last

@@ -13,7 +13,7 @@ from learndyn.job import Job
 from learndyn.motor import checkpoints as ckpts
 from learndyn.motor import experiments as ex
 from learndyn.motor.claims import motor_claims
-from learndyn.motor.plan import check_runs, member_groups, motor_runs
+from learndyn.motor.plan import check_runs, group_configs, member_groups, motor_runs
 from learndyn.motor.simulate import MotorConfig, run
 from learndyn.train.store import MANIFEST
 
@@ -22,28 +22,40 @@ SECTION = {
     "scale": {"N": 40, "T": 20.0, "n_train": 10, "n_test": 5},       # S = 100
     "trace_points": 200, "checkpoint": {"every": 1, "keep": "all"},
     "experiments": {"task1": {"models": ["force", "supertrex"]}, "task2": {"models": ["rmhl"], "variants": ["modified"]},
+                    "task2_3seg": {"models": ["supertrex"]},
+                    "task3": {"models": ["rmhl", "supertrex"], "arm_costs": ["default", "none"]},
                     "parkinsons": {"task": "task2", "da_gains": [0.5, 0.0], "lesion_after": [2], "ldopa": [[0.5, 3]]}},
 }
 
 
-def job_for(root, name, cfg, rule="simulate_motor"):
+def job_for(root, name, cfg, rule="simulate_motor", group="shared"):
     out = root / "runs" / name
     return Job(rule=rule, inputs={}, outputs={"manifest": str(out / "checkpoints.parquet"),
                                               "results": str(out / "results.parquet"),
                                               "traces": str(out / "traces.parquet")},
-               cfg=copy.deepcopy(cfg), wildcards={"run": name})
+               cfg=copy.deepcopy(cfg), wildcards={"run": name, "group": group})
 
 
 def test_plan_names_conditions_and_groups():
     runs = motor_runs(SECTION)
     assert list(runs) == ["task1-force-scripts", "task1-supertrex-scripts", "task2-rmhl-modified",
+                          "task2_3seg-supertrex-scripts", "task3-rmhl-scripts", "task3-rmhl-scripts-none",
+                          "task3-supertrex-scripts", "task3-supertrex-scripts-none",
                           "pd-da", "pd-lesion", "pd-bgon", "pd-ldopa"]
+    assert runs["task3-supertrex-scripts-none"]["arm_cost"] == "none" and "arm_cost" not in runs["task2-rmhl-modified"]
+    assert member_groups(runs["task3-supertrex-scripts"])[0]["members"][0][2].options.arm_cost == "default"
     assert [c["condition"] for c in runs["pd-da"]["conditions"]] == ["H", "DA(0.5)", "DA(0)"]
     (g,) = member_groups(runs["pd-ldopa"])
     assert g["j_seed"] == 7 and [m[0] for m in g["members"]] == [3, 4]
     assert g["members"][0][2].da_gain == (0.5,) * 3 + (1.0,) * 7
     per = member_groups({**runs["pd-da"], "seed_design": "per_seed"})
     assert [(b["j_seed"], len(b["members"])) for b in per] == [(3, 3), (4, 3)]
+    # one DAG job per group; a per-seed job's config holds its own seed only (adding one reruns nothing else)
+    assert list(group_configs(runs["pd-da"])) == ["shared"]
+    jobs = group_configs({**runs["pd-da"], "seed_design": "per_seed"})
+    assert list(jobs) == ["seed-3", "seed-4"] and jobs["seed-4"]["seeds"] == [4] and jobs["seed-4"]["j_seed"] == 4
+    grown = group_configs({**runs["pd-da"], "seed_design": "per_seed", "seeds": [3, 4, 12], "j_seed": 99})
+    assert grown["seed-4"] == jobs["seed-4"] and list(grown) == ["seed-3", "seed-4", "seed-12"]
     check_runs(runs)
     bad = copy.deepcopy(SECTION)
     bad["experiments"]["parkinsons"]["lesion_after"] = [12]
@@ -106,21 +118,31 @@ def _results_frame():
     """A synthetic results table with the paper-scale orderings (claims logic, no simulation)."""
     rows = []
 
-    def add(run, model, task, devs, experiment=None, cond="H", **kw):
+    def add(run, model, task, devs, experiment=None, cond="H", variant="scripts", cost=None, paths=(), **kw):
         for s, d in enumerate(devs):
+            path = paths[s] if paths else (np.nan,) * 3
             rows.append({"run": run, "experiment": experiment or task, "task": task, "model": model,
-                         "variant": "scripts", "condition": cond, "da_gain": kw.get("g", 1.0),
+                         "variant": variant, "arm_cost": cost, "condition": cond, "da_gain": kw.get("g", 1.0),
                          "lesion_after": kw.get("k", -1), "bg_on_test": cond == "BGON",
                          "ldopa_until": kw.get("ku", -1), "seed": s, "j_seed": 7, "N": 500, "S": 20000,
                          "completed": bool(np.isfinite(d)), "deviation": d, "success": bool(d < 0.5),
                          "D_end_train": 0.05, "gate_open_step": 100, "w_cross_step": 500 if model == "supertrex" else -1,
                          "w1_norm_end": 2.0, "w2_norm_end": 1.0, "w1_fro_end": 2.0, "w2_fro_end": 1.0,
-                         "blowup_step": -1, "rls_updates": 10})
+                         "blowup_step": -1 if np.isfinite(d) else 4000, "rls_updates": 10,
+                         **{f"joint_path_{k + 1}": v for k, v in enumerate(path)}})
     add("task1-force-scripts", "force", "task1", [0.01, 0.02, 0.015])
     add("task1-rmhl-scripts", "rmhl", "task1", [0.2, 0.25, 0.3])
     add("task1-supertrex-scripts", "supertrex", "task1", [0.03, 0.04, 0.035])
     add("task2-rmhl-scripts", "rmhl", "task2", [0.9, 1.2, 0.8])
     add("task2-supertrex-scripts", "supertrex", "task2", [0.03, 0.02, 0.04])
+    # variant 2': scripts blows up on one seed, modified succeeds everywhere
+    add("task2_3seg-supertrex-scripts", "supertrex", "task2_3seg", [0.04, np.nan, 0.9])
+    add("task2_3seg-supertrex-modified", "supertrex", "task2_3seg", [0.03, 0.04, 0.05], variant="modified")
+    # Task 3 joint usage (path_1, path_2, path_3): the cost moves usage from joint 1 to joint 3
+    for cost, paths in (("default", [(1, 2, 4), (2, 2, 4), (1, 1, 5)]), ("beta", [(1, 3, 3), (2, 3, 4), (1, 2, 4)]),
+                        ("none", [(3, 2, 2), (4, 2, 2), (2, 2, 3)])):
+        add("task3-supertrex-modified" + ("" if cost == "default" else f"-{cost}"), "supertrex", "task3",
+            [0.1, 0.2, 0.3], variant="modified", cost=cost, paths=paths)
     pd_kw = dict(experiment="parkinsons", task="task2", model="supertrex")
     add("pd-da", devs=[0.03, 0.02, 0.04], **pd_kw)
     for g, d in ((0.5, 0.1), (0.1, 0.6), (0.0, 1.739)):
@@ -142,6 +164,19 @@ def test_claims_from_tables():
                 "PD-lesion-after-consolidation-survives", "PD-bg-on-test-worse", "PD-graded-depletion", "PD-ldopa-0.1-3"):
         assert v[cid] == "reproduced", (cid, df.loc[cid].to_dict())
     assert v["T3-supertrex-fragile"] == "inconclusive" and "not run" in df.loc["T3-supertrex-fragile", "detail"]
+    assert v["T2prime-supertrex-fragile"] == "reproduced" and "1 blew up" in df.loc["T2prime-supertrex-fragile", "detail"]
+    assert df.loc["T2prime-modified-better", "value"] == pytest.approx(2 / 3) and v["T2prime-modified-better"] == "reproduced"
+    # paired by seed: (1/4)/(3/2), (2/4)/(4/2), (1/5)/(2/3) -> median 1/4
+    use = df.loc["T3-cost-shapes-joint-usage-modified"]
+    assert use["value"] == pytest.approx(0.25) and use["verdict"] == "reproduced" and use["seeds"] == 3
+    assert "beta/none ratio median" in use["detail"] and "not yet independently confirmed" in use["detail"]
+    assert v["T3-cost-shapes-joint-usage-scripts"] == "inconclusive"          # scripts variant not in the frame
+    assert "not run" in df.loc["T3-cost-shapes-joint-usage-scripts", "detail"]
+    flipped = res.copy()                                                     # the cost shifts usage the other way
+    m = flipped["arm_cost"] == "none"
+    flipped.loc[m, "joint_path_1"] = 0.01
+    assert pd.DataFrame(motor_claims(flipped)).set_index("claim_id").loc[
+        "T3-cost-shapes-joint-usage-modified", "verdict"] == "not reproduced"
     assert df.loc["T1-rmhl-worse", "value"] == pytest.approx(0.25 / 0.035)
     assert "first k that survives: 5" in df.loc["PD-lesion-before-consolidation-fails", "detail"]
     assert v["PD-DA0-rest-posture"] == "reproduced"                # rest-posture deviation ~1.739
@@ -156,16 +191,27 @@ def test_figures_render_from_tables(tmp_path):
     from learndyn.figures.motor import FIGURES, render
     from learndyn.io import write_table
     runs = motor_runs(SECTION)
-    for name in ("task1-force-scripts", "pd-da", "pd-lesion"):
+    names = ["task1-force-scripts", "pd-da", "pd-lesion", "task3-rmhl-scripts-none"]
+    for name in names:
         ex.simulate_run(job_for(tmp_path, name, runs[name]))
-    names = ["task1-force-scripts", "pd-da", "pd-lesion"]
     ex.collect(Job(rule="collect", inputs={k: [str(tmp_path / "runs" / n / f"{k}.parquet") for n in names]
                                            for k in ("results", "traces")},
                    outputs={k: str(tmp_path / "tables" / f"{k}.parquet") for k in ("results", "traces", "summary")}))
     summ = read_table(tmp_path / "tables/summary.parquet", ex.SUMMARY)
-    assert len(summ) == 1 + 3 + 1 and summ["n"].eq(2).all()
-    write_table(_results_frame(), tmp_path / "tables/synthetic.parquet", ex.RESULTS)
+    assert len(summ) == 1 + 3 + 1 + 1 and summ["n"].eq(2).all()
+    res = read_table(tmp_path / "tables/results.parquet", ex.RESULTS).set_index("run")
+    t3 = res.loc["task3-rmhl-scripts-none"]
+    assert (t3["arm_cost"] == "none").all() and res.loc["task1-force-scripts", "arm_cost"].isna().all()
+    paths = t3.loc[t3["completed"], list(ex.JOINT_PATH)].to_numpy()
+    assert len(paths) and (paths > 0).all() and np.isfinite(paths).all()   # 3 joints (RMHL keeps W2 at test)
+    assert res.loc["pd-da", "joint_path_3"].isna().all() and res.loc["task1-force-scripts", "joint_path_1"].isna().all()
+    assert res.loc["pd-da", "joint_path_1"].notna().any()                    # Task 2: two joints
+    syn = tmp_path / "synthetic"
+    write_table(_results_frame(), syn / "results.parquet", ex.RESULTS)
+    write_table(ex.summary_frame(_results_frame()), syn / "summary.parquet", ex.SUMMARY)
     for fig, (_, inputs) in FIGURES.items():
-        render(Job(rule="r", inputs={n: str(tmp_path / "tables" / f"{n}.parquet") for n in inputs},
-                   outputs={"figure": str(tmp_path / f"{fig}.png")}, cfg={"figure": fig, "seed_design": "shared_j"}))
-        assert (tmp_path / f"{fig}.png").stat().st_size > 5000
+        for tables in [tmp_path / "tables"] + ([syn] if "traces" not in inputs else []):
+            out = tmp_path / tables.name / f"{fig}.png"
+            render(Job(rule="r", inputs={n: str(tables / f"{n}.parquet") for n in inputs},
+                       outputs={"figure": str(out)}, cfg={"figure": fig, "seed_design": "shared_j"}))
+            assert out.stat().st_size > 5000

@@ -1,13 +1,18 @@
 # The motor study: SUPERTREX, FORCE and RMHL on motor tasks, and the Parkinson's protocol
 # (Pyle & Rosenbaum 2019; spec: shared/papers/motor.md).
-# simulate (one job per run = experiment x condition, seeds batched) -> collect -> claims, figures.
+# simulate (one job per run x group: a run = experiment x condition, a group = the seeds sharing a J,
+# i.e. one seed under seed_design per_seed, so adding a seed runs only that seed's jobs)
+# -> collect -> claims, figures.
 from learndyn.figures.motor import FIGURES as MOTOR_FIGURES_SPECS
-from learndyn.motor.plan import check_runs, motor_runs
+from learndyn.motor.plan import check_runs, group_configs, motor_runs
 
 validate_study("motor")
 MOTOR = config["motor"]
 MOTOR_RUNS = motor_runs(MOTOR)
 check_runs(MOTOR_RUNS)
+# (run, group) -> the config of that job alone (seeds of other groups are not part of it)
+MOTOR_JOBS = {(run, group): cfg for run, r in MOTOR_RUNS.items() for group, cfg in group_configs(r).items()}
+MOTOR_GROUP_DIR = "results/motor/runs/{run}/{group}"
 # figure -> named input tables, as learndyn.figures.motor:render reads them (one source of truth)
 MOTOR_FIGURES = {name: list(tables) for name, (_, tables) in MOTOR_FIGURES_SPECS.items()}
 MOTOR_SIM_CODE = ["motor/experiments.py", "motor/plan.py", "motor/checkpoints.py", "motor/simulate.py",
@@ -17,6 +22,7 @@ MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "tra
 
 wildcard_constraints:
     run="[a-z0-9_]+(-[a-z0-9_]+)*",
+    group="shared|seed-[0-9]+",
 
 
 STUDY_TARGETS["motor"] = lambda: [
@@ -31,35 +37,44 @@ rule motor:
         study_targets("motor"),
 
 
+def motor_job(wc):
+    return MOTOR_JOBS[(wc.run, wc.group)]
+
+
+def motor_group_files(table):
+    return [f"{MOTOR_GROUP_DIR}/{table}.parquet".format(run=r, group=g) for r, g in MOTOR_JOBS]
+
+
 rule simulate_motor:
-    """One run: every seed and condition of one (experiment, condition), checkpointed per period."""
+    """One group of a run: its seeds (one, or every seed sharing a J) with all the run's
+    conditions, checkpointed per period."""
     input:
         code=code(*MOTOR_SIM_CODE),
     output:
-        manifest="results/motor/runs/{run}/checkpoints.parquet",
-        results="results/motor/runs/{run}/results.parquet",
-        traces="results/motor/runs/{run}/traces.parquet",
+        manifest=f"{MOTOR_GROUP_DIR}/checkpoints.parquet",
+        results=f"{MOTOR_GROUP_DIR}/results.parquet",
+        traces=f"{MOTOR_GROUP_DIR}/traces.parquet",
     params:
         func="learndyn.motor.experiments:simulate_run",
-        cfg=lambda wc: MOTOR_RUNS[wc.run],
+        cfg=motor_job,
     log:
-        "logs/simulate_motor/{run}.log",
+        "logs/simulate_motor/{run}/{group}.log",
     benchmark:
-        "results/benchmarks/simulate_motor/{run}.tsv"
+        "results/benchmarks/simulate_motor/{run}/{group}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wc: 1000 + 9 * len(MOTOR_RUNS[wc.run]["seeds"]) * len(MOTOR_RUNS[wc.run]["conditions"])
-        * MOTOR_RUNS[wc.run]["scale"]["N"] ** 2 // 2 ** 20,
-        runtime=lambda wc: 30 if MOTOR_RUNS[wc.run]["scale"]["N"] < 1000 else 600,
-        gpu=lambda wc: gpus(MOTOR_RUNS[wc.run]["device"]),  # batched torch runs with device: cuda
+        mem_mb=lambda wc: 1000 + 9 * len(motor_job(wc)["seeds"]) * len(motor_job(wc)["conditions"])
+        * motor_job(wc)["scale"]["N"] ** 2 // 2 ** 20,
+        runtime=lambda wc: 30 if motor_job(wc)["scale"]["N"] < 1000 else 600,
+        gpu=lambda wc: gpus(motor_job(wc)["device"]),  # batched torch runs with device: cuda
     script:
         "../scripts/run.py"
 
 
 rule collect_motor:
     input:
-        results=expand("results/motor/runs/{run}/results.parquet", run=MOTOR_RUNS),
-        traces=expand("results/motor/runs/{run}/traces.parquet", run=MOTOR_RUNS),
+        results=motor_group_files("results"),
+        traces=motor_group_files("traces"),
         code=code("motor/experiments.py", "motor/tasks.py"),
     output:
         **MOTOR_TABLES,
@@ -78,7 +93,7 @@ rule collect_motor:
 rule motor_claims:
     input:
         results=MOTOR_TABLES["results"],
-        code=code("motor/claims.py", "claims.py", "motor/tasks.py"),
+        code=code("motor/claims.py", "claims.py", "motor/experiments.py", "motor/tasks.py"),
     output:
         claims="results/motor/claims.parquet",
     params:

@@ -1,8 +1,9 @@
-"""Motor study figures M1-M6 (Pyle & Rosenbaum 2019; spec §6, §8), drawn from Parquet only.
+"""Motor study figures M1-M7 (Pyle & Rosenbaum 2019; spec §6, §8), drawn from Parquet only.
 
 Tables: ``results`` (one row per member), ``traces`` (thinned per-member traces), ``summary``
-(per condition). Every figure is titled as a reconstruction; the Parkinson's panels are the
-spec's own reconstruction of the protocol (§8).
+(per condition). Every figure is titled as a reconstruction; the Parkinson's panels (§8) and the
+Task-3 joint usage (M7, §6) are the spec's own reconstructions. M1-M3 show the standard runs at
+the default joint cost; the cost comparison is M7's (M4 has every run).
 """
 from __future__ import annotations
 
@@ -11,16 +12,18 @@ import pandas as pd
 
 from learndyn.figures.style import empty_panel, new_figure, render_figure, style, title
 from learndyn.job import Job
-from learndyn.motor.experiments import RESULTS, SUMMARY, TRACES
+from learndyn.motor.experiments import JOINT_PATH, RESULTS, SUMMARY, TRACES
 from learndyn.motor.tasks import SUCCESS_THRESHOLD
 
 MODEL_COLOURS = {"force": "tab:blue", "rmhl": "tab:orange", "supertrex": "tab:green"}
 W_COLOURS = {"w1_norm": "tab:purple", "w2_norm": "tab:green"}   # as the scripts' figures (spec §6)
+COST_COLOURS = {"default": "tab:red", "beta": "tab:purple", "none": "0.45"}
 TABLES = {"results": RESULTS, "traces": TRACES, "summary": SUMMARY}
 
 
 def _standard(df: pd.DataFrame) -> pd.DataFrame:
-    return df[~df["run"].str.startswith("pd-")]
+    """Standard-protocol runs at the default joint cost (no PD runs, no Task-3 cost variants)."""
+    return df[~df["run"].str.startswith("pd-") & (df["arm_cost"].isna() | (df["arm_cost"] == "default"))]
 
 
 def _runs(res: pd.DataFrame) -> list[str]:
@@ -239,6 +242,58 @@ def fig_parkinsons(res: pd.DataFrame, seed_design: str = ""):
     return fig
 
 
+@style
+def fig_joint_usage(res: pd.DataFrame, seed_design: str = ""):
+    """M7: Task-3 joint usage (mean angular path per test period) per joint and cost, every seed;
+    last panel: path_1 / path_3 per seed across costs (lines join a seed's runs)."""
+    t3 = res[(res["experiment"] == "task3") & res["completed"]]
+    panels = t3[["model", "variant"]].drop_duplicates().sort_values(["model", "variant"]).to_numpy().tolist()
+    fig = new_figure(max(8.0, 3.2 * (len(panels) + 1)), 3.6)
+    axes = np.atleast_1d(fig.subplots(1, len(panels) + 1))
+    costs = [c for c in COST_COLOURS if c in set(t3["arm_cost"])]
+    for ax, (model, variant) in zip(axes, panels):
+        g = t3[(t3["model"] == model) & (t3["variant"] == variant)]
+        for j, cost in enumerate(costs):
+            gc = g[g["arm_cost"] == cost]
+            for k, col in enumerate(JOINT_PATH):
+                x = k + (j - (len(costs) - 1) / 2) * 0.22
+                ax.scatter(np.full(len(gc), x), gc[col], s=12, color=COST_COLOURS[cost], alpha=0.7,
+                           label=f"c: {cost}" if k == 0 else None)
+                if len(gc):
+                    ax.plot([x - 0.09, x + 0.09], [gc[col].median()] * 2, color="k", lw=1.2)
+        ax.set_xticks(range(len(JOINT_PATH)))
+        ax.set_xticklabels(["joint 1\n(proximal)", "joint 2", "joint 3\n(distal, free)"], fontsize=7)
+        ax.set_ylabel("angular path per test period (units of pi)")
+        ax.set_title(f"{model} {variant}")
+        ax.legend(loc="upper right")
+    last = axes[-1]
+    if len(panels):
+        positive = False
+        for (model, variant), ls in zip(panels, ("-", "--", ":", "-.")):
+            g = t3[(t3["model"] == model) & (t3["variant"] == variant)]
+            ratio = (g[JOINT_PATH[0]] / g[JOINT_PATH[2]]).replace([np.inf, -np.inf], np.nan)
+            piv = g.assign(ratio=ratio).pivot_table(index="seed", columns="arm_cost", values="ratio")
+            piv = piv[[c for c in costs if c in piv.columns]]
+            xs = [costs.index(c) for c in piv.columns]
+            last.plot(xs, piv.to_numpy().T, color=MODEL_COLOURS[model], ls=ls, lw=0.6, alpha=0.6, marker="o", ms=3)
+            positive |= bool((piv.to_numpy() > 0).any())
+            last.plot([], [], color=MODEL_COLOURS[model], ls=ls, label=f"{model} {variant}")
+        last.set_xticks(range(len(costs)))
+        last.set_xticklabels(costs)
+        if positive:                                         # (a joint that never moves gives 0/0)
+            last.set_yscale("log")
+        last.set_xlabel("joint cost c")
+        last.set_ylabel("path_1 / path_3 (proximal / distal)")
+        last.set_title("paired by seed")
+        last.legend(loc="upper right")
+    else:
+        for ax in axes:
+            empty_panel(ax, "task3 not run (paper.yaml: N = 1000)")
+    title(fig, "M7 Task 3 joint usage by joint cost c (default, beta, none = 0)",
+          _settings(t3, seed_design) if len(t3) else "")
+    return fig
+
+
 FIGURES = {  # figure -> (plotting function, input tables in argument order)
     "M1_trajectories": (fig_trajectories, ("traces", "results")),
     "M2_error_traces": (fig_error_traces, ("traces", "results")),
@@ -246,6 +301,7 @@ FIGURES = {  # figure -> (plotting function, input tables in argument order)
     "M4_success": (fig_success, ("results", "summary")),
     "M5_automaticity": (fig_automaticity, ("results",)),
     "M6_parkinsons": (fig_parkinsons, ("results",)),
+    "M7_joint_usage": (fig_joint_usage, ("results",)),
 }
 
 

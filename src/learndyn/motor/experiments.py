@@ -1,10 +1,10 @@
 """Rule entry points of the motor study: each takes a :class:`learndyn.job.Job`.
 
-``simulate_run`` runs one run of :mod:`.plan` (all its seeds and conditions) period by period,
-saving every batch's state at period boundaries and resuming from the newest checkpoint after a
-kill (bit-identical: the simulator regenerates J, Q, x(0) and the noise from the seeds), then
+``simulate_run`` runs one group of a run of :mod:`.plan` (the seeds sharing a J, with all the
+run's conditions) period by period, saving the batch's state at period boundaries and resuming
+from the newest checkpoint after a kill (bit-identical: the simulator regenerates J, Q, x(0) and the noise from the seeds), then
 writes the per-member results and thinned traces and, last, the checkpoint manifest.
-``collect`` concatenates the runs into the study's tables and the per-condition summary.
+``collect`` concatenates every run's groups into the study's tables and the per-condition summary.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.io import Table, config_hash, read_table, write_table
+from learndyn.io import Table, config_hash, read_tables, write_table
 from learndyn.job import Job
 
 from . import checkpoints as ckpts
@@ -24,13 +24,20 @@ from .tasks import SUCCESS_THRESHOLD, butterfly, summarize
 
 _STR, _F, _I, _B = pa.string(), pa.float64(), pa.int64(), pa.bool_()
 _COND = (("condition", _STR), ("da_gain", _F), ("lesion_after", _I), ("bg_on_test", _B), ("ldopa_until", _I))
-_RUN = (("run", _STR), ("experiment", _STR), ("task", _STR), ("model", _STR), ("variant", _STR))
+#: ``arm_cost``: Task 3's joint costs ('default', 'beta', 'none'); null where the task has no cost.
+_RUN = (("run", _STR), ("experiment", _STR), ("task", _STR), ("model", _STR), ("variant", _STR),
+        ("arm_cost", _STR))
+#: Joint usage (spec §6, reconstruction): angular path sum_t |dz_k| of joint k per test period,
+#: mean over the test periods; NaN for Task 1 (z is a pen position), joints beyond d, blow-ups.
+JOINTS = 3
+JOINT_PATH = tuple(f"joint_path_{k}" for k in range(1, JOINTS + 1))
 #: One row per (run, condition, seed): the test deviation and the PD / automaticity markers.
 RESULTS = Table("motor.results", (
     *_RUN, *_COND, ("seed", _I), ("j_seed", _I), ("N", _I), ("S", _I),
     ("completed", _B), ("deviation", _F), ("success", _B), ("D_end_train", _F),
     ("gate_open_step", _I), ("w_cross_step", _I), ("w1_norm_end", _F), ("w2_norm_end", _F),
     ("w1_fro_end", _F), ("w2_fro_end", _F), ("blowup_step", _I), ("rls_updates", _I),
+    *((c, _F) for c in JOINT_PATH),
 ))
 #: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; spec §10.6).
 TRACES = Table("motor.traces", (
@@ -56,8 +63,9 @@ def _mean_D(sims) -> float:
 
 
 def simulate_run(job: Job, *, stop_after_period: int | None = None) -> None:
-    """Rule entry point. ``stop_after_period`` (tests only) returns right after saving that
-    period's checkpoint, as a kill would, without writing the outputs."""
+    """Rule entry point: one group of a run (``job.cfg`` = that group's config, plan.group_configs).
+    ``stop_after_period`` (tests only) returns right after saving that period's checkpoint, as a
+    kill would, without writing the outputs."""
     run = job.cfg
     name = job.wildcards.get("run", f"{run['task']}-{run['model']}-{run['variant']}")
     groups = member_groups(run)
@@ -77,7 +85,7 @@ def simulate_run(job: Job, *, stop_after_period: int | None = None) -> None:
         job.log(f"resumed from {ckpt_dir}/period={start}.npz")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     every, keep = int(run["checkpoint"]["every"]), run["checkpoint"]["keep"]
-    job.log(f"{name}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), N={sc['N']}, S={S}, "
+    job.log(f"{name} {job.wildcards.get('group', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), N={sc['N']}, S={S}, "
             f"{total} periods from period {start}")
     for p in range(start, total):
         for sim in sims:
@@ -112,16 +120,23 @@ def _end_of_training(sim, res, key) -> float:
     return float(v[i]) if res["completed"] and i < v.shape[0] else math.nan
 
 
+def _joint_path(res, sim) -> dict:
+    path = np.full(JOINTS, math.nan)
+    if sim.task.lengths is not None:                         # arms only: z are joint angles
+        path[:sim.d] = np.mean(res["joint_path"], axis=0)    # NaN already when not completed
+    return dict(zip(JOINT_PATH, path.tolist()))
+
+
 def _result_row(name, run, cond, res, sim) -> dict:
     dev = res["deviation"]
     return {"run": name, "experiment": run["experiment"], "task": run["task"], "model": run["model"],
-            "variant": run["variant"], **cond, "seed": res["seed"], "j_seed": res["j_seed"],
+            "variant": run["variant"], "arm_cost": run.get("arm_cost"), **cond, "seed": res["seed"], "j_seed": res["j_seed"],
             "N": sim.cfg.N, "S": sim.S, "completed": res["completed"], "deviation": dev,
             "success": bool(res["completed"] and dev < SUCCESS_THRESHOLD),
             "D_end_train": res["D_end_train"], "gate_open_step": res["gate_open_step"],
             "w_cross_step": w_crossing_step(res) if run["model"] == "supertrex" else -1,
             **{f"{k}_end": _end_of_training(sim, res, k) for k in ("w1_norm", "w2_norm", "w1_fro", "w2_fro")},
-            "blowup_step": res["blowup_step"], "rls_updates": res["rls_updates"]}
+            "blowup_step": res["blowup_step"], "rls_updates": res["rls_updates"], **_joint_path(res, sim)}
 
 
 def _trace_rows(name, cond, res, sim, trace_points: int) -> pd.DataFrame:
@@ -140,11 +155,6 @@ def _trace_rows(name, cond, res, sim, trace_points: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _inputs(job: Job, name: str) -> list[str]:
-    v = job.inputs[name]
-    return [v] if isinstance(v, str) else list(v)
-
-
 def summary_frame(results: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c, _ in _RUN + _COND]
     rows = []
@@ -154,9 +164,8 @@ def summary_frame(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def collect(job: Job) -> None:
-    """Rule entry point: concatenate every run's results and traces; summary per condition."""
-    res = pd.concat([read_table(p, RESULTS) for p in _inputs(job, "results")], ignore_index=True)
-    tr = pd.concat([read_table(p, TRACES) for p in _inputs(job, "traces")], ignore_index=True)
+    """Rule entry point: concatenate every group's results and traces; summary per condition."""
+    res, tr = read_tables(job.inputs["results"], RESULTS), read_tables(job.inputs["traces"], TRACES)
     write_table(res, job.output("results"), RESULTS, job.provenance())
     write_table(tr, job.output("traces"), TRACES, job.provenance())
     summ = summary_frame(res)

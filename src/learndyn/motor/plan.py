@@ -1,10 +1,13 @@
 """The motor study's experiments as DAG jobs: config section -> runs -> simulator members.
 
-A *run* is one job of the DAG (wildcard ``run``): one (experiment, condition) pair with every
-seed batched where the core allows it. Run names:
+A *run* is one experiment x condition (wildcard ``run``); its DAG jobs are its *groups*
+(wildcard ``group``, :func:`group_configs`), the seeds that share a J. Run names:
 
 * ``<task>-<model>-<variant>``: the standard protocol (spec §5) for Task 1 (FORCE, RMHL,
-  SUPERTREX), Task 2 and Task 3 (RMHL, SUPERTREX), ``variant`` = ``scripts`` | ``modified`` (§7);
+  SUPERTREX), Task 2, variant 2' (``task2_3seg``: Task-2 constants, 3-segment arm, no cost) and
+  Task 3 (RMHL, SUPERTREX), ``variant`` = ``scripts`` | ``modified`` (§7); Task-3 runs with a
+  joint cost other than the default (``arm_costs``: ``beta``, ``none`` = c = 0) get a
+  ``-<cost>`` suffix, e.g. ``task3-supertrex-modified-beta``;
 * ``pd-<manipulation>``: the Parkinson's protocol (spec §8, reconstruction: document as such),
   SUPERTREX on ``parkinsons.task``; ``pd-da`` (healthy H plus graded dopamine depletion DA(g)),
   ``pd-lesion`` (BG lesion after period k, LES(k)), ``pd-bgon`` (BG kept at test, BGON),
@@ -12,15 +15,21 @@ seed batched where the core allows it. Run names:
 
 Seed design (``seed_design``): ``per_seed`` gives each seed its own J (the standard design);
 members of one seed (the run's conditions) then share that seed's J, Q, x(0) and noise, a
-paired design. ``shared_j`` (reconstruction: document as such) runs every seed and condition of
-a run as one batch sharing the J drawn from ``j_seed`` (spec §10.7), several times cheaper.
+paired design, and each seed is its own job (``seed-<seed>``), so adding a seed runs only that
+seed. ``shared_j`` (reconstruction: document as such) runs every seed and condition of a run as
+one batch and one job (``shared``) sharing the J drawn from ``j_seed`` (spec §10.7), several
+times cheaper.
 """
 from __future__ import annotations
 
 from .rules import Options
 from .simulate import MotorConfig
+from .tasks import ARM_COSTS
 
-STANDARD = ("task1", "task2", "task3")
+STANDARD = ("task1", "task2", "task2_3seg", "task3")
+COSTED = "task3"                  # the task with a joint-specific movement cost (spec §5)
+DEFAULT_COST = "default"
+SHARED = "shared"                 # the one group of a shared-J run
 PD_MANIPULATIONS = ("da", "lesion", "bgon", "ldopa")
 #: Keys of a run's config that do not change the simulation (kept out of the resume fingerprint).
 NON_SIM_KEYS = ("trace_points", "checkpoint")
@@ -68,11 +77,15 @@ def motor_runs(section: dict) -> dict[str, dict]:
         exp = exps.get(task)
         if not exp:
             continue
+        costs = exp.get("arm_costs", [DEFAULT_COST]) if task == COSTED else [None]
         for model in exp["models"]:
             for variant in exp.get("variants", ["scripts"]):
-                runs[f"{task}-{model}-{variant}"] = {
-                    "experiment": task, "task": task, "model": model, "variant": variant,
-                    "conditions": [HEALTHY], **_common(section, exp)}
+                for cost in costs:
+                    suffix = f"-{cost}" if cost not in (None, DEFAULT_COST) else ""
+                    runs[f"{task}-{model}-{variant}{suffix}"] = {
+                        "experiment": task, "task": task, "model": model, "variant": variant,
+                        **({"arm_cost": cost} if cost else {}),   # only where the task has a cost
+                        "conditions": [HEALTHY], **_common(section, exp)}
     pd = exps.get("parkinsons")
     if pd:
         for manip in PD_MANIPULATIONS:
@@ -99,22 +112,30 @@ def member_config(run: dict, seed: int, cond: dict) -> MotorConfig:
         raise ValueError(f"lesion period {les} outside 0..n_train={n_train}")
     return MotorConfig(task=run["task"], model=run["model"], seed=int(seed), N=int(sc["N"]),
                        T=float(sc["T"]), n_train=n_train, n_test=int(sc["n_test"]),
-                       record_every=run["record_every"], options=Options(variant=run["variant"]),
+                       record_every=run["record_every"],
+                       options=Options(variant=run["variant"], arm_cost=run.get("arm_cost", DEFAULT_COST)),
                        da_gain=da, lesion_after=None if les < 0 else les,
                        bg_on_test=cond["bg_on_test"])
 
 
-def member_groups(run: dict) -> list[dict]:
-    """Simulator batches of a run: [{j_seed, members: [(seed, cond, MotorConfig)]}].
+def group_configs(run: dict) -> dict[str, dict]:
+    """The run's DAG jobs: group name -> the run config restricted to what that group depends on.
 
-    ``per_seed``: one batch per seed (its own J, all conditions); ``shared_j``: one batch.
+    ``per_seed``: ``seed-<seed>`` (that seed only; its J is drawn from the seed, so ``j_seed``
+    is the seed); ``shared_j``: one group ``shared`` (every seed shares one J, hence one batch).
     """
-    members = [(s, c, member_config(run, s, c)) for s in run["seeds"] for c in run["conditions"]]
     if run["seed_design"] == "shared_j":
-        return [{"j_seed": run["j_seed"], "members": members}]
+        return {SHARED: run}
     if run["seed_design"] == "per_seed":
-        return [{"j_seed": s, "members": [m for m in members if m[0] == s]} for s in run["seeds"]]
+        return {f"seed-{s}": {**run, "seeds": [s], "j_seed": s} for s in run["seeds"]}
     raise ValueError(f"seed_design must be 'per_seed' or 'shared_j', got {run['seed_design']!r}")
+
+
+def member_groups(run: dict) -> list[dict]:
+    """Simulator batches of a run (one per group): [{j_seed, members: [(seed, cond, MotorConfig)]}]."""
+    return [{"j_seed": g["j_seed"], "members": [(s, c, member_config(g, s, c))
+                                                for s in g["seeds"] for c in g["conditions"]]}
+            for g in group_configs(run).values()]
 
 
 def check_runs(runs: dict[str, dict]) -> None:
@@ -125,6 +146,9 @@ def check_runs(runs: dict[str, dict]) -> None:
         if run["task"] != "task1" and not int(sc["n_test"]) <= 5 <= int(sc["n_train"]):
             raise ValueError(f"{key}.scale (run {name}): teacher forcing replays z(t - 5S), so it needs "
                              f"n_test <= 5 <= n_train (got n_train={sc['n_train']}, n_test={sc['n_test']})")
+        if run.get("arm_cost", DEFAULT_COST) not in ARM_COSTS:
+            raise ValueError(f"{key}.arm_costs (run {name}): unknown cost {run['arm_cost']!r}; "
+                             f"known: {sorted(ARM_COSTS)}")
         if run["model"] == "force" and run["task"] != "task1":
             raise ValueError(f"{key}.models (run {name}): FORCE needs the target in output space (Task 1 only)")
         for cond in run["conditions"]:
