@@ -49,7 +49,7 @@ def run_period(sim, p: int) -> None:
         W2[~sim.bg_test] = 0.0
     P = s["P"] if rp.uses_w1 else np.zeros((B, 1, 1))
     buf = s["buf"] if sim.teacher_buf else np.zeros((B, 1, d))
-    J, tr, re = sim.res.J, sim.traces, cfg.record_every
+    J, tr, re = sim.J_csr, sim.traces, cfg.record_every
     uses = np.array([rp.uses_w1, rp.uses_w2])
     live = ~sim.blown
     t = p * S + 1
@@ -60,13 +60,13 @@ def run_period(sim, p: int) -> None:
         was_live = live.copy()
         if training:
             eps, xi, _ = noise.get(t)
-            F.train_block(t, t1, ip, fp, J.indptr, J.indices, J.data, sim.Q, s["x"], s["r"], s["u"],
+            F.train_block(t, t1, ip, fp, *J, sim.Q, s["x"], s["r"], s["u"],
                           s["zbar"], s["zbar_tot"], s["ebar"], s["edisp"], s["psi"], W, P, buf, eps, xi,
                           sim.fx_np, sim.fy_np, sim.lengths, sim.cost, gain, bg,
                           live, sim.gate_open_step, sim.rls_updates, sim.blowup_step, tr["z"], tr["e"],
                           tr["D"], tr["ebar"], grams, first, uses)
         else:
-            F.test_block(t, t1, ip, fp, J.indptr, J.indices, J.data, sim.Q, s["x"], s["r"], s["u"],
+            F.test_block(t, t1, ip, fp, *J, sim.Q, s["x"], s["r"], s["u"],
                          s["zbar"], s["zbar_tot"], s["edisp"], s["dev_sum"], s["joint_path"], W, buf,
                          sim.f_np, sim.lengths, sim.cost, live, sim.blowup_step, tr["z"], tr["e"], tr["D"])
         if last >= first:

@@ -82,21 +82,34 @@ def _rank1(P, k, alpha, ints, dbls):
 
 
 @nb.njit(cache=True)
-def _spmm(indptr, indices, data, rT, out, live):
-    """out[b] = J r_b for the live members; rT is (N, B) so one row of J serves every member."""
-    B = rT.shape[1]
-    acc = np.zeros(B)
-    for i in range(indptr.shape[0] - 1):
-        for b in range(B):
-            acc[b] = 0.0
-        for k in range(indptr[i], indptr[i + 1]):
-            v = data[k]
-            j = indices[k]
-            for b in range(B):
-                acc[b] += v * rT[j, b]
-        for b in range(B):
-            if live[b]:
-                out[b, i] = acc[b]
+def _spmm(indptr, indices, data, r, rT, out, live):
+    """out[b] = J r_b for the live members. Four members share each pass over J (rT is (N, B):
+    their rates sit side by side); every member's row sum runs from 0 in index order with its
+    own scalar accumulator, so its value does not depend on B or on its place in the batch."""
+    B = r.shape[0]
+    b = 0
+    while b + 4 <= B:
+        if live[b] or live[b + 1] or live[b + 2] or live[b + 3]:
+            for i in range(indptr.shape[0] - 1):
+                a0 = a1 = a2 = a3 = 0.0
+                for k in range(indptr[i], indptr[i + 1]):
+                    v = data[k]
+                    j = indices[k]
+                    a0 += v * rT[j, b]
+                    a1 += v * rT[j, b + 1]
+                    a2 += v * rT[j, b + 2]
+                    a3 += v * rT[j, b + 3]
+                out[b, i], out[b + 1, i], out[b + 2, i], out[b + 3, i] = a0, a1, a2, a3
+        b += 4
+    while b < B:
+        if live[b]:
+            rb = r[b]
+            for i in range(indptr.shape[0] - 1):
+                acc = 0.0
+                for k in range(indptr[i], indptr[i + 1]):
+                    acc += data[k] * rb[indices[k]]
+                out[b, i] = acc
+        b += 1
 
 
 @nb.njit(cache=True)
@@ -196,7 +209,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
     ints, dbls = np.array([N, 1], dtype=np.int32), np.zeros(2)
     for t in range(t0, t1 + 1):
         i, j = (t - 1) % S, (t - 1) % eps.shape[0]
-        _spmm(J_indptr, J_indices, J_data, rT, h, live)
+        _spmm(J_indptr, J_indices, J_data, r, rT, h, live)
         rls_step = t % RLS_EVERY == 0
         for b in range(B):
             if not live[b]:
@@ -302,7 +315,7 @@ def test_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zb
     zz, z, uin, none = np.zeros(nW), np.zeros(d), np.zeros(d), np.zeros((1, N))
     for t in range(t0, t1 + 1):
         i = (t - 1) % S
-        _spmm(J_indptr, J_indices, J_data, rT, h, live)
+        _spmm(J_indptr, J_indices, J_data, r, rT, h, live)
         for b in range(B):
             if not live[b]:
                 continue
