@@ -6,7 +6,8 @@ Measures, in one process and one thread:
     (``learndyn.motor.reference``: dense J, N x N outer-product RLS every 10 steps without gate
     skipping, weight norms every step as the scripts log them), steps/s over a prefix of the
     same period (its cost per step does not depend on the gate);
-  * the batched mode (torch, 8 seeds sharing J), per-seed steps/s over one period;
+  * the batched modes (8 seeds sharing J): the compiled numpy engine (one core) and torch
+    (``--device cuda`` on a GPU), per-seed steps/s over one period;
 and prints the ratios.  Usage: ``python benchmarks/motor.py [--S 50000] [--baseline-steps 5000]``.
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ def main():
     sim.run_periods(1)
     t_engine = time.perf_counter() - t0
     engine = cfg.S / t_engine
-    print(f"engine (numpy/scipy CSR, 1 seed):   {engine:9.0f} steps/s  "
+    print(f"engine (compiled numpy, 1 seed):     {engine:9.0f} steps/s  "
           f"({1e6 / engine:.0f} us/step; gate opened at step {sim.gate_open_step[0]}, "
           f"{sim.rls_updates[0]} of {cfg.S // 10} RLS blocks executed)")
 
@@ -57,16 +58,17 @@ def main():
     if not a.skip_batched:
         cfgs = [MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=s)
                 for s in range(1, a.seeds + 1)]
-        bsim = MotorSim(cfgs, j_seed=5489, backend="torch", device=a.device)
-        t0 = time.perf_counter()
-        bsim.run_periods(1)
-        bsim.ops.sync()
-        per_seed = a.seeds * cfg.S / (time.perf_counter() - t0)
-        print(f"batched torch ({a.seeds} seeds, {a.device}):     {per_seed:9.0f} seed-steps/s "
-              f"({1e6 / per_seed:.0f} us/seed-step; gates opened: {(bsim.gate_open_step > 0).sum()}, "
-              f"RLS blocks per seed: {bsim.rls_updates.mean():.0f})")
-        print(f"ratio batched per seed / plain:      {per_seed / plain:9.1f} x")
-        print(f"ratio batched per seed / engine:     {per_seed / engine:9.1f} x")
+        for backend, device in (("numpy", "cpu"), ("torch", a.device)):
+            bsim = MotorSim(cfgs, j_seed=5489, backend=backend, device=device)
+            t0 = time.perf_counter()
+            bsim.run_periods(1)
+            bsim.ops.sync()
+            per_seed = a.seeds * cfg.S / (time.perf_counter() - t0)
+            print(f"batched {backend} ({a.seeds} seeds sharing J, {device}): {per_seed:9.0f} seed-steps/s "
+                  f"({1e6 / per_seed:.0f} us/seed-step; gates opened: {(bsim.gate_open_step > 0).sum()}, "
+                  f"RLS blocks per seed: {bsim.rls_updates.mean():.0f})")
+            print(f"  ratio per seed / plain:            {per_seed / plain:9.1f} x")
+            print(f"  ratio per seed / engine (1 seed):  {per_seed / engine:9.1f} x")
 
 
 if __name__ == "__main__":
