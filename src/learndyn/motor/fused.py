@@ -21,8 +21,10 @@ from __future__ import annotations
 import ctypes
 import math
 
+import llvmlite.binding as llvm
 import numba as nb
 import numpy as np
+from numba import types
 from scipy.linalg import cython_blas
 
 from .rules import EBAR_KEEP, GATE_SKIP, GATE_SLOPE, PHI_EXP, PHI_GAIN, RLS_EVERY
@@ -36,20 +38,22 @@ F_A, F_AZ, F_BETA, F_LR, F_PSI_SCALE, F_PSI_EXP, F_THETA, F_KAPPA, F_BLOWUP = ra
 
 
 def _blas(name: str, n_args: int):
-    """A Fortran BLAS routine of scipy's own library as a ctypes function numba can call."""
+    """A Fortran BLAS routine of scipy's own library, callable from compiled code by symbol name
+    (registered with LLVM at import, so the compiled kernels can be cached on disk)."""
     api = ctypes.pythonapi
     api.PyCapsule_GetName.restype, api.PyCapsule_GetName.argtypes = ctypes.c_char_p, [ctypes.py_object]
     api.PyCapsule_GetPointer.restype = ctypes.c_void_p
     api.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
     cap = cython_blas.__pyx_capi__[name]
-    ptr = api.PyCapsule_GetPointer(cap, api.PyCapsule_GetName(cap))
-    return ctypes.CFUNCTYPE(None, *([ctypes.c_void_p] * n_args))(ptr)
+    symbol = f"learndyn_scipy_blas_{name}"
+    llvm.add_symbol(symbol, api.PyCapsule_GetPointer(cap, api.PyCapsule_GetName(cap)))
+    return types.ExternalFunction(symbol, types.void(*([types.voidptr] * n_args)))
 
 
 _dsymv = _blas("dsymv", 10)
 _dsyr = _blas("dsyr", 7)
-# BLAS is column-major: its lower triangle of a C-ordered P is our upper triangle.
-_UPLO = np.array([ord("L")], dtype=np.uint8)
+# BLAS is column-major: its lower triangle ("L") of a C-ordered P is our upper triangle.
+UPLO_L = 76
 
 
 @nb.njit(cache=True)
@@ -61,11 +65,11 @@ def symmetrize(P):
                 P[b, i, j] = P[b, j, i]
 
 
-@nb.njit(cache=False)          # calls BLAS through ctypes pointers: not cacheable
-def _rls_gain(P, r, k, ints, dbls):
+@nb.njit(cache=True)
+def _rls_gain(P, r, k, ints, dbls, uplo):
     """k = P r from P's upper triangle (BLAS dsymv); returns c = 1 / (1 + r.k)."""
     dbls[0], dbls[1] = 1.0, 0.0
-    _dsymv(_UPLO.ctypes.data, ints.ctypes.data, dbls.ctypes.data, P.ctypes.data, ints.ctypes.data,
+    _dsymv(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, P.ctypes.data, ints.ctypes.data,
            r.ctypes.data, ints[1:].ctypes.data, dbls[1:].ctypes.data, k.ctypes.data, ints[1:].ctypes.data)
     rk = 0.0
     for n in range(r.shape[0]):
@@ -73,11 +77,11 @@ def _rls_gain(P, r, k, ints, dbls):
     return 1.0 / (1.0 + rk)
 
 
-@nb.njit(cache=False)          # calls BLAS through ctypes pointers: not cacheable
-def _rank1(P, k, alpha, ints, dbls):
+@nb.njit(cache=True)
+def _rank1(P, k, alpha, ints, dbls, uplo):
     """P += alpha k k^T on the upper triangle (BLAS dsyr), in place."""
     dbls[0] = alpha
-    _dsyr(_UPLO.ctypes.data, ints.ctypes.data, dbls.ctypes.data, k.ctypes.data, ints[1:].ctypes.data,
+    _dsyr(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, k.ctypes.data, ints[1:].ctypes.data,
           P.ctypes.data, ints.ctypes.data)
 
 
@@ -187,7 +191,7 @@ def _gram_check(b, W, d, uses, G, blowup):
     return ok
 
 
-@nb.njit(cache=False)          # calls BLAS through ctypes pointers: not cacheable
+@nb.njit(cache=True)
 def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zbar_tot, ebar,
                 edisp, psi, W, P, buf, eps, xi, fx, fy, lengths, cost, gain, bgm, live,
                 gate_open, rls_n, blow_step, tr_z, tr_e, tr_D, tr_ebar, grams, rec0, uses):
@@ -207,6 +211,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
             rT[n, b] = r[b, n]
     zz, z, z2, k = np.zeros(nW), np.zeros(d), np.zeros(d), np.zeros(N)
     ints, dbls = np.array([N, 1], dtype=np.int32), np.zeros(2)
+    uplo = np.array([UPLO_L], dtype=np.uint8)
     for t in range(t0, t1 + 1):
         i, j = (t - 1) % S, (t - 1) % eps.shape[0]
         _spmm(J_indptr, J_indices, J_data, r, rT, h, live)
@@ -236,8 +241,8 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                 if rls_step or not sparse_log:
                     e_log = _error(z, fx[i], fy[i], lengths, cost, z, False)
                 if rls_step:                                               # FORCE, no forgetting
-                    c = _rls_gain(P[b], r[b], k, ints, dbls)
-                    _rank1(P[b], k, -c, ints, dbls)
+                    c = _rls_gain(P[b], r[b], k, ints, dbls, uplo)
+                    _rank1(P[b], k, -c, ints, dbls, uplo)
                     for q in range(d):
                         g = c * (z[q] - (fx[i] if q == 0 else fy[i]))
                         for n in range(N):
@@ -268,8 +273,8 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                     if eb < fp[F_THETA] and gate_open[b] < 0:
                         gate_open[b] = t
                     if G >= GATE_SKIP:
-                        c = _rls_gain(P[b], r[b], k, ints, dbls)
-                        _rank1(P[b], k, -(c * G), ints, dbls)
+                        c = _rls_gain(P[b], r[b], k, ints, dbls, uplo)
+                        _rank1(P[b], k, -(c * G), ints, dbls, uplo)
                         gk = fp[F_KAPPA] * G * c
                         for q in range(d):
                             sq = gk * (zbar[b, q] if ip[I_TARGET_ZBAR] != 0 else z2[q])
