@@ -9,8 +9,9 @@ Q, x(0) and the noise use the member's ``seed``. Training noise is pre-drawn in 
 ``NOISE_BLOCK`` steps indexed by absolute step, so any step's noise can be regenerated:
 that is what makes resumed and batched runs bit-identical to a plain run.
 
-Array backends: :class:`NumpyOps` (scipy CSR SpMV, in-place BLAS ``dger``; the fast
-single-core path) and :class:`TorchOps` (CPU or GPU, torch sparse CSR; the batched path).
+Array backends of the Python step loop and the rule functions: :class:`NumpyOps` (scipy CSR,
+in-place BLAS ``dger``) and :class:`TorchOps` (CPU or GPU, torch sparse CSR). The numpy
+backend of :class:`.simulate.MotorSim` runs the compiled engine (:mod:`.fused`) instead.
 """
 from __future__ import annotations
 
@@ -19,11 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import blas
-
-try:                                   # the kernel behind J @ v, minus ~6 us of wrapper checks
-    from scipy.sparse._sparsetools import csr_matvec as _csr_matvec
-except ImportError:                    # pragma: no cover - private scipy API moved
-    _csr_matvec = None
 
 # RNG stream ids and the noise block length (part of the seed design: changing them changes runs).
 STREAM_J, STREAM_Q, STREAM_X0, STREAM_NOISE = 1, 2, 3, 4
@@ -139,14 +135,6 @@ class NumpyOps:
         return J
 
     def spmm(self, J, r):
-        """J r per member. B = 1 uses csr_matvec, B > 1 csr_matvecs: both accumulate each row
-        from 0 in index order, so a member's result does not depend on B (tested)."""
-        if r.shape[0] == 1:
-            if _csr_matvec is not None:
-                y = np.zeros((1, J.shape[0]))
-                _csr_matvec(J.shape[0], J.shape[1], J.indptr, J.indices, J.data, r[0], y[0])
-                return y
-            return (J @ r[0])[None, :]
         return (J @ r.T).T
 
     def readout(self, W, r):

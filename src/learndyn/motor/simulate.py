@@ -1,10 +1,11 @@
 """Train/test protocol of Pyle & Rosenbaum (2019) for B members sharing J (spec §2, §5, §6, §8).
 
-``run(cfg)`` is one standard run (numpy/scipy, one core). ``run_batched(cfgs, j_seed)`` runs
-several seeds at once sharing one J (torch, CPU or GPU; reconstruction: the shared-J seed
-design). Per member, a batch gives exactly what the same backend gives for that member alone
-with the same J (bit-identical on CPU with one thread); numpy and torch agree to rounding only,
-which the chaotic reservoir amplifies over a run.
+``run(cfg)`` is one standard run; ``run_batched(cfgs, j_seed)`` runs several seeds at once
+sharing one J (reconstruction: the shared-J seed design). Backends: ``numpy`` runs the periods
+through the compiled engine (:mod:`.engine`, :mod:`.fused`; one core), ``torch`` through the
+Python step loop below (CPU or GPU). Per member, a batch gives exactly what the same backend
+gives for that member alone with the same J (bit-identical on CPU with one thread); numpy and
+torch agree to rounding only, which the chaotic reservoir amplifies over a run.
 
 Resuming: :meth:`MotorSim.state_dict` at a period boundary is a plain dict of numpy arrays and
 ints; :meth:`MotorSim.load_state_dict` on a fresh simulator with the same configs continues
