@@ -16,7 +16,7 @@ MOTOR_GROUP_DIR = "results/motor/runs/{run}/{group}"
 # figure -> named input tables, as learndyn.figures.motor:render reads them (one source of truth)
 MOTOR_FIGURES = {name: list(tables) for name, (_, tables) in MOTOR_FIGURES_SPECS.items()}
 MOTOR_SIM_CODE = ["motor/experiments.py", "motor/plan.py", "motor/checkpoints.py", "motor/simulate.py",
-                  "motor/engine.py", "motor/fused.py", "motor/reservoir.py", "motor/rules.py", "motor/tasks.py",
+                  "motor/engine.py", "motor/fused.py", "motor/loop.py", "motor/reservoir.py", "motor/rules.py", "motor/tasks.py",
                   "train/store.py"]
 MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")}
 
