@@ -16,15 +16,13 @@ from .tasks import sqrt_gram_norm
 
 def _params(sim, p: int) -> tuple[np.ndarray, np.ndarray]:
     cfg, rp, task, o, S = sim.cfg, sim.rp, sim.task, sim.opts, sim.S
-    has_cost = task.cost is not None
-    cost_total = has_cost and o.cost_highpass == "total"
-    track = has_cost and o.test_cost_ref == "track"
     ip = np.zeros(17, np.int64)
     ip[F.I_MODEL], ip[F.I_PHI_ODD] = F.MODEL_IDS[rp.model], rp.phi_mode == "odd"
     ip[F.I_TARGET_ZBAR], ip[F.I_SPARSE_LOG] = rp.rls_target == "zbar", rp.force_log_sparse
-    ip[F.I_KEEP_TOT], ip[F.I_COST_TOTAL], ip[F.I_RECORD] = cost_total or track, cost_total, cfg.record_every
+    ip[F.I_KEEP_TOT], ip[F.I_COST_TOTAL], ip[F.I_RECORD] = sim.keep_tot, sim.cost_total, cfg.record_every
     ip[F.I_BUF_FROM] = (cfg.n_train - cfg.tf_offset) * S if sim.teacher_buf else -1
-    ip[F.I_OFF_S], ip[F.I_S], ip[F.I_HAS_COST], ip[F.I_TRACK] = cfg.tf_offset * S, S, has_cost, track
+    ip[F.I_OFF_S], ip[F.I_S], ip[F.I_HAS_COST] = cfg.tf_offset * S, S, task.cost is not None
+    ip[F.I_TRACK] = sim.track_test
     ip[F.I_CLOSED], ip[F.I_TEST_START] = o.test_feedback == "closed_loop", cfg.n_train * S + 1
     ip[F.I_PERIOD], ip[F.I_FAMILY] = p - cfg.n_train, task.family
     fp = np.array([sim.res.a, rp.a_z, sim.beta, rp.eta * rp.c_w2, rp.psi_scale, rp.psi_exp, rp.theta,
@@ -38,15 +36,10 @@ def run_period(sim, p: int) -> None:
     training = p < cfg.n_train
     ip, fp = _params(sim, p)
     W = s["W"]
-    W2 = W[:, W.shape[1] - d:]
-    if training:                             # PD: dopamine gain and BG lesion for this period
-        bg = (p < sim.lesion).astype(float)
-        if rp.uses_w2:
-            W2[sim.lesion == p] = 0.0
-        ip[F.I_MODULATE] = bool((sim.da[:, p] != 1.0).any() or (bg != 1.0).any())
-        gain, noise = sim.da[:, p] * bg, NoiseSource(sim.res, sim.ops)
-    elif p == cfg.n_train and rp.model == "supertrex":   # test = post-training BG lesion
-        W2[~sim.bg_test] = 0.0
+    pd_state = sim.begin_period(p)
+    if training:
+        bg, gain, ip[F.I_MODULATE] = pd_state
+        noise = NoiseSource(sim.res, sim.ops)
     P = s["P"] if rp.uses_w1 else np.zeros((B, 1, 1))
     buf = s["buf"] if sim.teacher_buf else np.zeros((B, 1, d))
     J, tr, re = sim.J_csr, sim.traces, cfg.record_every

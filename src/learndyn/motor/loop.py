@@ -63,15 +63,9 @@ def _train_period(sim, p: int):
     _, W1, W2 = _weights(sim)
     st, force = rp.model == "supertrex", rp.model == "force"
     # PD: dopamine gain and BG lesion for this period (identity multiplications when healthy)
-    bg = (p < sim.lesion).astype(float)
-    for b in np.nonzero(sim.lesion == p)[0]:
-        if W2 is not None:
-            W2[b] = 0.0
-    modulate = bool((sim.da[:, p] != 1.0).any() or (bg != 1.0).any())
-    gain_b, bg_b = ops.asarray(sim.da[:, p] * bg), ops.asarray(bg)
-    cost_total = task.cost is not None and sim.opts.cost_highpass == "total"
-    # zbar_tot (a_z low-pass of the total z) is also kept when the test tracks it
-    keep_tot = cost_total or (task.cost is not None and sim.opts.test_cost_ref == "track")
+    bg, gain, modulate = sim.begin_period(p)
+    gain_b, bg_b = ops.asarray(gain), ops.asarray(bg)
+    cost_total, keep_tot = sim.cost_total, sim.keep_tot
     a_z, keep_z, keep_e, keep_d = rp.a_z, 1.0 - rp.a_z, rules.EBAR_KEEP, 1.0 - beta
     step_e, lr = 1.0 - rules.EBAR_KEEP, rp.eta * rp.c_w2
     buf_from = (cfg.n_train - cfg.tf_offset) * S if sim.teacher_buf else None
@@ -154,12 +148,9 @@ def _test_period(sim, p: int):
     S, d, a, beta = sim.S, sim.d, sim.res.a, sim.beta
     fx, fy, f_b, J, Q = sim.fx, sim.fy, sim.f_b, sim.J, sim.Q
     x, r, W = s["x"], s["r"], s["W"]
-    _, _, W2 = _weights(sim)
-    if p == cfg.n_train and rp.model == "supertrex":              # test = post-training BG lesion
-        for b in np.nonzero(~sim.bg_test)[0]:
-            W2[b] = 0.0
+    sim.begin_period(p)                                            # test = post-training BG lesion
     task3 = task.cost is not None
-    track = task3 and sim.opts.test_cost_ref == "track"
+    track = sim.track_test
     a_z, keep_z, keep_d, re = rp.a_z, 1.0 - rp.a_z, 1.0 - beta, cfg.record_every
     closed = sim.opts.test_feedback == "closed_loop"
     off_S, test_start = cfg.tf_offset * S, cfg.n_train * S + 1

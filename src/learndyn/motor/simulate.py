@@ -115,6 +115,12 @@ class MotorSim:
                                 for c in cfgs])
         self.bg_test = np.array([c.bg_on_test for c in cfgs])
         self.teacher_buf = self.task.family > 1 and self.opts.test_feedback == "teacher"
+        # Task-3 cost reference (spec §7): on the total z's low-pass in training, tracked at test;
+        # zbar_tot is kept whenever either needs it
+        cost = self.task.cost is not None
+        self.cost_total = cost and self.opts.cost_highpass == "total"
+        self.track_test = cost and self.opts.test_cost_ref == "track"
+        self.keep_tot = self.cost_total or self.track_test
         if self.teacher_buf and not base.n_test <= base.tf_offset <= base.n_train:
             raise ValueError("teacher forcing z(t - tf_offset*S) needs n_test <= tf_offset <= n_train")
         self.reset()
@@ -191,6 +197,24 @@ class MotorSim:
                 p = self.periods_done
                 (engine if self.ops.name == "numpy" else loop).run_period(self, p)
         return self
+
+    def begin_period(self, p: int):
+        """PD switches at the start of period p, for both backends (spec §8). Training: W2 := 0 for
+        members lesioned after period p; returns (bg, gain, modulate): the BG mask, the dopamine
+        gain x BG mask and whether any member is not healthy. Test start (SUPERTREX): the standard
+        test's BG lesion, W2 := 0 unless kept (BGON); returns None."""
+        W, d = self.s["W"], self.d
+        W2 = W[:, W.shape[1] - d:]
+        if p < self.cfg.n_train:
+            bg = (p < self.lesion).astype(float)
+            lesioned = np.nonzero(self.lesion == p)[0] if self.rp.uses_w2 else []
+            modulate = bool((self.da[:, p] != 1.0).any() or (bg != 1.0).any())
+        else:
+            bg, modulate = None, False
+            lesioned = np.nonzero(~self.bg_test)[0] if p == self.cfg.n_train and self.rp.model == "supertrex" else []
+        for b in lesioned:
+            W2[b] = 0.0
+        return None if bg is None else (bg, self.da[:, p] * bg, modulate)
 
     # ------------------------------------------------------------------------- results
     def results(self) -> list[dict]:
