@@ -27,7 +27,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import yaml  # noqa: E402
 
 from learndyn.job import Job  # noqa: E402
-from learndyn.motor.plan import group_configs, motor_runs  # noqa: E402
+from learndyn.motor.plan import check_runs, group_configs, motor_runs  # noqa: E402
 
 
 def _paths(results: Path, run: str, group: str) -> dict:
@@ -80,14 +80,18 @@ def main() -> None:
     ap.add_argument("--results", default="results")
     ap.add_argument("--collect-only", action="store_true")
     a = ap.parse_args()
-    section = yaml.safe_load(Path(a.config).read_text())["motor"]
+    section = (yaml.safe_load(Path(a.config).read_text()) or {}).get("motor")
+    if not isinstance(section, dict):
+        sys.exit(f"{a.config}: no 'motor' section")
+    specs = motor_runs(section)
+    check_runs(specs)                            # the DAG's parse-time checks, before any work
     results = Path(a.results)
     if not a.collect_only:
         pats = [re.compile(p) for p in a.runs.split(",")]
-        rank = {run: min((i for i, p in enumerate(pats) if p.fullmatch(run)), default=None)
-                for run in motor_runs(section)}
+        rank = {run: min((i for i, p in enumerate(pats) if p.fullmatch(run)), default=None) for run in specs}
         runs = sorted((r for r in rank if rank[r] is not None), key=rank.get)
-        specs = motor_runs(section)
+        if not runs:
+            sys.exit(f"--runs {a.runs!r} matches none of the config's runs: {', '.join(specs)}")
         todo = [(run, g, cfg) for run in runs for g, cfg in group_configs(specs[run]).items()
                 if not Path(_paths(results, run, g)["results"]).exists()]
         print(f"{len(todo)} jobs on {a.jobs} processes", flush=True)
