@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from . import engine, loop, rules
-from .fused import symmetrize
+from .fused import pack_J, symmetrize
 from .reservoir import get_ops, make_reservoir
 from .rules import Options, rule_params
 from .tasks import butterfly, display_beta, make_task
@@ -103,9 +103,7 @@ class MotorSim:
         self.fx, self.fy, self.f_b = f[:, 0].tolist(), f[:, 1].tolist(), ops.asarray(f)
         # the compiled numpy engine's view of the task (engine.py)
         self.f_np, self.fx_np, self.fy_np = f, f[:, 0].copy(), f[:, 1].copy()
-        # unsigned 32-bit column indices: no negative-index wraparound in the compiled J r (~1.4x)
-        J = self.res.J
-        self.J_csr = (J.indptr.astype(np.int64), J.indices.astype(np.uint32), J.data)
+        self.J_csr = pack_J(self.res.J)
         self.lengths = np.array(self.task.lengths or (), dtype=np.float64)
         self.cost = np.array(self.task.cost or (0.0,) * self.d, dtype=np.float64)
         self.beta = display_beta(self.S)
