@@ -8,8 +8,11 @@ ordering as the spec (§2) and :mod:`.simulate`'s torch loop:
   four interleaved partial sums in a fixed order, so a member's value does not depend on B:
   batched == single, bit for bit;
 * everything else per member: Euler step, rate noise, readouts, RMHL, and every 10th step the
-  RLS block through BLAS ``dsymv`` + ``dsyr`` on one triangle of P (half the memory traffic of
-  ``dgemv`` + ``dger``); no RLS work at all while the gate is shut (G < 1e-12);
+  RLS block: k = P r by BLAS ``dsymv`` on one triangle of P (half the memory traffic of
+  ``dgemv``) and the rank-1 downdate of P deferred (Woodbury): up to RLS_DEFER of them are
+  carried as rows of V (P = P0 - V^T V, so k = P0 r - V^T (V r)) and folded into P together by
+  one ``dsyrk`` pass, and always at the end of a stretch; no RLS work at all while the gate is
+  shut (G < 1e-12);
 * records (z, e, D, ebar and the Gram matrices of W1 and W2) every ``record_every`` steps, and
   the blow-up check (non-finite, or ||W||_F above the threshold): a blown member stops.
 
@@ -53,6 +56,7 @@ def _blas(name: str, n_args: int):
 
 _dsymv = _blas("dsymv", 10)
 _dsyr = _blas("dsyr", 7)
+_dsyrk = _blas("dsyrk", 10)
 # BLAS is column-major: its lower triangle ("L") of a C-ordered P is our upper triangle.
 UPLO_L = 76
 
@@ -66,24 +70,56 @@ def symmetrize(P):
                 P[b, i, j] = P[b, j, i]
 
 
+RLS_DEFER = 16   # rank-1 downdates of P held back and folded in together (BLAS-3 dsyrk)
+
+
 @nb.njit(cache=True)
-def _rls_gain(P, r, k, ints, dbls, uplo):
-    """k = P r from P's upper triangle (BLAS dsymv); returns c = 1 / (1 + r.k)."""
+def _rls_gain(P, V, nv, r, k, ints, dbls, uplo):
+    """k = P r for P = P0 - sum_i<nv V_i V_i^T: P0's upper triangle by BLAS dsymv, then the
+    pending downdates (Woodbury: the same k, without touching P's 8 MB each time);
+    returns c = 1 / (1 + r.k)."""
     dbls[0], dbls[1] = 1.0, 0.0
     _dsymv(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, P.ctypes.data, ints.ctypes.data,
            r.ctypes.data, ints[1:].ctypes.data, dbls[1:].ctypes.data, k.ctypes.data, ints[1:].ctypes.data)
+    N = r.shape[0]
+    for i in range(nv):
+        w = 0.0
+        for n in range(N):
+            w += V[i, n] * r[n]
+        for n in range(N):
+            k[n] -= w * V[i, n]
     rk = 0.0
-    for n in range(r.shape[0]):
+    for n in range(N):
         rk += r[n] * k[n]
     return 1.0 / (1.0 + rk)
 
 
 @nb.njit(cache=True)
-def _rank1(P, k, alpha, ints, dbls, uplo):
-    """P += alpha k k^T on the upper triangle (BLAS dsyr), in place."""
-    dbls[0] = alpha
-    _dsyr(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, k.ctypes.data, ints[1:].ctypes.data,
-          P.ctypes.data, ints.ctypes.data)
+def _fold(P, V, nv, ints, uplo):
+    """P0 <- P0 - V[:nv]^T V[:nv] on the upper triangle (BLAS dsyrk, one pass over P); returns 0."""
+    if nv > 0:
+        trans, kn, ab = np.array([78], dtype=np.uint8), np.array([nv], dtype=np.int32), np.array([-1.0, 1.0])
+        _dsyrk(uplo.ctypes.data, trans.ctypes.data, ints.ctypes.data, kn.ctypes.data, ab.ctypes.data,
+               V.ctypes.data, ints.ctypes.data, ab[1:].ctypes.data, P.ctypes.data, ints.ctypes.data)
+    return 0
+
+
+@nb.njit(cache=True)
+def _downdate(P, V, nv, k, alpha, ints, dbls, uplo):
+    """P <- P - alpha k k^T, deferred: sqrt(alpha) k joins the pending rows V, folded into P when
+    RLS_DEFER of them are held (alpha < 0 cannot be a V V^T term: applied at once, BLAS dsyr).
+    Returns the new number of pending rows."""
+    if alpha < 0.0:
+        nv = _fold(P, V, nv, ints, uplo)
+        dbls[0] = -alpha
+        _dsyr(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, k.ctypes.data, ints[1:].ctypes.data,
+              P.ctypes.data, ints.ctypes.data)
+        return nv
+    s = math.sqrt(alpha)
+    for n in range(k.shape[0]):
+        V[nv, n] = s * k[n]
+    nv += 1
+    return _fold(P, V, nv, ints, uplo) if nv == V.shape[0] else nv
 
 
 LANES = 4   # J r's partial sums per row; every row of the packed J is padded to a multiple of it
@@ -213,11 +249,26 @@ def _advance(b, x, r, rT, h, Q, u, a, eps_row, noisy):
 
 @nb.njit(cache=True)
 def _readout(W, b, r, zz):
-    for m in range(W.shape[1]):
+    """zz = W[b] r_b. Rows go four (then one) to a pass over r: independent add chains, each row
+    still summed in index order."""
+    nW, N = W.shape[1], r.shape[1]
+    m = 0
+    while m + 4 <= nW:
+        a0 = a1 = a2 = a3 = 0.0
+        for n in range(N):
+            rn = r[b, n]
+            a0 += W[b, m, n] * rn
+            a1 += W[b, m + 1, n] * rn
+            a2 += W[b, m + 2, n] * rn
+            a3 += W[b, m + 3, n] * rn
+        zz[m], zz[m + 1], zz[m + 2], zz[m + 3] = a0, a1, a2, a3
+        m += 4
+    while m < nW:
         acc = 0.0
-        for n in range(r.shape[1]):
+        for n in range(N):
             acc += W[b, m, n] * r[b, n]
         zz[m] = acc
+        m += 1
 
 
 @nb.njit(cache=True)
@@ -268,6 +319,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
     zz, z, z2, k = np.zeros(nW), np.zeros(d), np.zeros(d), np.zeros(N)
     ints, dbls = np.array([N, 1], dtype=np.int32), np.zeros(2)
     uplo = np.array([UPLO_L], dtype=np.uint8)
+    V, nv = np.zeros((B, RLS_DEFER, N)), np.zeros(B, dtype=np.int64)   # deferred P downdates
     for t in range(t0, t1 + 1):
         i, j = (t - 1) % S, (t - 1) % eps.shape[0]
         _spmm(J_indptr, J_indices, J_data, r, rT, h, live)
@@ -297,8 +349,8 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                 if rls_step or not sparse_log:
                     e_log = _error(z, fx[i], fy[i], lengths, cost, z, False)
                 if rls_step:                                               # FORCE, no forgetting
-                    c = _rls_gain(P[b], r[b], k, ints, dbls, uplo)
-                    _rank1(P[b], k, -c, ints, dbls, uplo)
+                    c = _rls_gain(P[b], V[b], nv[b], r[b], k, ints, dbls, uplo)
+                    nv[b] = _downdate(P[b], V[b], nv[b], k, c, ints, dbls, uplo)
                     for q in range(d):
                         g = c * (z[q] - (fx[i] if q == 0 else fy[i]))
                         for n in range(N):
@@ -329,8 +381,8 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                     if eb < fp[F_THETA] and gate_open[b] < 0:
                         gate_open[b] = t
                     if G >= GATE_SKIP:
-                        c = _rls_gain(P[b], r[b], k, ints, dbls, uplo)
-                        _rank1(P[b], k, -(c * G), ints, dbls, uplo)
+                        c = _rls_gain(P[b], V[b], nv[b], r[b], k, ints, dbls, uplo)
+                        nv[b] = _downdate(P[b], V[b], nv[b], k, c * G, ints, dbls, uplo)
                         gk = fp[F_KAPPA] * G * c
                         for q in range(d):
                             sq = gk * (zbar[b, q] if ip[I_TARGET_ZBAR] != 0 else z2[q])
@@ -355,6 +407,8 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                 if not (ok and math.isfinite(tr_D[b, idx])):
                     live[b] = False
                     blow_step[b] = t
+    for b in range(B):                      # P complete at every stretch end (state, resume)
+        nv[b] = _fold(P[b], V[b], nv[b], ints, uplo)
     return t1
 
 
