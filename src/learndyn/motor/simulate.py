@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from . import engine, loop, rules
-from .fused import pack_J, symmetrize
+from .kernels import pack_J, symmetrize
 from .reservoir import get_ops, make_reservoir
 from .rules import Options, rule_params
 from .tasks import butterfly, display_beta, make_task
