@@ -40,6 +40,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--skip-batched", action="store_true")
     a = ap.parse_args()
+    if a.repeats < 1 or a.baseline_steps < 1 or a.S < 1:
+        ap.error("--repeats, --baseline-steps and --S must be at least 1")
     torch.set_num_threads(1)
     cfg = MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=5489)
 
