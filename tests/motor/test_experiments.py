@@ -163,14 +163,14 @@ def test_claims_from_tables():
                 "T2-rmhl-fails", "T2-rmhl-degrades-frozen", "AUTO-w1-takes-over", "PD-lesion-before-consolidation-fails",
                 "PD-lesion-after-consolidation-survives", "PD-bg-on-test-worse", "PD-graded-depletion", "PD-ldopa-0.1-3"):
         assert v[cid] == "reproduced", (cid, df.loc[cid].to_dict())
-    assert v["T3-supertrex-fragile"] == "inconclusive" and "not run" in df.loc["T3-supertrex-fragile", "detail"]
+    assert v["T3-supertrex-fragile"] == "not run" and "not run" in df.loc["T3-supertrex-fragile", "detail"]
     assert v["T2prime-supertrex-fragile"] == "reproduced" and "1 blew up" in df.loc["T2prime-supertrex-fragile", "detail"]
     assert df.loc["T2prime-modified-better", "value"] == pytest.approx(2 / 3) and v["T2prime-modified-better"] == "reproduced"
     # paired by seed: (1/4)/(3/2), (2/4)/(4/2), (1/5)/(2/3) -> median 1/4
     use = df.loc["T3-cost-shapes-joint-usage-modified"]
-    assert use["value"] == pytest.approx(0.25) and use["verdict"] == "reproduced" and use["seeds"] == 3
+    assert use["value"] == pytest.approx(0.25) and use["verdict"] == "reproduced" and use["n"] == 3
     assert "beta/none ratio median" in use["detail"] and "not yet independently confirmed" in use["detail"]
-    assert v["T3-cost-shapes-joint-usage-scripts"] == "inconclusive"          # scripts variant not in the frame
+    assert v["T3-cost-shapes-joint-usage-scripts"] == "not run"               # scripts variant not in the frame
     assert "not run" in df.loc["T3-cost-shapes-joint-usage-scripts", "detail"]
     flipped = res.copy()                                                     # the cost shifts usage the other way
     m = flipped["arm_cost"] == "none"

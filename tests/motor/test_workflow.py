@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from smk import REPO, run_snakemake, snapshot, write_config
 
-from learndyn.claims import CLAIMS
+from learndyn.claims import CLAIMS, VERDICTS
 from learndyn.io import read_table
 from learndyn.motor.experiments import RESULTS
 
@@ -37,7 +37,7 @@ def test_motor_target_and_noop_rerun(tmp_path):
     cfg = write_config(tmp_path / "c.yaml", "smoke", **SMALL)
     run_snakemake(tmp_path, cfg, targets=["motor"])
     claims = read_table(tmp_path / "results/motor/claims.parquet", CLAIMS)
-    assert len(claims) >= 12 and set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert len(claims) >= 12 and set(claims["verdict"]) <= set(VERDICTS)
     figures = sorted(p.name for p in (tmp_path / "results/figures/motor").glob("*.png"))
     assert len(figures) == 7, figures
     runs = sorted(p.name for p in (tmp_path / "results/motor/runs").iterdir())

@@ -5,6 +5,8 @@ import pandas as pd
 import pytest
 from smk import REPO, run_snakemake, write_config
 
+from learndyn.claims import VERDICTS
+
 pytestmark = pytest.mark.workflow
 
 
@@ -40,4 +42,4 @@ def test_perturb_smoke_dag(tmp_path):
     assert {"TR-chance-at-init", "TR-learned-in-epoch0", "R5-synth_fourier"} <= set(claims.index)
     assert claims.loc["TR-chance-at-init", "verdict"] == "reproduced"
     assert {c[:2] for c in claims.index} >= {"R1", "R2", "R3", "R4", "R5", "R6"}
-    assert set(claims["verdict"]) <= {"reproduced", "not reproduced", "inconclusive"}
+    assert set(claims["verdict"]) <= set(VERDICTS)

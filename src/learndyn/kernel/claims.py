@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from learndyn.claims import CLAIMS, claim, claims_frame
+from learndyn.claims import CLAIMS, claims_frame
+from learndyn.claims import legacy_claim as claim
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.kernel import tables as kt

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from learndyn.claims import CLAIMS, claim, claims_frame
+from learndyn.claims import CLAIMS, claims_frame
+from learndyn.claims import legacy_claim as claim
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 

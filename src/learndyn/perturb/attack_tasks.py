@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from learndyn.claims import claim
+from learndyn.claims import legacy_claim as claim
 from learndyn.io import Table, read_table, write_table
 from learndyn.job import Job
 

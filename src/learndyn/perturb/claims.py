@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from learndyn.claims import CLAIMS, claim, claims_frame
+from learndyn.claims import CLAIMS, claims_frame
+from learndyn.claims import legacy_claim as claim
 from learndyn.io import TABLE_KEY, write_table
 from learndyn.job import Job
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.claims import claim
+from learndyn.claims import legacy_claim as claim
 from learndyn.io import Table, write_table
 from learndyn.job import Job
 
