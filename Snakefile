@@ -37,6 +37,7 @@ for _study in STUDIES:
 
 
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/ladder.smk"
 
 
 rule all:
