@@ -10,10 +10,14 @@ under ``learndyn.provenance``.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import platform
+import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -185,3 +189,49 @@ def read_provenance(path: str | os.PathLike) -> dict:
     if PROVENANCE_KEY not in meta:
         raise TableError(f"{path}: no learndyn provenance (not written by learndyn)")
     return json.loads(meta[PROVENANCE_KEY])
+
+
+class FolderBusyError(RuntimeError):
+    """Another live process writes into the same run folder."""
+
+
+@contextlib.contextmanager
+def writer_lock(folder: str | os.PathLike, what: str = "checkpoints"):
+    """Hold an exclusive lock on ``folder`` while a job writes into it.
+
+    Killing only the Snakemake process leaves its job running; a rerun would start a second
+    writer in the same checkpoint folder.  The lock (released by the kernel when its holder dies,
+    so a killed job never leaves it stale) turns that into a clear error naming the holder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fh = open(folder / ".writer.lock", "a+")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown process"
+            raise FolderBusyError(
+                f"{folder}: {holder} is still writing {what} here (a job left running after its Snakemake "
+                f"was killed?); stop it (kill <pid>) or wait for it, then rerun") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        fh.flush()
+        yield
+    finally:
+        fh.close()  # closing releases the lock
+
+
+def clear_folder(folder: str | os.PathLike) -> None:
+    """Delete what a folder holds but keep the folder: it may be a symlink the user made (to a
+    scratch disk), which ``shutil.rmtree`` refuses to remove."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()

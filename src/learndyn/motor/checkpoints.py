@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from learndyn.io import atomic_path, write_table
+from learndyn.io import atomic_path, clear_folder, write_table
 from learndyn.train.store import MANIFEST, sha256
 
 _FILE = re.compile(r"^period=(\d+)\.npz$")
@@ -101,7 +100,7 @@ def latest(ckpt_dir: Path, fingerprint: str, log=print):
         except MotorCheckpointError as err:
             if "another run configuration" in str(err):
                 log(f"{ckpt_dir}: checkpoints belong to another config; starting fresh")
-                shutil.rmtree(ckpt_dir)
+                clear_folder(ckpt_dir)
                 return None
             log(f"skipping {err}")
     return None

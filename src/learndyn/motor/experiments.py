@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.io import Table, config_hash, read_tables, write_table
+from learndyn.io import Table, config_hash, read_tables, write_table, writer_lock
 from learndyn.job import Job
 
 from . import checkpoints as ckpts
@@ -66,6 +66,11 @@ def simulate_run(job: Job, *, stop_after_period: int | None = None) -> None:
     """Rule entry point: one group of a run (``job.cfg`` = that group's config, plan.group_configs).
     ``stop_after_period`` (tests only) returns right after saving that period's checkpoint, as a
     kill would, without writing the outputs."""
+    with writer_lock(job.output("manifest").parent, "motor checkpoints"):
+        _simulate_run(job, stop_after_period)
+
+
+def _simulate_run(job: Job, stop_after_period: int | None) -> None:
     run = job.cfg
     name = job.wildcards.get("run", f"{run['task']}-{run['model']}-{run['variant']}")
     groups = member_groups(run)

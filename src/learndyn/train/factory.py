@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -19,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.environments import LightningEnvironment
 
-from learndyn.io import config_hash
+from learndyn.io import clear_folder, config_hash, writer_lock
 from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
 from learndyn.train.store import (
     CheckpointError,
@@ -70,7 +69,7 @@ def _prepare_run_dir(ckpt_dir: Path, fingerprint: dict, log: Callable[[str], Non
                 have = None
         if have != want and checkpoint_files(ckpt_dir):
             log(f"{ckpt_dir}: checkpoints belong to another config ({have} != {want}); starting fresh")
-            shutil.rmtree(ckpt_dir)
+            clear_folder(ckpt_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"hash": want, "config": fingerprint}, sort_keys=True, default=str))
 
@@ -90,6 +89,15 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     manifest really is the last file written.  Returns the manifest DataFrame.
     """
     run_dir = Path(run_dir)
+    with writer_lock(run_dir):
+        return _fit(module, train_data, run_dir, schedule=schedule, seed=seed, fingerprint=fingerprint,
+                    provenance=provenance, threads=threads, max_steps=max_steps, accelerator=accelerator,
+                    precision=precision, log=log, manifest_name=manifest_name, extra_callbacks=extra_callbacks,
+                    before_manifest=before_manifest)
+
+
+def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, provenance, threads, max_steps,
+         accelerator, precision, log, manifest_name, extra_callbacks, before_manifest):
     ckpt_dir = run_dir / "ckpt"
     _prepare_run_dir(ckpt_dir, fingerprint, log)
     resume = latest_checkpoint(ckpt_dir)
