@@ -228,7 +228,7 @@ def claims_frame(rows: list[dict]) -> pd.DataFrame:
 def verdict_counts(df: pd.DataFrame) -> pd.DataFrame:
     """Per study: how many claims have each verdict (all four columns, zeros kept)."""
     counts = df.groupby(["study", "verdict"]).size().unstack(fill_value=0)
-    counts = counts.reindex(columns=list(VERDICTS), fill_value=0)
+    counts = counts.reindex(index=list(dict.fromkeys(df["study"])), columns=list(VERDICTS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     return counts
 
