@@ -145,6 +145,7 @@ SIZE_LIMITS = [
     (r"kernel\.net\.n_hidden", 10_000, "hidden units per net"),
     (r"kernel\.data\.n_(train|test)", 100_000, "examples"),
     (r"motor(\.experiments\.[^.]+)?\.scale\.N", 10_000, "reservoir units (J is N x N: 0.8 GB at 10^4)"),
+    (r"motor(\.experiments\.[^.]+)?\.scale\.T", 100_000, "time units per period (S = T / 0.2 steps, traced)"),
     (r"perturb\.datasets\.[^.]+\.(train|test)_per_class", 10_000, "images per class"),
     (r"perturb\.attack\.n_images", 10_000, "attacked images (x every checkpoint)"),
     (r"perturb\.(contamination\.)?train\.(eval_images|batch_size)", 100_000, "images"),
@@ -174,13 +175,13 @@ def size_problems(config: dict) -> list[str]:
         if len(seq) > LIST_LIMIT:
             problems.append(f"{key_name(path)}: {len(seq)} entries, above the limit of {LIST_LIMIT}; {_OVERRIDE}")
     for path, v in walk(config):
-        if not isinstance(v, int) or isinstance(v, bool):
+        if not isinstance(v, (int, float)) or isinstance(v, bool):
             continue
         name = re.sub(r"\[\d+\]", "[#]", key_name(path))
         limit = next(((n, what) for rx, n, what in _SIZE_RES if rx.fullmatch(name)), None)
         if limit and v > limit[0]:
             problems.append(problem(path, v, f"above the size limit {limit[0]} ({limit[1]}); {_OVERRIDE}"))
-        elif abs(v) > INT_LIMIT:
+        elif isinstance(v, int) and abs(v) > INT_LIMIT:
             problems.append(problem(path, v, f"above the limit {INT_LIMIT} for any integer; {_OVERRIDE}"))
     return problems
 
