@@ -130,6 +130,8 @@ def test_fashion_mnist_files_shapes_and_labels():
     assert d["index_train"][:3].tolist() == [0, 1, 2]  # the first training images are kept (attacked set)
     # Debian recompresses the .gz files: they pass by the published md5 of their content
     assert sorted(d["sources"]) == sorted(f"{stem}.gz" for pair in pd_data._IDX_FILES.values() for stem in pair)
+    assert d["sources"]["train-images-idx3-ubyte.gz"]["uncompressed_md5"] == \
+        pd_data.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
 
 
 # -- checksums and the CIFAR-10 unpickler -------------------------------------------------------------------
@@ -145,7 +147,7 @@ def test_idx_file_with_another_md5_is_refused_naming_file_and_both_md5s(tmp_path
     # with the check off (a deliberate local variant) the same files load, and their md5s are recorded
     d = load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1,
                       "verify_md5": False})
-    assert d["sources"]["train-images-idx3-ubyte.gz"] == found
+    assert d["sources"]["train-images-idx3-ubyte.gz"]["md5"] == found
 
 
 class _Payload:

@@ -122,7 +122,7 @@ def _read_idx_checked(path: Path, name: str, stem: str, magic: int, key: str, ve
     """An IDX file's array, after its md5 (file or uncompressed content) is checked against the published one."""
     content = idx_bytes(path)
     found_file, found = md5(path.read_bytes()), md5(content)
-    sums[path.name] = found_file
+    sums[path.name] = {"md5": found_file, "uncompressed_md5": found}  # Debian's .gz: only the content matches
     published_gz, published = MD5[name][stem]
     if verify and published_gz != found_file and published != found:
         raise _mismatch(path, f"{found_file} (uncompressed {found})", f"{published_gz} ({stem}.gz; uncompressed "
@@ -156,9 +156,9 @@ def _load_cifar10(root: Path, key: str, verify: bool = True) -> dict:
         if not path.is_file():
             raise DatasetError(f"{key}.root: {path} missing (need data_batch_1..5 and test_batch)")
         blob = path.read_bytes()
-        sums[name] = md5(blob)
-        if verify and sums[name] != MD5["cifar10"][name]:  # before unpickling anything
-            raise _mismatch(path, sums[name], MD5["cifar10"][name], key)
+        sums[name] = {"md5": md5(blob)}
+        if verify and sums[name]["md5"] != MD5["cifar10"][name]:  # before unpickling anything
+            raise _mismatch(path, sums[name]["md5"], MD5["cifar10"][name], key)
         try:  # the archive's own format: dicts with bytes keys (Python 2 pickles)
             d = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
             data, labels = np.asarray(d[b"data"]), d[b"labels"]
@@ -295,7 +295,7 @@ def load_dataset(cfg: dict) -> dict[str, np.ndarray]:
         for split in ("train", "test"):  # the same patterns serve train and test
             out[f"x_{split}"] = contaminate(out[f"x_{split}"], out[f"y_{split}"], pats)
     out["index_train"], out["index_test"] = index["train"], index["test"]
-    out["sources"] = full.get("sources", {})  # file name -> md5 of every file read (none: generated data)
+    out["sources"] = full.get("sources", {})  # file name -> {md5, ...} of every file read (none: generated data)
     return out
 
 
