@@ -150,6 +150,13 @@ SIZE_LIMITS = [
     (r"perturb\.attack\.n_images", 10_000, "attacked images (x every checkpoint)"),
     (r"perturb\.(contamination\.)?train\.(eval_images|batch_size)", 100_000, "images"),
     (r"perturb\.breakpoints\.n_samples", 1_000_000, "samples per segment"),
+    (r"splines\.(sweeps\.[^.]+\.)?train\.max_steps", 10**7, "GD steps"),
+    (r"splines\.init_laws\.n_draws", 10**8, "draws held in memory"),
+    (r"splines\.flatness\.draws_budget", 10**7, "draws per width"),
+    (r"kernel\.schedules\.[^.]+\.steps|kernel\.linear\.epochs|kernel\.onestep\.converge_steps", 10**6, "GD steps"),
+    (r"perturb\.(contamination\.)?train(\.overrides\.[^.]+)?\.epochs", 1000, "epochs"),
+    (r"perturb\.attack\.attacks\.[^.]+\.steps", 100_000, "attack steps (x images x checkpoints)"),
+    (r"motor(\.experiments\.[^.]+)?\.scale\.n_(train|test)", 10_000, "periods"),
 ]
 INT_LIMIT = 10**9        # any other integer: steps, draws, seeds (fits int32-or-wider code everywhere)
 LIST_LIMIT = 10_000      # entries of any list (a seeds or widths list is one job or run per entry)
