@@ -75,9 +75,12 @@ def test_key_name_writes_indices_as_the_user_reads_them():
 
 def test_any_huge_integer_or_list_is_refused_unless_allowed():
     cfg = load_config_file(REPO / "config" / "smoke.yaml")
-    cfg["splines"]["train"]["max_steps"] = 10**12
+    cfg["splines"]["train"]["max_steps"] = 10**8          # a named size (SIZE_LIMITS)
+    cfg["splines"]["data"]["d2_seed"] = 10**12            # any other integer
     cfg["motor"]["seeds"] = list(range(20_000))
     problems = config_problems(cfg)
-    assert any(p.startswith("splines.train.max_steps = 1000000000000: above the limit") for p in problems), problems
+    assert any(p.startswith("splines.train.max_steps = 100000000: above the size limit 10000000 (GD steps)")
+               for p in problems), problems
+    assert any(p.startswith("splines.data.d2_seed = 1000000000000: above the limit") for p in problems), problems
     assert any(p.startswith("motor.seeds: 20000 entries") for p in problems), problems
     assert config_problems({**cfg, "allow_large": True}) == []
