@@ -2,9 +2,11 @@
 #   snakemake --cores 2                      # everything in config/config.yaml
 #   snakemake --cores 2 splines              # one study
 #   snakemake --configfile config/smoke.yaml # the tiny DAG (tests, CI)
-from snakemake.utils import min_version, validate
+import os
 
-from learndyn.config import STUDIES, check_config
+from snakemake.utils import min_version
+
+from learndyn.config import STUDIES, check_config, check_config_files
 
 min_version("9.19")
 
@@ -13,13 +15,16 @@ min_version("9.19")
 # config file INTO the `configfile:` one, so keys that config.yaml has and smoke.yaml lacks
 # (a sweep, a schedule, a data set) would silently join the smoke DAG. `--config k=v` still
 # overrides single keys of whichever file is used.
+# Snakemake reads config files with plain PyYAML (duplicate keys: last wins; 0100 is 64): re-read
+# them strictly first. Then finite numbers, sizes and the top-level schema, before any study's rules.
+check_config_files(workflow.config_settings.configfiles or
+                   [p for p in ("config/config.yaml", f"{workflow.basedir}/config/config.yaml") if os.path.isfile(p)][:1])
 if not workflow.config_settings.configfiles:
 
     configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-check_config(config)
+check_config(config, f"{workflow.basedir}/workflow/schemas")
 
 
 report: "workflow/report/workflow.rst"

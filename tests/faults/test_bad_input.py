@@ -50,6 +50,63 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path, change, key):
     assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
 
 
+# Config files as a hostile user writes them: each refused while the Snakefile is parsed, with the key
+# as written. YAML 1.1 surprises (PyYAML keeps the last duplicate, reads 0100 as 64 and 50:00 as 3000)
+# are caught by re-reading the file strictly; NaN / inf pass JSON-schema minimum checks unless walked.
+@pytest.mark.workflow
+@pytest.mark.parametrize("old, new, key", [
+    ("accelerator: cpu\n", "accelerator: cpu\naccelerator: gpu\n", "accelerator: duplicate key"),
+    ("    max_steps: 3000\n", "    max_steps: 3000\n    max_steps: 30\n", "splines.train.max_steps: duplicate key"),
+    ("d2_seed: 2020", "d2_seed: 02020", "splines.data.d2_seed = 02020: a YAML 1.1 octal"),
+    ("    max_steps: 3000\n", "    max_steps: 50:00\n", "splines.train.max_steps = 50:00: a YAML 1.1 sexagesimal"),
+    ("accelerator: cpu\n", "accelerator: cpu\nallow_large: yes\n", "allow_large = yes: YAML 1.1 reads 'yes'"),
+])
+def test_yaml_1_1_surprises_in_a_config_file_are_refused_naming_line_and_key(tmp_path, old, new, key):
+    text = (REPO / "config" / "smoke.yaml").read_text()
+    assert old in text
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(text.replace(old, new, 1))
+    with pytest.raises(Exception) as err:
+        run_snakemake(tmp_path, cfg, dryrun=True)
+    assert key in str(err.value) and f"{cfg}:" in str(err.value), str(err.value)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("section, change, key", [
+    ("perturb", {"perturb__train__lr__default": float("nan")}, "perturb.train.lr.default = nan"),
+    ("kernel", {"kernel__linear__init_scale": float("inf")}, "kernel.linear.init_scale = inf"),
+    ("perturb", {"perturb__attack__attacks__linf__eps": float("nan")}, "perturb.attack.attacks.linf.eps = nan"),
+    ("splines", {"splines__sweeps__width__widths": [10, 10**10]}, "splines.sweeps.width.widths[1] = 10000000000"),
+    ("motor", {"motor__scale__N": 10**6}, "motor.scale.N = 1000000"),
+    ("perturb", {"perturb__attack__n_images": 10**7}, "perturb.attack.n_images = 10000000"),
+    ("perturb", {"perturb__attack__attacks__linf__kind": "linf_pdg"}, "perturb.attack.attacks.linf.kind = 'linf_pdg'"),
+    ("perturb", {"perturb__attack__attacks__l2__stepsize": 0.1}, "perturb.attack.attacks.l2"),  # misspelled knob
+    ("perturb", {"perturb__breakpoints__method": "exakt"}, "perturb.breakpoints.method = 'exakt'"),
+    ("perturb", {"perturb__breakpoints__attacks": ["linf", "l_2"]}, "perturb.breakpoints.attacks[1] = 'l_2'"),
+    ("perturb", {"perturb__spectra__channel_mode": "grey"}, "perturb.spectra.channel_mode = 'grey'"),
+    ("perturb", {"perturb__spectra__r_0": 7}, "'r_0' was unexpected"),
+    ("perturb", {"perturb__train__lr__fc_rleu": 0.1}, "perturb.train.lr"),                # lr of a misspelled model
+])
+def test_bad_values_are_refused_at_parse_time_naming_the_key_and_value(tmp_path, section, change, key):
+    cfg = write_config(tmp_path / "bad.yaml", **{"studies": [section], **change})
+    with pytest.raises(Exception) as err:
+        run_snakemake(tmp_path, cfg, dryrun=True)
+    assert key in str(err.value), str(err.value)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "logs").exists()
+
+
+def test_allow_large_lifts_the_size_limits_only():
+    from learndyn.config import config_problems, load_config_file
+
+    cfg = load_config_file(REPO / "config" / "smoke.yaml")
+    cfg["splines"]["sweeps"]["width"]["widths"] = [10, 10**6]
+    assert any("splines.sweeps.width.widths[1]" in p for p in config_problems(cfg))
+    assert config_problems({**cfg, "allow_large": True}) == []
+    cfg["splines"]["train"]["tol"] = float("nan")
+    assert any("splines.train.tol = nan" in p for p in config_problems({**cfg, "allow_large": True}))
+
+
 # -- broken files through the task entry points (what a Snakemake job calls) ---------------------
 
 @pytest.fixture

@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from learndyn.perturb import data as pd_data
-from learndyn.perturb.data import (DatasetError, contaminate, contamination_patterns, load_dataset, read_images,
-                                   synthetic, write_images)
+from learndyn.perturb.data import (
+    ChecksumError,
+    DatasetError,
+    contaminate,
+    contamination_patterns,
+    load_dataset,
+    read_images,
+    synthetic,
+    write_images,
+)
 from learndyn.perturb.idx import IdxError, read_idx, write_idx
 
 FASHION = Path(pd_data.FASHION_ROOT)
@@ -68,7 +76,8 @@ def test_corrupt_idx_files_are_named(tmp_path):
 def test_idx_dataset_from_a_local_folder_first_n_per_class(tmp_path, layout):
     folder = tmp_path / "MNIST" / "raw" if layout == "torchvision" else tmp_path
     arrays = _fake_idx_folder(folder, gz=layout == "bare")
-    d = load_dataset({"name": "mnist", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1})
+    d = load_dataset({"name": "mnist", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1,
+                      "verify_md5": False})  # fake files: not the published ones
     assert d["x_train"].shape == (20, 1, 28, 28) and d["x_train"].dtype == np.float32
     assert d["y_train"].dtype == np.int64 and np.bincount(d["y_train"]).tolist() == [2] * 10
     x, y = arrays["train"]
@@ -90,7 +99,8 @@ def test_missing_dataset_errors_name_the_key_and_layout(tmp_path):
                       "test_per_class": 1})
     _fake_idx_folder(tmp_path)
     with pytest.raises(DatasetError, match=r"train_per_class: class \d has only"):
-        load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 50, "test_per_class": 1})
+        load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 50, "test_per_class": 1,
+                      "verify_md5": False})
 
 
 def test_cifar10_pickles_planes_and_labels(tmp_path):
@@ -101,7 +111,8 @@ def test_cifar10_pickles_planes_and_labels(tmp_path):
         data = rng.integers(0, 256, size=(20, 3072), dtype=np.uint8)
         with open(folder / name, "wb") as fh:
             pickle.dump({b"data": data, b"labels": list(np.arange(20) % 10)}, fh)
-    d = load_dataset({"name": "cifar10", "root": str(tmp_path), "train_per_class": 3, "test_per_class": 2})
+    d = load_dataset({"name": "cifar10", "root": str(tmp_path), "train_per_class": 3, "test_per_class": 2,
+                      "verify_md5": False})
     assert d["x_train"].shape == (30, 3, 32, 32) and d["x_test"].shape == (20, 3, 32, 32)
     with open(folder / "data_batch_1", "rb") as fh:
         first = pickle.load(fh, encoding="bytes")[b"data"][0]
@@ -117,6 +128,70 @@ def test_fashion_mnist_files_shapes_and_labels():
     d = load_dataset({"name": "fashion_mnist", "train_per_class": 20, "test_per_class": 5})
     assert d["x_train"].shape == (200, 1, 28, 28) and 0.0 <= d["x_train"].min() and d["x_train"].max() <= 1.0
     assert d["index_train"][:3].tolist() == [0, 1, 2]  # the first training images are kept (attacked set)
+    # Debian recompresses the .gz files: they pass by the published md5 of their content
+    assert sorted(d["sources"]) == sorted(f"{stem}.gz" for pair in pd_data._IDX_FILES.values() for stem in pair)
+    assert d["sources"]["train-images-idx3-ubyte.gz"]["uncompressed_md5"] == \
+        pd_data.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
+
+
+# -- checksums and the CIFAR-10 unpickler -------------------------------------------------------------------
+def test_idx_file_with_another_md5_is_refused_naming_file_and_both_md5s(tmp_path):
+    _fake_idx_folder(tmp_path)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    found = pd_data.md5(path.read_bytes())
+    with pytest.raises(ChecksumError) as err:
+        load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1})
+    msg = str(err.value)
+    assert str(path) in msg and found in msg and pd_data.MD5["mnist"]["train-images-idx3-ubyte"][0] in msg, msg
+    assert "perturb.datasets.mn.verify_md5" in msg
+    # with the check off (a deliberate local variant) the same files load, and their md5s are recorded
+    d = load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1,
+                      "verify_md5": False})
+    assert d["sources"]["train-images-idx3-ubyte.gz"]["md5"] == found
+
+
+class _Payload:
+    """Unpickling this runs a command; the marker file shows whether it ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return os.system, (f"touch {self.marker}",)
+
+
+def _cifar_folder(root: Path, payload=None) -> Path:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, size=(20, 3072), dtype=np.uint8), b"labels": list(range(10)) * 2}
+        if payload is not None and name == "data_batch_1":
+            batch[b"batch_label"] = payload
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+    return folder
+
+
+@pytest.mark.parametrize("verify", [True, False])
+def test_crafted_cifar_batch_is_refused_and_its_payload_never_runs(tmp_path, verify):
+    marker = tmp_path / "payload_ran"
+    folder = _cifar_folder(tmp_path / "data", _Payload(marker))
+    with pytest.raises(DatasetError) as err:
+        load_dataset({"key": "c", "name": "cifar10", "root": str(tmp_path / "data"), "train_per_class": 1,
+                      "test_per_class": 1, "verify_md5": verify})
+    assert str(folder / "data_batch_1") in str(err.value)
+    # checked first: the md5 (verify on), else the restricted unpickler refuses os.system by name
+    expected = "md5" if verify else "system: a CIFAR-10 batch holds only numpy arrays"  # posix.system / os.system
+    assert expected in str(err.value), str(err.value)
+    assert not marker.exists(), "the crafted batch ran its payload"
+
+
+def test_cifar_batches_that_are_plain_data_load_through_the_restricted_unpickler(tmp_path):
+    _cifar_folder(tmp_path)
+    d = load_dataset({"name": "cifar10", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1,
+                      "verify_md5": False})
+    assert d["x_train"].shape == (20, 3, 32, 32) and sorted(d["sources"]) == sorted(pd_data.MD5["cifar10"])
 
 
 def test_digits_upsampled_and_split():

@@ -3,6 +3,8 @@ import os
 
 from snakemake.exceptions import WorkflowError
 
+from learndyn.config import canonical, study_problems
+
 SRC = os.path.join(workflow.basedir, "src", "learndyn")
 
 
@@ -37,9 +39,8 @@ def gpus(device=None):
 
 
 def validate_study(study):
-    """Validate config[study] against workflow/schemas/<study>.schema.yaml, naming the section."""
-    schema = os.path.join(workflow.basedir, "workflow", "schemas", f"{study}.schema.yaml")
-    try:
-        validate(config[study], schema)
-    except WorkflowError as err:
-        raise WorkflowError(f"invalid config section {study!r} ({study}.<key> below):\n{err}") from None
+    """Check config[study] before any job starts: its schema, then its cross-key config_problems
+    (learndyn.config.study_problems); every problem is named by its key, e.g. perturb.attack.n_images."""
+    problems = study_problems(study, config[study], os.path.join(workflow.basedir, "workflow", "schemas"))
+    if problems:
+        raise WorkflowError(f"invalid config section {study!r}:\n  " + "\n  ".join(problems))

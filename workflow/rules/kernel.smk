@@ -5,7 +5,7 @@
 # Beyond the paper: the init-scale sweep (extra nets in one schedule's runs; Fig. L) and the
 # pseudo-kernel of the splines study's nets vs their regime (only with splines in studies; Fig. M).
 from learndyn.figures.kernel import FIGURES as KERNEL_FIGURES_SPECS
-from learndyn.kernel.runs import config_problems, run_config, run_names
+from learndyn.kernel.runs import run_config, run_names
 
 validate_study("kernel")
 
@@ -16,8 +16,6 @@ def kcode(*modules):
 
 
 KER = config["kernel"]
-if config_problems(KER):
-    raise WorkflowError("invalid config section 'kernel':\n  " + "\n  ".join(config_problems(KER)))
 KERNEL_RUNS = run_names(KER)
 KERNEL_ARI_RUN = f"{KER['ari']['schedule']}-r0"  # the run shown in Figs. G and I
 KT = "results/kernel/tables"
@@ -73,7 +71,7 @@ rule prepare_kernel_data:
         code=kcode("kernel/tasks.py", "kernel/runs.py", "kernel/multitask.py"),
     params:
         func="learndyn.kernel.tasks:prepare_data",
-        cfg={"seed": KER["seed"], "data": KER["data"]},
+        cfg=canonical({"seed": KER["seed"], "data": KER["data"]}),
     wildcard_constraints:
         krun=KERNEL_RUN_RE,
     log:
@@ -98,7 +96,7 @@ rule train_kernel:
         curves="results/kernel/runs/{krun}/curves.parquet",
     params:
         func="learndyn.kernel.tasks:train_run",
-        cfg=lambda wc: run_config(KER, wc.krun),
+        cfg=lambda wc: canonical(run_config(KER, wc.krun)),
         accelerator=ACCELERATOR,
     wildcard_constraints:
         krun=KERNEL_RUN_RE,
@@ -127,7 +125,7 @@ rule analyse_kernel_run:
         **{name: f"{KT}/runs/{{krun}}/{name}.parquet" for name in KERNEL_RUN_OUT},
     params:
         func="learndyn.kernel.tasks:analyse_run",
-        cfg=lambda wc: {**run_config(KER, wc.krun), "analysis": KER["analysis"]},
+        cfg=lambda wc: canonical({**run_config(KER, wc.krun), "analysis": KER["analysis"]}),
     wildcard_constraints:
         krun=KERNEL_RUN_RE,
     log:
@@ -160,7 +158,7 @@ rule collect_kernel_runs:
         sweep_stats=KERNEL_TABLES["sweep_stats"],
     params:
         func="learndyn.kernel.tasks:collect_runs",
-        cfg=KER["stats"],
+        cfg=canonical(KER["stats"]),
     log:
         "logs/collect_kernel_runs.log",
     threads: 1
@@ -180,7 +178,7 @@ rule kernel_onestep:
         errors=KERNEL_TABLES["onestep"],
     params:
         func="learndyn.kernel.validation:onestep",
-        cfg=KER["onestep"],
+        cfg=canonical(KER["onestep"]),
     log:
         "logs/kernel_onestep.log",
     benchmark:
@@ -206,7 +204,7 @@ rule kernel_linear:
         summary=KERNEL_TABLES["smg_summary"],
     params:
         func="learndyn.kernel.validation:linear",
-        cfg=KER["linear"],
+        cfg=canonical(KER["linear"]),
     log:
         "logs/kernel_linear.log",
     benchmark:
@@ -235,9 +233,9 @@ if KERNEL_SPLINES:
         params:
             func="learndyn.kernel.splines_regime:splines_regime",
             # the inits only: training keys reach this job through the metrics table
-            cfg={"regime": KER["splines_regime"],
-                 "groups": {g: {k: v for k, v in spec.items() if k != "train"}
-                            for g, spec in _splines_groups(config["splines"]).items()}},
+            cfg=canonical({"regime": KER["splines_regime"],
+                           "groups": {g: {k: v for k, v in spec.items() if k != "train"}
+                                      for g, spec in _splines_groups(config["splines"]).items()}}),
         log:
             "logs/kernel_splines_regime.log",
         benchmark:
@@ -260,7 +258,7 @@ rule kernel_claims:
         claims="results/kernel/claims.parquet",
     params:
         func="learndyn.kernel.claims:write_claims",
-        cfg={"claims": KER["claims"], "ari": KER["ari"]},
+        cfg=canonical({"claims": KER["claims"], "ari": KER["ari"]}),
     log:
         "logs/kernel_claims.log",
     threads: 1
@@ -287,7 +285,7 @@ for _fig, _tables in KERNEL_FIGURES.items():
             ),
         params:
             func="learndyn.figures.kernel:render",
-            cfg={"figure": _fig, "ari": KER["ari"], "embedding": "pca"},
+            cfg=canonical({"figure": _fig, "ari": KER["ari"], "embedding": "pca"}),
         log:
             f"logs/render_kernel/{_fig}.log",
         threads: 1

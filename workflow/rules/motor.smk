@@ -4,12 +4,11 @@
 # i.e. one seed under seed_design per_seed, so adding a seed runs only that seed's jobs)
 # -> collect -> claims, figures.
 from learndyn.figures.motor import FIGURES as MOTOR_FIGURES_SPECS
-from learndyn.motor.plan import check_runs, group_configs, motor_runs
+from learndyn.motor.plan import group_configs, motor_runs
 
 validate_study("motor")
 MOTOR = config["motor"]
 MOTOR_RUNS = motor_runs(MOTOR)
-check_runs(MOTOR_RUNS)
 # (run, group) -> the config of that job alone (seeds of other groups are not part of it)
 MOTOR_JOBS = {(run, group): cfg for run, r in MOTOR_RUNS.items() for group, cfg in group_configs(r).items()}
 MOTOR_GROUP_DIR = "results/motor/runs/{run}/{group}"
@@ -57,7 +56,7 @@ rule simulate_motor:
         traces=f"{MOTOR_GROUP_DIR}/traces.parquet",
     params:
         func="learndyn.motor.experiments:simulate_run",
-        cfg=motor_job,
+        cfg=lambda wc: canonical(motor_job(wc)),
     log:
         "logs/simulate_motor/{run}/{group}.log",
     benchmark:
@@ -99,7 +98,7 @@ rule motor_claims:
         claims="results/motor/claims.parquet",
     params:
         func="learndyn.motor.claims:write_claims",
-        cfg={"experiments": MOTOR["experiments"], "scale": MOTOR["scale"], "seed_design": MOTOR["seed_design"]},
+        cfg=canonical({"experiments": MOTOR["experiments"], "scale": MOTOR["scale"], "seed_design": MOTOR["seed_design"]}),
     log:
         "logs/motor_claims.log",
     threads: 1
@@ -126,7 +125,7 @@ for _fig, _tables in MOTOR_FIGURES.items():
             ),
         params:
             func="learndyn.figures.motor:render",
-            cfg={"figure": _fig, "seed_design": MOTOR["seed_design"]},
+            cfg=canonical({"figure": _fig, "seed_design": MOTOR["seed_design"]}),
         log:
             f"logs/render_motor/{_fig}.log",
         threads: 1

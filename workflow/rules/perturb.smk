@@ -11,16 +11,12 @@
 #   PERTURB_CLAIM_TABLES      name -> path or list of paths; the claims job gets them as named inputs
 #   PERTURB_FIGURES           list of figure paths in the study target
 #   wildcards: {pdata} dataset key, {pmodel} model id, {pseed} seed number, {pfig} figure name
-from snakemake.exceptions import WorkflowError
 
-from learndyn.perturb.runs import (CONTAM_ROOT, RUNS_ROOT, config_problems, contaminated_of, contamination_job_config,
+from learndyn.perturb.runs import (CONTAM_ROOT, RUNS_ROOT, contaminated_of, contamination_job_config,
                                    contamination_table_config, run_names, train_job_config)
 
 validate_study("perturb")
 PRT = config["perturb"]
-_perturb_problems = config_problems(PRT)
-if _perturb_problems:
-    raise WorkflowError("invalid config section 'perturb':\n  " + "\n  ".join(_perturb_problems))
 PERTURB_RUNS = run_names(PRT)
 PERTURB_ACCELERATOR = study_accelerator(PRT)
 PERTURB_CLAIM_TABLES = {}
@@ -58,7 +54,7 @@ rule prepare_perturb_dataset:
         images="results/perturb/data/{pdata}.parquet",
     params:
         func="learndyn.perturb.tasks:prepare_dataset",
-        cfg=lambda wc: {"key": wc.pdata, **PRT["datasets"][wc.pdata]},
+        cfg=lambda wc: canonical({"key": wc.pdata, **PRT["datasets"][wc.pdata]}),
     log:
         "logs/prepare_perturb_dataset/{pdata}.log",
     threads: 1
@@ -79,7 +75,7 @@ rule train_perturb:
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
     params:
         func="learndyn.perturb.tasks:train_run",
-        cfg=lambda wc: {**train_job_config(PRT, perturb_run(wc)), "accelerator": PERTURB_ACCELERATOR},
+        cfg=lambda wc: canonical({**train_job_config(PRT, perturb_run(wc)), "accelerator": PERTURB_ACCELERATOR}),
     log:
         "logs/train_perturb/{pdata}/{pmodel}/s{pseed}.log",
     benchmark:
@@ -123,7 +119,7 @@ rule train_perturb_contamination:
         history=f"{CONTAM_ROOT}/{{pdata}}/{{pmodel}}/history.parquet",
     params:
         func="learndyn.perturb.tasks:train_contamination",
-        cfg=lambda wc: contamination_job_config(PRT, wc.pdata, wc.pmodel, PERTURB_ACCELERATOR),
+        cfg=lambda wc: canonical(contamination_job_config(PRT, wc.pdata, wc.pmodel, PERTURB_ACCELERATOR)),
     log:
         "logs/train_perturb_contamination/{pdata}/{pmodel}.log",
     benchmark:
@@ -148,7 +144,7 @@ rule perturb_contamination_table:
         table="results/perturb/tables/contamination.parquet",
     params:
         func="learndyn.perturb.tasks:contamination_table",
-        cfg=contamination_table_config(PRT),
+        cfg=canonical(contamination_table_config(PRT)),
     log:
         "logs/perturb_contamination_table.log",
     threads: 1
@@ -202,7 +198,7 @@ rule analyse_spectra:
         **{t: f"results/perturb/tables/spectra/{{pdata}}/{{pmodel}}/s{{pseed}}/{t}.parquet" for t in PSPEC_TABLES},
     params:
         func="learndyn.perturb.spectra_tasks:analyse_spectra",
-        cfg=lambda wc: {"run": perturb_run(wc), "spectra": PSPEC, "kinds": PSPEC_KINDS},
+        cfg=lambda wc: canonical({"run": perturb_run(wc), "spectra": PSPEC, "kinds": PSPEC_KINDS}),
     log:
         "logs/analyse_spectra/{pdata}/{pmodel}/s{pseed}.log",
     benchmark:
@@ -247,7 +243,7 @@ rule perturb_theory:
         kernels=PSPEC_PATHS["kernel_theory"],
     params:
         func="learndyn.perturb.spectra_tasks:theory_job",
-        cfg=PSPEC.get("theory", {}),
+        cfg=canonical(PSPEC.get("theory", {})),
     log:
         "logs/perturb_theory.log",
     benchmark:
@@ -278,7 +274,7 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
                           category="perturb"),
         params:
             func="learndyn.figures.perturb_spectra:render",
-            cfg={"figure": _pfig},
+            cfg=canonical({"figure": _pfig}),
         log:
             f"logs/render_perturb/{_pfig}.log",
         threads: 1
@@ -320,7 +316,7 @@ rule attack_checkpoints:
         summary="results/perturb/tables/attack_summary/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
         func="learndyn.perturb.attack_tasks:attack_checkpoints",
-        cfg=lambda wc: {"run": perturb_run(wc), "attack": PATK},
+        cfg=lambda wc: canonical({"run": perturb_run(wc), "attack": PATK}),
     log:
         "logs/attack_checkpoints/{pdata}/{pmodel}/s{pseed}.log",
     benchmark:
@@ -346,8 +342,8 @@ rule analyse_breakpoints:
         breakpoints="results/perturb/tables/breakpoints/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
         func="learndyn.perturb.attack_tasks:analyse_breakpoints",
-        cfg=lambda wc: {"run": perturb_run(wc), "breakpoints": PRT["breakpoints"], "kinds": PERTURB_ATTACK_KINDS,
-                        "spectra": {k: PRT["spectra"][k] for k in ("r0", "channel_mode") if k in PRT["spectra"]}},
+        cfg=lambda wc: canonical({"run": perturb_run(wc), "breakpoints": PRT["breakpoints"], "kinds": PERTURB_ATTACK_KINDS,
+                        "spectra": {k: PRT["spectra"][k] for k in ("r0", "channel_mode") if k in PRT["spectra"]}}),
     log:
         "logs/analyse_breakpoints/{pdata}/{pmodel}/s{pseed}.log",
     benchmark:
@@ -369,7 +365,7 @@ rule perturb_changepoints:
         changepoints="results/perturb/tables/changepoints.parquet",
     params:
         func="learndyn.perturb.attack_tasks:perturb_changepoints",
-        cfg={k: PRT["breakpoints"][k] for k in ("n_boot", "seed") if k in PRT["breakpoints"]},
+        cfg=canonical({k: PRT["breakpoints"][k] for k in ("n_boot", "seed") if k in PRT["breakpoints"]}),
     log:
         "logs/perturb_changepoints.log",
     benchmark:
@@ -400,7 +396,7 @@ rule render_perturb_dynamics:
                       category="perturb"),
     params:
         func="learndyn.figures.perturb_dynamics:render",
-        cfg={"figure": "dynamics", "run": PERTURB_FIGURE_RUN, "rows": PATK.get("figure_rows", 8)},
+        cfg=canonical({"figure": "dynamics", "run": PERTURB_FIGURE_RUN, "rows": PATK.get("figure_rows", 8)}),
     log:
         "logs/render_perturb/dynamics.log",
     threads: 1
@@ -422,7 +418,7 @@ rule render_perturb_breakpoints:
                       category="perturb"),
     params:
         func="learndyn.figures.perturb_dynamics:render",
-        cfg={"figure": "breakpoints"},
+        cfg=canonical({"figure": "breakpoints"}),
     log:
         "logs/render_perturb/breakpoints.log",
     threads: 1
@@ -447,7 +443,7 @@ rule perturb_claims:
         claims="results/perturb/claims.parquet",
     params:
         func="learndyn.perturb.claims:write_claims",
-        cfg=PRT.get("claims", {}),
+        cfg=canonical(PRT.get("claims", {})),
     log:
         "logs/perturb_claims.log",
     threads: 1

@@ -53,7 +53,7 @@ rule prepare_splines_dataset:
         dataset="results/splines/data/{dataset}.parquet",
     params:
         func="learndyn.splines.tasks:prepare_dataset",
-        cfg=lambda wc: {k: SPL["data"][k] for k in DATASET_KEYS[wc.dataset]},
+        cfg=lambda wc: canonical({k: SPL["data"][k] for k in DATASET_KEYS[wc.dataset]}),
     log:
         "logs/prepare_splines_dataset/{dataset}.log",
     threads: 1
@@ -93,7 +93,7 @@ rule train_splines:
         runs="results/splines/runs/{group}/runs.parquet",
     params:
         func="learndyn.splines.tasks:train_group",
-        cfg=lambda wc: SPLINE_GROUPS[wc.group],
+        cfg=lambda wc: canonical(SPLINE_GROUPS[wc.group]),
     log:
         "logs/train_splines/{group}.log",
     benchmark:
@@ -161,7 +161,7 @@ rule analyse_splines_init:
         flat_functions="results/splines/tables/flat_functions.parquet",
     params:
         func="learndyn.splines.tasks:analyse_init",
-        cfg={"init_laws": SPL["init_laws"], "flatness": SPL["flatness"]},
+        cfg=canonical({"init_laws": SPL["init_laws"], "flatness": SPL["flatness"]}),
     log:
         "logs/analyse_splines_init.log",
     benchmark:
@@ -187,7 +187,7 @@ rule analyse_splines_landscape:
         hessian_checks="results/splines/tables/hessian_checks.parquet",
     params:
         func="learndyn.splines.tasks:analyse_landscape",
-        cfg=SPL["landscape"],
+        cfg=canonical(SPL["landscape"]),
     log:
         "logs/analyse_splines_landscape.log",
     benchmark:
@@ -242,7 +242,7 @@ for _fig, _tables in SPLINE_FIGURES.items():
             ),
         params:
             func="learndyn.figures.splines:render",
-            cfg={"figure": _fig},
+            cfg=canonical({"figure": _fig}),
         log:
             f"logs/render_splines/{_fig}.log",
         threads: 1

@@ -138,21 +138,33 @@ def member_groups(run: dict) -> list[dict]:
             for g in group_configs(run).values()]
 
 
+def config_problems(section: dict) -> list[str]:
+    """Cross-key checks of the motor section at DAG parse time, each naming its config key."""
+    return run_problems(motor_runs(section))
+
+
 def check_runs(runs: dict[str, dict]) -> None:
-    """Cross-key checks at DAG parse time, naming the offending config key."""
+    problems = run_problems(runs)
+    if problems:
+        raise ValueError("invalid config section 'motor':\n  " + "\n  ".join(problems))
+
+
+def run_problems(runs: dict[str, dict]) -> list[str]:
+    problems = []
     for name, run in runs.items():
         key = "motor.experiments." + (run["experiment"])
         sc = run["scale"]
         if run["task"] != "task1" and not int(sc["n_test"]) <= 5 <= int(sc["n_train"]):
-            raise ValueError(f"{key}.scale (run {name}): teacher forcing replays z(t - 5S), so it needs "
-                             f"n_test <= 5 <= n_train (got n_train={sc['n_train']}, n_test={sc['n_test']})")
+            problems.append(f"{key}.scale (run {name}): teacher forcing replays z(t - 5S), so it needs "
+                            f"n_test <= 5 <= n_train (got n_train={sc['n_train']}, n_test={sc['n_test']})")
         if run.get("arm_cost", DEFAULT_COST) not in ARM_COSTS:
-            raise ValueError(f"{key}.arm_costs (run {name}): unknown cost {run['arm_cost']!r}; "
-                             f"known: {sorted(ARM_COSTS)}")
+            problems.append(f"{key}.arm_costs = {run['arm_cost']!r} (run {name}): unknown cost; "
+                            f"known: {sorted(ARM_COSTS)}")
         if run["model"] == "force" and run["task"] != "task1":
-            raise ValueError(f"{key}.models (run {name}): FORCE needs the target in output space (Task 1 only)")
+            problems.append(f"{key}.models (run {name}): FORCE needs the target in output space (Task 1 only)")
         for cond in run["conditions"]:
             try:
                 member_config(run, run["seeds"][0], cond)
             except ValueError as err:
-                raise ValueError(f"{key} (run {name}, {cond['condition']}): {err}") from None
+                problems.append(f"{key} (run {name}, {cond['condition']}): {err}")
+    return problems

@@ -5,11 +5,18 @@ y_train int64, x_test, y_test.  Subsets are deterministic: the first n per class
 Sources: Fashion-MNIST IDX files (Debian package dataset-fashion-mnist), MNIST IDX / CIFAR-10 pickles
 from a local folder named by ``root``, scikit-learn's bundled digits, and the synthetic dataset
 (reconstruction).  A ``contamination`` key adds the Fourier-feature patterns of spec §9.
-The prepare rule stores the result as the ``perturb.images`` table.
+The prepare rule stores the result as the ``perturb.images`` table, with the md5 of every file
+read in its provenance (``sources``).
+
+Files are checked against the published md5 checksums before they are read, and CIFAR-10
+batches are unpickled by :class:`_BatchUnpickler`, which builds numpy arrays and nothing else:
+a batch file is data, never code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import pickle
 from pathlib import Path
 
@@ -19,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from learndyn.io import Table, read_provenance, read_table, write_table
-from learndyn.perturb.idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from learndyn.perturb.idx import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, parse_idx
 
 FASHION_ROOT = "/usr/share/datasets/fashion-mnist"
 N_CLASSES = 10
@@ -31,8 +38,69 @@ _TV_FOLDER = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
 SYNTH_DEFAULTS = {"size": 28, "channels": 1, "seed": 0, "r_t": 3.0, "alpha": 1.0, "a": 1.0, "b": 2.0, "shift": 2}
 
 
+# Published md5 checksums, as torchvision lists them: per IDX file (gzip file, uncompressed content:
+# Debian's dataset-fashion-mnist recompresses the .gz files, so there only the content matches) and
+# per CIFAR-10 python batch.
+MD5 = {
+    "mnist": {"train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
+              "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"),
+              "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
+              "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637")},
+    "fashion_mnist": {
+        "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
+        "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe", "9018921c3c673c538a1fc5bad174d6f9"),
+        "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79", "8181f5470baa50b63fa0f6fddb340f0a"),
+        "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "15d484375f8d13e6eb1aabb0c3f46965")},
+    "cifar10": {"data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+                "data_batch_3": "54ebc095f3ab1f0389bbae665268c751", "data_batch_4": "634d18415352ddfa80567beed471001a",
+                "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb", "test_batch": "40351d587109b95175f43aff81a1287e"},
+}
+
+
 class DatasetError(FileNotFoundError):
     """A dataset that is missing or malformed; the message names the config key and the layout."""
+
+
+class ChecksumError(DatasetError):
+    """A dataset file whose md5 is not the published one (corrupt, truncated or another file)."""
+
+
+def md5(blob: bytes) -> str:
+    return hashlib.md5(blob, usedforsecurity=False).hexdigest()  # integrity against published sums
+
+
+def _mismatch(path: Path, found: str, expected: str, key: str) -> ChecksumError:
+    return ChecksumError(f"{path}: md5 {found}, expected the published {expected}: a corrupt, truncated or "
+                         f"different file; replace it with the published one (or, for a deliberate local "
+                         f"variant, set {key}.verify_md5: false)")
+
+
+# numpy's array and scalar reconstruction: all a CIFAR-10 batch pickle may build
+_NUMPY_OK = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+             ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+             ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+             ("numpy", "ndarray"), ("numpy", "dtype"),
+             ("_codecs", "encode")}  # how Python 3 writes bytes at protocol 2 (torch's weights_only allows it too)
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles a CIFAR-10 batch (dicts, lists, bytes, numbers, numpy arrays) and refuses any other
+    class or function, so that a crafted batch cannot run code (pickle.load would call anything)."""
+
+    def find_class(self, module, name):
+        if (module, name) not in _NUMPY_OK:
+            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR-10 batch holds only numpy arrays "
+                                         "(the file is not a CIFAR-10 python batch, or was crafted)")
+        if module == "_codecs":
+            import codecs
+            return codecs.encode
+        if name == "_frombuffer":
+            from numpy._core.numeric import _frombuffer
+            return _frombuffer
+        if name in ("_reconstruct", "scalar"):
+            import numpy._core.multiarray as ma  # not numpy.core: deprecated alias of the same module
+            return getattr(ma, name)
+        return getattr(np, name)
 
 
 # -- file-backed datasets -------------------------------------------------------------------------
@@ -50,19 +118,32 @@ def _find_idx(root: Path, stem: str, name: str, key: str) -> Path:
            "Nothing is downloaded at run time: copy the files there and point the key at the folder."))
 
 
-def _load_idx_dataset(name: str, root: Path, key: str) -> dict:
-    out = {}
+def _read_idx_checked(path: Path, name: str, stem: str, magic: int, key: str, verify: bool, sums: dict):
+    """An IDX file's array, after its md5 (file or uncompressed content) is checked against the published one."""
+    content = idx_bytes(path)
+    found_file, found = md5(path.read_bytes()), md5(content)
+    sums[path.name] = {"md5": found_file, "uncompressed_md5": found}  # Debian's .gz: only the content matches
+    published_gz, published = MD5[name][stem]
+    if verify and published_gz != found_file and published != found:
+        raise _mismatch(path, f"{found_file} (uncompressed {found})", f"{published_gz} ({stem}.gz; uncompressed "
+                        f"{published})", key)
+    return parse_idx(content, path, magic)
+
+
+def _load_idx_dataset(name: str, root: Path, key: str, verify: bool = True) -> dict:
+    out, sums = {}, {}
     for split, (img, lab) in _IDX_FILES.items():
-        x = read_idx(_find_idx(root, img, name, key), IMAGES_MAGIC)
-        y = read_idx(_find_idx(root, lab, name, key), LABELS_MAGIC)
+        x = _read_idx_checked(_find_idx(root, img, name, key), name, img, IMAGES_MAGIC, key, verify, sums)
+        y = _read_idx_checked(_find_idx(root, lab, name, key), name, lab, LABELS_MAGIC, key, verify, sums)
         if x.ndim != 3 or len(x) != len(y):
             raise DatasetError(f"{key}.root: {split} images {x.shape} do not match labels {y.shape}")
         out[f"x_{split}"] = (x[:, None].astype(np.float32) / 255.0)  # ToTensor: [0, 1], no normalisation
         out[f"y_{split}"] = y.astype(np.int64)
+    out["sources"] = sums
     return out
 
 
-def _load_cifar10(root: Path, key: str) -> dict:
+def _load_cifar10(root: Path, key: str, verify: bool = True) -> dict:
     folder = next((f for f in (root / "cifar-10-batches-py", root) if (f / "test_batch").is_file()), None)
     if folder is None:
         raise DatasetError(
@@ -74,17 +155,24 @@ def _load_cifar10(root: Path, key: str) -> dict:
         path = folder / name
         if not path.is_file():
             raise DatasetError(f"{key}.root: {path} missing (need data_batch_1..5 and test_batch)")
-        with open(path, "rb") as fh:
-            d = pickle.load(fh, encoding="bytes")  # the archive's own format (dicts of bytes keys)
-        data, labels = d[b"data"], d[b"labels"]
+        blob = path.read_bytes()
+        sums[name] = {"md5": md5(blob)}
+        if verify and sums[name]["md5"] != MD5["cifar10"][name]:  # before unpickling anything
+            raise _mismatch(path, sums[name]["md5"], MD5["cifar10"][name], key)
+        try:  # the archive's own format: dicts with bytes keys (Python 2 pickles)
+            d = _BatchUnpickler(io.BytesIO(blob), encoding="bytes").load()
+            data, labels = np.asarray(d[b"data"]), d[b"labels"]
+        except (pickle.UnpicklingError, EOFError, TypeError, KeyError, ValueError, AttributeError) as err:
+            raise DatasetError(f"{path}: not a CIFAR-10 python batch: {err}") from None
         if data.shape[1] != 3072:
             raise DatasetError(f"{path}: rows of {data.shape[1]} values, expected 3072 (3 planes of 32x32)")
         return data.reshape(-1, 3, 32, 32).astype(np.float32) / 255.0, np.asarray(labels, dtype=np.int64)
 
+    sums = {}
     train = [batch(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = batch("test_batch")
     return {"x_train": np.concatenate([b[0] for b in train]), "y_train": np.concatenate([b[1] for b in train]),
-            "x_test": x_test, "y_test": y_test}
+            "x_test": x_test, "y_test": y_test, "sources": sums}
 
 
 def _load_digits(size: int, seed: int) -> dict:
@@ -186,11 +274,11 @@ def load_dataset(cfg: dict) -> dict[str, np.ndarray]:
     if name in ("fashion_mnist", "mnist"):
         if name == "mnist" and "root" not in cfg:
             raise DatasetError(f"{key}.root: MNIST needs a local folder (IDX files or <root>/MNIST/raw/)")
-        full = _load_idx_dataset(name, Path(cfg.get("root", FASHION_ROOT)), key)
+        full = _load_idx_dataset(name, Path(cfg.get("root", FASHION_ROOT)), key, cfg.get("verify_md5", True))
     elif name == "cifar10":
         if "root" not in cfg:
             raise DatasetError(f"{key}.root: CIFAR-10 needs a local folder holding cifar-10-batches-py/")
-        full = _load_cifar10(Path(cfg["root"]), key)
+        full = _load_cifar10(Path(cfg["root"]), key, cfg.get("verify_md5", True))
     elif name == "digits":
         full = _load_digits(int(cfg.get("size", 16)), int(cfg.get("seed", 0)))
     elif name == "synthetic":
@@ -207,6 +295,7 @@ def load_dataset(cfg: dict) -> dict[str, np.ndarray]:
         for split in ("train", "test"):  # the same patterns serve train and test
             out[f"x_{split}"] = contaminate(out[f"x_{split}"], out[f"y_{split}"], pats)
     out["index_train"], out["index_test"] = index["train"], index["test"]
+    out["sources"] = full.get("sources", {})  # file name -> {md5, ...} of every file read (none: generated data)
     return out
 
 

@@ -22,7 +22,8 @@ class IdxError(ValueError):
     """A file that is not a well-formed IDX file (or not the expected kind)."""
 
 
-def _read_bytes(path: Path) -> bytes:
+def idx_bytes(path: Path) -> bytes:
+    """The IDX content of a file, gunzipped when it is gzip (whatever its suffix)."""
     with open(path, "rb") as fh:
         head = fh.read(2)
     try:
@@ -39,7 +40,11 @@ def read_idx(path: str | os.PathLike, expect_magic: int | None = None) -> np.nda
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: IDX file not found")
-    data = _read_bytes(path)
+    return parse_idx(idx_bytes(path), path, expect_magic)
+
+
+def parse_idx(data: bytes, path: str | os.PathLike, expect_magic: int | None = None) -> np.ndarray:
+    """The array of IDX content ``data`` read from ``path`` (named in every error)."""
     if len(data) < 4:
         raise IdxError(f"{path}: {len(data)} bytes, too short for an IDX header")
     magic = int.from_bytes(data[:4], "big")

@@ -116,6 +116,23 @@ def config_problems(cfg: dict) -> list[str]:
                 problems.append(f"perturb.datasets.{key}: paired as contaminated but has no 'contamination' key")
         if clean in known and "contamination" in cfg["datasets"][clean]:
             problems.append(f"perturb.datasets.{clean}: paired as clean but has a 'contamination' key")
+    for key, spec in cfg.get("datasets", {}).items():
+        if spec["name"] in ("mnist", "cifar10") and "root" not in spec:
+            problems.append(f"perturb.datasets.{key}.root: {spec['name']} needs a local folder (nothing is downloaded)")
+        if spec["name"] == "synthetic" and "all" in (spec["train_per_class"], spec["test_per_class"]):
+            problems.append(f"perturb.datasets.{key}: the synthetic set needs numbers of images per class, not 'all'")
+    atk, bp = cfg.get("attack", {}), cfg.get("breakpoints", {})
+    names = set(atk.get("attacks", {}))
+    for i, name in enumerate(bp.get("attacks", [])):
+        if name not in names:
+            problems.append(f"perturb.breakpoints.attacks[{i}] = {name!r}: not a key of perturb.attack.attacks "
+                            f"{sorted(names)}")
+    if bp.get("n_images", 0) > atk.get("n_images", 0):
+        problems.append(f"perturb.breakpoints.n_images = {bp['n_images']}: more than the "
+                        f"perturb.attack.n_images = {atk.get('n_images')} attacked images")
+    if "figure_run" in atk and "dynamics" in cfg and atk["figure_run"] not in run_names(cfg):
+        problems.append(f"perturb.attack.figure_run = {atk['figure_run']!r}: not a dynamics run "
+                        f"(<dataset>/<model>/s<seed> of perturb.dynamics)")
     return problems
 
 

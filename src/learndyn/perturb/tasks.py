@@ -46,7 +46,8 @@ def prepare_dataset(job: Job) -> None:
     seed = cfg.get("seed")
     extra = {"contamination": {**cfg["contamination"], "dft_norm": "backward (unnormalised forward DFT)",
                                "clipping": "none"}} if "contamination" in cfg else {}
-    write_images(data, job.output("images"), job.provenance(seed=seed, **extra))
+    # the md5 of every input file, so a table says which copy of the data it was built from
+    write_images(data, job.output("images"), job.provenance(seed=seed, sources=data["sources"], **extra))
     x = data["x_train"]
     job.log(f"{cfg['key']}: train {x.shape}, test {data['x_test'].shape}, range [{x.min():.3f}, {x.max():.3f}]")
 
@@ -64,7 +65,7 @@ def family(model: str) -> str:
 
     base = parse_model_id(model)["base"]
     kind = ("fc" if base in ("linear", "fc_relu") or base.startswith("fc_") else
-            "conv" if base.startswith("conv_") or base.startswith("simple") else
+            "conv" if base.startswith(("conv_", "simple")) else
             "lc" if base.startswith("lc_") else base)
     return f"{kind}_{'lin' if is_linear(model) else 'relu'}"
 

@@ -63,3 +63,32 @@ def group_init(group: dict, runs: pd.DataFrame) -> dict[str, np.ndarray]:
         knobs = {} if knob == "none" else {knob: float(value)}
         parts.append(draw_init(preset, group["width"], [int(s) for s in cell["seed"]], **knobs))
     return {k: np.concatenate([p[k] for p in parts]) for k in ("w", "b", "v", "c")}
+
+
+def config_problems(spl: dict) -> list[str]:
+    """Cross-key checks of the splines section (the schema checks each key alone)."""
+    problems = []
+    train = spl.get("train", {})
+    problems += _train_problems(train, "splines.train")
+    for name, sweep in spl.get("sweeps", {}).items():
+        key = f"splines.sweeps.{name}"
+        if sweep.get("preset") == "antisymmetric":
+            odd = [w for w in sweep.get("widths", []) if w % 2]
+            if odd:
+                problems.append(f"{key}.widths = {odd}: the antisymmetric init pairs units, widths must be even")
+        override = sweep.get("train")
+        if isinstance(override, dict) and override:  # the sweep's jobs train with the merged keys
+            problems += _train_problems({**train, **override}, f"{key}.train")
+    return problems
+
+
+def _train_problems(train: dict, key: str) -> list[str]:
+    """Breakpoints that cannot be honoured within max_steps."""
+    bps, max_steps = train.get("breakpoints"), train.get("max_steps")
+    if isinstance(bps, list) and not any(0 < b <= max_steps for b in bps):
+        return [f"{key}.breakpoints = {bps}: no breakpoint in (0, max_steps={max_steps}]"]
+    if isinstance(bps, dict) and bps.get("schedule") == "log" and bps["num"] > max_steps:
+        return [f"{key}.breakpoints.num = {bps['num']}: more log-spaced breakpoints than max_steps={max_steps}"]
+    if isinstance(bps, dict) and bps.get("schedule") == "linear" and bps["every"] > max_steps:
+        return [f"{key}.breakpoints.every = {bps['every']}: exceeds max_steps={max_steps} (no breakpoint after 0)"]
+    return []
