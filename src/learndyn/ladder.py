@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import yaml
 
 from learndyn.claims import CLAIMS, tolerance
+from learndyn.config import load_config_file
 from learndyn.io import Table, read_table, write_table
 from learndyn.job import Job
 
@@ -49,8 +49,7 @@ def load_rungs(path: str | os.PathLike, root: str | os.PathLike) -> list[dict]:
     """The rungs file: ``rungs: [{name: smoke, configfiles: [config/smoke.yaml]}, ...]``, checked;
     config files are relative to the project ``root`` (or absolute)."""
     path, root = Path(path), Path(root)
-    with open(path) as fh:
-        doc = yaml.safe_load(fh) or {}
+    doc = load_config_file(path) or {}  # the strict loader of config files (duplicate keys, YAML 1.1 forms)
     rungs = doc.get("rungs")
     if not isinstance(rungs, list) or len(rungs) < 2:
         raise ValueError(f"{path}: 'rungs' must list at least two rungs (smallest first), got {rungs!r}")
