@@ -7,7 +7,10 @@ import glob
 from learndyn.config import STUDIES
 from learndyn.ladder import load_rungs
 
-LADDER_RUNGS = load_rungs(config.get("ladder", {}).get("rungs", "config/ladder/rungs.yaml"), workflow.basedir)
+LADDER_RUNGS = load_rungs(
+    config.get("ladder", {}).get("rungs", os.path.join(workflow.basedir, "config", "ladder", "rungs.yaml")),
+    workflow.basedir,
+)
 LADDER_FILES = {r["name"]: r["configfiles"] for r in LADDER_RUNGS}
 # a rung reruns (its nested run decides what inside) when any code or workflow file changes
 LADDER_CODE = sorted(
