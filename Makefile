@@ -1,32 +1,52 @@
 # learndyn: the two commands are `make reproduce` and `make test`.
+#   make setup          .venv from the hash lock + the Debian data package (envs/apt-reproduce.txt)
+#   make setup-cluster  + the Debian packages of tests/cluster (envs/apt-cluster-test.txt)
+#   make lock           regenerate envs/requirements.txt and envs/learndyn.yaml (needs network)
 PYTHON ?= python3
 VENV   ?= .venv
 CORES  ?= 2
 BIN    := $(VENV)/bin
 SMK    := $(BIN)/snakemake
+LOCK_VENV    ?= .lock-venv
+PIP_TOOLS    := pip-tools==7.7.0
 
-.PHONY: setup reproduce test smoke report clean-results
+.PHONY: setup setup-cluster lock reproduce test smoke report clean-results
 
 setup: $(VENV)/.installed
+	@sh envs/debian-packages.sh envs/apt-reproduce.txt "reproduction" \
+	  "the perturb study cannot read Fashion-MNIST (its prepare job fails naming the folder); the other studies run, e.g. '$(SMK) --cores $(CORES) splines kernel motor'."
 
-# One pip call with exact pins (torch must sit beside lightning, or a CUDA build is pulled).
-$(VENV)/.installed: envs/requirements.txt pyproject.toml envs/apt-packages.txt
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && grep -qv '^\s*\(#\|$$\)' envs/apt-packages.txt; then \
-	  echo "installing Debian packages: $$(grep -v '^\s*\(#\|$$\)' envs/apt-packages.txt | tr '\n' ' ')"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    $$(grep -v '^\s*\(#\|$$\)' envs/apt-packages.txt); \
-	fi
+# Only tests/cluster needs these: SLURM, munge, slurmdbd and MariaDB, installed without starting
+# or enabling any of their services (the tests start the daemons themselves, as child processes).
+setup-cluster: setup
+	@sh envs/debian-packages.sh envs/apt-cluster-test.txt "tests/cluster (a local SLURM)" \
+	  "tests/cluster is skipped with the reason; every other test runs."
+
+# Every installed package comes from the hash lock, in one pip call (torch must sit beside
+# lightning or a CUDA build is pulled; --require-hashes refuses any file whose hash is not locked).
+$(VENV)/.installed: envs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -r envs/requirements.txt
+	$(BIN)/python -m pip install -q --require-hashes -r envs/requirements.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	@touch $@
+
+# Maintainers: resolve envs/requirements.in (direct pins) into the full hash lock, then derive the
+# conda env from it. pip-compile reads pip's configuration, so the lock holds the hashes of the
+# files pip installs here (torch's CPU wheel included).
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install -q $(PIP_TOOLS)
+	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links \
+	  --output-file envs/requirements.txt envs/requirements.in
+	$(PYTHON) envs/conda_env.py
 
 reproduce: setup
 	$(SMK) --cores $(CORES) --configfile config/config.yaml
 	$(SMK) --cores $(CORES) --configfile config/config.yaml --report results/report.html
 	@echo "report: results/report.html   claims: results/claims.html"
 
-test: setup
+test: setup setup-cluster
 	$(BIN)/python -m pytest
 
 smoke: setup

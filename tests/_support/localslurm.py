@@ -31,10 +31,10 @@ def unavailable_reason() -> str | None:
     """Why a local cluster cannot be started here (None when it can)."""
     if os.name != "posix" or os.geteuid() != 0:
         return ("needs root (daemons run as root, jobs as the submitting user); "
-                f"CI runs as root with the Debian packages {PACKAGES} from envs/apt-packages.txt")
+                f"CI runs as root with the Debian packages {PACKAGES} from envs/apt-cluster-test.txt")
     missing = [t for t in (*DAEMONS, *CLIENTS) if not _which(t)]
     if missing:
-        return f"missing {missing}: install the Debian packages {PACKAGES} (make setup does, as root)"
+        return f"missing {missing}: install the Debian packages {PACKAGES} (make setup-cluster does, as root)"
     return None
 
 

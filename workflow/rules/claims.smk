@@ -7,7 +7,7 @@ rule aggregate_claims:
         code=code("claims.py", "claims_page.py", "tasks.py"),
     output:
         table="results/claims.parquet",
-        page=report("results/claims.html", caption="../report/claims.rst", category="0 claims"),
+        page=report("results/claims.html", caption="../report/claims.rst", category="Claims and verdicts"),
     params:
         func="learndyn.tasks:aggregate_claims",
     log:

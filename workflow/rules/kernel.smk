@@ -281,7 +281,7 @@ for _fig, _tables in KERNEL_FIGURES.items():
             figure=report(
                 f"results/figures/kernel/{_fig}.png",
                 caption=f"../report/kernel/{_fig}.rst",
-                category="kernel",
+                category="Study kernel - pseudo-kernel (Pyle et al. 2023)",
             ),
         params:
             func="learndyn.figures.kernel:render",

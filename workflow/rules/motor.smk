@@ -121,7 +121,7 @@ for _fig, _tables in MOTOR_FIGURES.items():
             figure=report(
                 f"results/figures/motor/{_fig}.png",
                 caption=f"../report/motor/{_fig}.rst",
-                category="motor",
+                category="Study motor - SUPERTREX, FORCE, RMHL (Pyle and Rosenbaum 2019)",
             ),
         params:
             func="learndyn.figures.motor:render",

@@ -271,7 +271,7 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
                       "perturb/spectra_tasks.py"),
         output:
             figure=report(f"results/figures/perturb/{_pfig}.png", caption=f"../report/perturb/{_pfig}.rst",
-                          category="perturb"),
+                          category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
         params:
             func="learndyn.figures.perturb_spectra:render",
             cfg=canonical({"figure": _pfig}),
@@ -393,7 +393,7 @@ rule render_perturb_dynamics:
         code=code("figures/style.py", "figures/perturb_dynamics.py", "perturb/spectra.py"),
     output:
         figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
-                      category="perturb"),
+                      category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
     params:
         func="learndyn.figures.perturb_dynamics:render",
         cfg=canonical({"figure": "dynamics", "run": PERTURB_FIGURE_RUN, "rows": PATK.get("figure_rows", 8)}),
@@ -415,7 +415,7 @@ rule render_perturb_breakpoints:
         code=code("figures/style.py", "figures/perturb_dynamics.py"),
     output:
         figure=report("results/figures/perturb/breakpoints.png", caption="../report/perturb/breakpoints.rst",
-                      category="perturb"),
+                      category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
     params:
         func="learndyn.figures.perturb_dynamics:render",
         cfg=canonical({"figure": "breakpoints"}),
@@ -467,7 +467,7 @@ rule render_perturb_training:
         figure=report(
             "results/figures/perturb/training.png",
             caption="../report/perturb/training.rst",
-            category="perturb",
+            category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)",
         ),
     params:
         func="learndyn.figures.perturb_training:render",

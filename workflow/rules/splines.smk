@@ -238,7 +238,7 @@ for _fig, _tables in SPLINE_FIGURES.items():
             figure=report(
                 f"results/figures/splines/{_fig}.png",
                 caption=f"../report/splines/{_fig}.rst",
-                category="splines",
+                category="Study splines - ReLU nets as splines (Sahs et al. 2022)",
             ),
         params:
             func="learndyn.figures.splines:render",
