@@ -29,7 +29,7 @@ def _page(n_per_study=25) -> str:
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="Debian chromium not installed "
                     "(make setup-test installs it; CI requires it)")
 def test_summary_visible_without_scrolling_at_1400px(tmp_path):
-    assert CHROMIUM, "chromium is required in CI (envs/apt-test-packages.txt)"
+    assert CHROMIUM, "chromium is required in CI (envs/apt-test.txt, make setup-test)"
     probe = ("<script>const r=document.getElementById('summary').getBoundingClientRect();"
              "document.body.setAttribute('data-bottom',r.bottom);document.body.setAttribute('data-right',r.right);"
              "document.body.setAttribute('data-height',window.innerHeight)</script>")
