@@ -45,3 +45,8 @@ rule all:
         "results/claims.parquet",
         "results/claims.html",
         [study_targets(s) for s in config["studies"]],
+
+
+# Last, once every rule exists: each rule's src/learndyn files become its input `code`, derived from
+# the import closure of its params.func (workflow/rules/common.smk).
+declare_code_inputs()
