@@ -20,7 +20,6 @@ MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "tra
 
 wildcard_constraints:
     run="[a-z0-9_]+(-[a-z0-9_]+)*",
-    group="shared|seed-[0-9]+",
 
 
 STUDY_TARGETS["motor"] = lambda: [

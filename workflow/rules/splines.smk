@@ -12,7 +12,6 @@ SPLINE_FIGURES = {name: list(tables) for name, (_, tables) in SPLINE_FIGURE_SPEC
 
 
 wildcard_constraints:
-    group="[a-z][a-z0-9_]*-H[0-9]+",
     dataset="D[1-5]",
     figure="F[0-9]_[a-z_]+",
 
