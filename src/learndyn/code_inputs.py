@@ -16,7 +16,7 @@ an f-string such as ``f"learndyn.perturb.{name}"``, every module of that package
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE = "learndyn"
@@ -73,7 +73,7 @@ def _package_modules(package: str, root: Path) -> set[str]:
     return {f"{package}.{p.stem}" for p in folder.parent.glob("*.py") if p.name != "__init__.py"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def direct_imports(name: str, root: Path = ROOT) -> frozenset[str]:
     """The learndyn modules that module ``name`` imports anywhere in its source (cached)."""
     path = module_file(name, root)
@@ -107,7 +107,7 @@ def _with_parents(name: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def closure(name: str, root: Path = ROOT) -> frozenset[Path]:
     """Every source file that importing module ``name`` can run: the module, what it imports,
     recursively, and the ``__init__.py`` of each package on the way (cached per module)."""
