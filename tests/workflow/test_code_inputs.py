@@ -186,9 +186,10 @@ def copy_project(dst: Path) -> Path:
 
 
 def dry_run(project: Path, configfile: Path, *extra: str) -> dict[tuple[str, str], dict]:
-    """`snakemake -n` in a project folder, as a user types it: job (rule, wildcards) -> its block."""
+    """`snakemake -n` in a project folder, as a user types it: job (rule, wildcards) -> its block.
+    ``extra`` (targets, options) goes before --configfile, which takes several values."""
     out = run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(project / "Snakefile"),
-               "--directory", str(project), "--configfile", str(configfile), *extra], timeout=300).stdout
+               "--directory", str(project), *extra, "--configfile", str(configfile)], timeout=300).stdout
     jobs = {}
     for rule, body in re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", out, re.MULTILINE):
         fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.MULTILINE))
