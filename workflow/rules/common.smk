@@ -37,6 +37,8 @@ def declare_code_inputs():
             raise WorkflowError(f"rule {r.name}: its `code` input is derived from params.func; remove the "
                                 "hand-written one")
         try:
+            if not isinstance(func, str):
+                raise ValueError(f"{func!r} is not a 'module:function' string")
             files = rule_code(func, RUNNER, root=Path(SRC))
         except ValueError as err:
             raise WorkflowError(f"rule {r.name}: cannot derive its code inputs from params.func: {err}") from None
