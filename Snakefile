@@ -71,3 +71,7 @@ if (
 ):
     _paths = (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH"))
     os.environ.update(PYTHONPATH=os.pathsep.join(p for p in _paths if p))
+
+# Last, once every rule exists: each rule's src/learndyn files become its input `code`, derived from
+# the import closure of its params.func (workflow/rules/common.smk).
+declare_code_inputs()

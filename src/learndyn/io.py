@@ -16,13 +16,15 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import socket
 import subprocess
-import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -81,7 +83,7 @@ def _git_commit() -> str:
         return env
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() if out.returncode == 0 else "unknown"
@@ -118,12 +120,34 @@ def provenance(rule: str, config: Any = None, seed: Any = None, **extra: Any) ->
     return record
 
 
-def atomic_path(path: Path):
-    """Context-free helper: a temp file in the target's folder, to be renamed over it."""
+def _new_temp(path: Path) -> Path:
+    """An empty, new file next to ``path``, created as ``open(path, "w")`` would create ``path``:
+    mode 0o666 & ~umask (and the folder's default ACL). mkstemp's 0600 would make every result
+    unreadable to the colleagues sharing a results folder."""
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Write ``path`` all at once or not at all: yields a temp file in the same folder (so the
+    rename cannot cross filesystems) for the caller to write by name; when the block ends without
+    error it is renamed over ``path``, otherwise it is removed and an existing ``path`` is kept.
+    A killed job therefore never leaves a half-written table, checkpoint or figure."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    tmp = _new_temp(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table,
@@ -134,13 +158,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table,
     meta = {TABLE_KEY: table.name.encode(),
             PROVENANCE_KEY: json.dumps(dict(prov or {}), sort_keys=True, default=str).encode()}
     arrow = arrow.replace_schema_metadata(meta)
-    tmp = atomic_path(path)
-    try:
+    with atomic_write(path) as tmp:
         pq.write_table(arrow, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

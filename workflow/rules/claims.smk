@@ -4,7 +4,6 @@
 rule aggregate_claims:
     input:
         claims=expand("results/{study}/claims.parquet", study=config["studies"]),
-        code=code("claims.py", "claims_page.py", "tasks.py"),
     output:
         table="results/claims.parquet",
         page=report("results/claims.html", caption="../report/claims.rst", category="Claims and verdicts"),

@@ -1,16 +1,61 @@
 # Helpers shared by every study's rules.
 import os
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from learndyn.code_inputs import rule_code
 from learndyn.config import canonical, study_problems
 
 SRC = os.path.join(workflow.basedir, "src", "learndyn")
+RUNNER = os.path.join(workflow.basedir, "workflow", "scripts", "run.py")  # every rule's script:
 
 
 def code(*modules):
-    """The learndyn source files a rule runs: declared as inputs so a code change reruns it."""
-    return [os.path.join(SRC, m) for m in ("io.py", "job.py", *modules)]
+    """Gone: a rule's code inputs are derived from its params.func (declare_code_inputs)."""
+    raise WorkflowError("code(...) lists are gone: remove the `code=` input; the Snakefile derives every rule's "
+                        "src/learndyn files from its params.func (declare_code_inputs in workflow/rules/common.smk)")
+
+
+def code_path(path):
+    """Relative to the working directory when it holds the file (Snakemake run from the project root):
+    a results folder copied or moved with its project then plans nothing (an absolute path would differ:
+    "Set of input files has changed"); absolute otherwise (a working directory outside the project)."""
+    rel = os.path.relpath(path)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+
+
+def declare_code_inputs():
+    """Declare, as the input `code` of every rule with a params.func, the src/learndyn files it runs:
+    the static import closure of its entry module and of run.py's own imports (learndyn.code_inputs;
+    cached per module). Snakemake does not track imported modules; this makes an edit of a module rerun
+    exactly the jobs that can run it. Called once, at the end of the Snakefile, after every rule exists."""
+    for r in workflow.rules:
+        func = dict(r.params.items()).get("func")
+        if func is None:
+            continue  # targets (all, splines, ...) run nothing
+        if "code" in dict(r.input.items()):
+            raise WorkflowError(f"rule {r.name}: its `code` input is derived from params.func; remove the "
+                                "hand-written one")
+        try:
+            if not isinstance(func, str):
+                raise ValueError(f"{func!r} is not a 'module:function' string")
+            files = rule_code(func, RUNNER, root=Path(SRC))
+        except ValueError as err:
+            raise WorkflowError(f"rule {r.name}: cannot derive its code inputs from params.func: {err}") from None
+        # Rule.set_input is what Snakemake's own rule decorator calls; a rule defined without `input:`
+        # has no input path modifier yet: give it the workflow's, as the decorator would have.
+        if r.input_modifier is None:
+            r.input_modifier = workflow.modifier.path_modifier
+        r.set_input(code=[code_path(str(f)) for f in files])
+
+
+# {group} is a training group in two studies: splines "<sweep>-H<width>" (one batched job per sweep x
+# width) and motor "shared" | "seed-<n>" (the seeds sharing a J). The shapes are disjoint and the paths
+# differ by study, so one constraint serves both. Constraints are global: two per-study values of one
+# name override each other (each study's rules kept its own only by being defined right after it).
+wildcard_constraints:
+    group="[a-z][a-z0-9_]*-H[0-9]+|shared|seed-[0-9]+",
 
 
 def study_targets(study):

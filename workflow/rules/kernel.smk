@@ -10,11 +10,6 @@ from learndyn.kernel.runs import run_config, run_names
 validate_study("kernel")
 
 
-def kcode(*modules):
-    """code() plus the kernel study's table schemas, which every kernel job reads or writes."""
-    return code("kernel/tables.py", *modules)
-
-
 KER = config["kernel"]
 KERNEL_RUNS = run_names(KER)
 KERNEL_ARI_RUN = f"{KER['ari']['schedule']}-r0"  # the run shown in Figs. G and I
@@ -45,8 +40,6 @@ if KERNEL_SPLINES:
 # figure -> named input tables, as learndyn.figures.kernel:render reads them (one source of truth)
 KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()
                   if all(t in KERNEL_TABLES for t in tables)}
-KERNEL_FIGURE_CODE = ["figures/style.py", "figures/kernel.py", "figures/kernel_validation.py",
-                      "figures/kernel_multitask.py", "figures/kernel_beyond.py"]
 KERNEL_RUN_RE = "(LR|ET)-r[0-9]+"
 KERNEL_RUN_OUT = ["summary", "eigvec", "groups", "hidden", "embedding", "ari"]
 
@@ -67,8 +60,6 @@ rule prepare_kernel_data:
     """The multitask environment of one run: Single12All and Multi12All train/test sets."""
     output:
         datasets="results/kernel/data/{krun}.parquet",
-    input:
-        code=kcode("kernel/tasks.py", "kernel/runs.py", "kernel/multitask.py"),
     params:
         func="learndyn.kernel.tasks:prepare_data",
         cfg=canonical({"seed": KER["seed"], "data": KER["data"]}),
@@ -89,8 +80,6 @@ rule train_kernel:
     multitask fine-tuning, snapshots as breakpoints."""
     input:
         datasets="results/kernel/data/{krun}.parquet",
-        code=kcode("kernel/tasks.py", "kernel/module.py", "kernel/runs.py", "kernel/multitask.py",
-                  "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
     output:
         manifest="results/kernel/runs/{krun}/checkpoints.parquet",
         curves="results/kernel/runs/{krun}/curves.parquet",
@@ -119,8 +108,6 @@ rule analyse_kernel_run:
         manifest="results/kernel/runs/{krun}/checkpoints.parquet",
         curves="results/kernel/runs/{krun}/curves.parquet",
         datasets="results/kernel/data/{krun}.parquet",
-        code=kcode("kernel/tasks.py", "kernel/analysis.py", "kernel/decompose.py", "kernel/pseudo_kernel.py",
-                  "kernel/runs.py", "kernel/multitask.py"),
     output:
         **{name: f"{KT}/runs/{{krun}}/{name}.parquet" for name in KERNEL_RUN_OUT},
     params:
@@ -147,7 +134,6 @@ rule collect_kernel_runs:
         summary=expand(f"{KT}/runs/{{krun}}/summary.parquet", krun=KERNEL_RUNS),
         curves=expand("results/kernel/runs/{krun}/curves.parquet", krun=KERNEL_RUNS),
         ari=expand(f"{KT}/runs/{{krun}}/ari.parquet", krun=KERNEL_RUNS),
-        code=kcode("kernel/tasks.py", "kernel/stats.py"),
     output:
         runs=KERNEL_TABLES["runs"],
         curves=KERNEL_TABLES["curves"],
@@ -171,8 +157,6 @@ rule collect_kernel_runs:
 
 rule kernel_onestep:
     """One-step identity: 1-D ReLU net (Fig. A) and the multitask net, error vs learning rate."""
-    input:
-        code=kcode("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py", "kernel/multitask.py"),
     output:
         relu1d=KERNEL_TABLES["relu1d"],
         errors=KERNEL_TABLES["onestep"],
@@ -193,8 +177,6 @@ rule kernel_onestep:
 
 rule kernel_linear:
     """Saxe-McClelland-Ganguli linear net: mode half-times, predicted-update tracking (Figs. B-D)."""
-    input:
-        code=kcode("kernel/validation.py", "kernel/pseudo_kernel.py", "kernel/linear_case.py"),
     output:
         track=KERNEL_TABLES["smg_track"],
         kernel_sv=KERNEL_TABLES["smg_kernel_sv"],
@@ -225,8 +207,6 @@ if KERNEL_SPLINES:
         input:
             metrics="results/splines/tables/implicit_regularisation.parquet",
             datasets="results/splines/data/datasets.parquet",
-            code=kcode("kernel/splines_regime.py", "kernel/pseudo_kernel.py", "kernel/stats.py", "splines/runs.py",
-                      "splines/init.py", "splines/gd.py", "splines/data.py"),
         output:
             regime=KERNEL_TABLES["splines_regime"],
             stats=KERNEL_TABLES["splines_regime_stats"],
@@ -253,7 +233,6 @@ rule kernel_claims:
         **{t: KERNEL_TABLES[t] for t in ("runs", "ari", "correlations", "onestep", "smg_summary", "smg_track",
                                          "smg_corr", "sweep", "sweep_stats", "splines_regime_stats")
            if t in KERNEL_TABLES},
-        code=kcode("kernel/claims.py", "claims.py", "kernel/stats.py"),
     output:
         claims="results/kernel/claims.parquet",
     params:
@@ -276,7 +255,6 @@ for _fig, _tables in KERNEL_FIGURES.items():
             f"render_kernel_{_fig}"
         input:
             **{t: KERNEL_TABLES[t] for t in _tables},
-            code=kcode(*KERNEL_FIGURE_CODE),
         output:
             figure=report(
                 f"results/figures/kernel/{_fig}.png",

@@ -14,7 +14,7 @@ LADDER_RUNGS = load_rungs(
 LADDER_FILES = {r["name"]: r["configfiles"] for r in LADDER_RUNGS}
 # a rung reruns (its nested run decides what inside) when any code or workflow file changes
 LADDER_CODE = sorted(
-    os.path.relpath(p)
+    code_path(p)
     for pattern in ("src/learndyn/**/*.py", "workflow/**/*", "Snakefile")
     for p in glob.glob(os.path.join(workflow.basedir, pattern), recursive=True)
     if os.path.isfile(p) and "__pycache__" not in p
@@ -24,7 +24,7 @@ LADDER_CODE = sorted(
 rule ladder_rung:
     input:
         configs=lambda wc: [os.path.join(workflow.basedir, f) for f in LADDER_FILES[wc.rung]],
-        code=LADDER_CODE,
+        sources=LADDER_CODE,
     output:
         claims="results/ladder/{rung}/claims.parquet",
         page="results/ladder/{rung}/claims.html",
@@ -46,7 +46,6 @@ rule ladder_rung:
 rule collect_claims_ladder:
     input:
         claims=expand("results/ladder/{rung}/claims.parquet", rung=LADDER_FILES),
-        code=code("claims.py", "claims_page.py", "ladder.py", "figures/ladder.py", "figures/style.py"),
     output:
         table="results/claims_ladder.parquet",
         page=report("results/claims_ladder.html", caption="../report/ladder.rst", category="Claims ladder"),

@@ -14,15 +14,11 @@ MOTOR_JOBS = {(run, group): cfg for run, r in MOTOR_RUNS.items() for group, cfg 
 MOTOR_GROUP_DIR = "results/motor/runs/{run}/{group}"
 # figure -> named input tables, as learndyn.figures.motor:render reads them (one source of truth)
 MOTOR_FIGURES = {name: list(tables) for name, (_, tables) in MOTOR_FIGURES_SPECS.items()}
-MOTOR_SIM_CODE = ["motor/experiments.py", "motor/plan.py", "motor/checkpoints.py", "motor/simulate.py",
-                  "motor/engine.py", "motor/fused.py", "motor/loop.py", "motor/reservoir.py", "motor/rules.py", "motor/tasks.py",
-                  "train/store.py"]
 MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")}
 
 
 wildcard_constraints:
     run="[a-z0-9_]+(-[a-z0-9_]+)*",
-    group="shared|seed-[0-9]+",
 
 
 STUDY_TARGETS["motor"] = lambda: [
@@ -48,8 +44,6 @@ def motor_group_files(table):
 rule simulate_motor:
     """One group of a run: its seeds (one, or every seed sharing a J) with all the run's
     conditions, checkpointed per period."""
-    input:
-        code=code(*MOTOR_SIM_CODE),
     output:
         manifest=f"{MOTOR_GROUP_DIR}/checkpoints.parquet",
         results=f"{MOTOR_GROUP_DIR}/results.parquet",
@@ -75,7 +69,6 @@ rule collect_motor:
     input:
         results=motor_group_files("results"),
         traces=motor_group_files("traces"),
-        code=code("motor/experiments.py", "motor/tasks.py"),
     output:
         **MOTOR_TABLES,
     params:
@@ -93,7 +86,6 @@ rule collect_motor:
 rule motor_claims:
     input:
         results=MOTOR_TABLES["results"],
-        code=code("motor/claims.py", "claims.py", "motor/experiments.py", "motor/tasks.py"),
     output:
         claims="results/motor/claims.parquet",
     params:
@@ -116,7 +108,6 @@ for _fig, _tables in MOTOR_FIGURES.items():
             f"render_motor_{_fig}"
         input:
             **{t: MOTOR_TABLES[t] for t in _tables},
-            code=code("figures/style.py", "figures/motor.py"),
         output:
             figure=report(
                 f"results/figures/motor/{_fig}.png",

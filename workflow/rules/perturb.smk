@@ -21,8 +21,6 @@ PERTURB_RUNS = run_names(PRT)
 PERTURB_ACCELERATOR = study_accelerator(PRT)
 PERTURB_CLAIM_TABLES = {}
 PERTURB_FIGURES = []
-PERTURB_TRAIN_CODE = ["perturb/tasks.py", "perturb/data.py", "perturb/models.py", "perturb/module.py",
-                      "perturb/runs.py", "train/factory.py", "train/callbacks.py", "train/store.py"]
 
 
 wildcard_constraints:
@@ -48,8 +46,6 @@ STUDY_TARGETS["perturb"] = lambda: [
 
 rule prepare_perturb_dataset:
     """Load / generate one dataset (deterministic subsets), store it as the perturb.images table."""
-    input:
-        code=code("perturb/tasks.py", "perturb/data.py", "perturb/idx.py"),
     output:
         images="results/perturb/data/{pdata}.parquet",
     params:
@@ -69,7 +65,6 @@ rule train_perturb:
     """One dynamics run: dense checkpoints in epoch 0, resumable; history of accuracy and loss."""
     input:
         images="results/perturb/data/{pdata}.parquet",
-        code=code(*PERTURB_TRAIN_CODE),
     output:
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
@@ -93,7 +88,6 @@ rule collect_perturb_training:
     """All dynamics runs' histories in one table (figures, claims)."""
     input:
         histories=expand(f"{RUNS_ROOT}/{{run}}/history.parquet", run=PERTURB_RUNS),
-        code=code("perturb/tasks.py"),
     output:
         table="results/perturb/tables/training.parquet",
     params:
@@ -114,7 +108,6 @@ rule train_perturb_contamination:
     input:
         clean="results/perturb/data/{pdata}.parquet",
         contaminated=lambda wc: [f"results/perturb/data/{k}.parquet" for k in contaminated_of(PRT, wc.pdata)],
-        code=code(*PERTURB_TRAIN_CODE),
     output:
         history=f"{CONTAM_ROOT}/{{pdata}}/{{pmodel}}/history.parquet",
     params:
@@ -138,7 +131,6 @@ rule perturb_contamination_table:
     input:
         histories=expand(f"{CONTAM_ROOT}/{{pdata}}/{{pmodel}}/history.parquet",
                          pdata=PRT["contamination"]["pairs"], pmodel=PRT["contamination"]["models"]),
-        code=code("perturb/tasks.py"),
     output:
         runs="results/perturb/tables/contamination_runs.parquet",
         table="results/perturb/tables/contamination.parquet",
@@ -169,7 +161,6 @@ PERTURB_CLAIM_TABLES["contamination_runs"] = "results/perturb/tables/contaminati
 PSPEC = PRT["spectra"]
 PSPEC_KINDS = {name: spec.get("kind", "") for name, spec in PRT["attack"].get("attacks", {}).items()}
 PSPEC_TABLES = ("metrics", "mean_spectrum", "radial", "predictor")
-PSPEC_CODE = ["perturb/spectra_tasks.py", "perturb/spectra_claims.py", "perturb/spectra.py"]
 PSPEC_FIGURES = {  # figure -> its input tables (names as learndyn.figures.perturb_spectra reads them)
     "fc_vs_conv": ("spectra_final", "spectra_summary", "theory_t1"),
     "lc_vs_conv": ("spectra_final", "spectra_summary"),
@@ -193,7 +184,6 @@ rule analyse_spectra:
         images="results/perturb/data/{pdata}.parquet",
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
-        code=code(*PSPEC_CODE, "perturb/models.py", "perturb/data.py", "perturb/attack_tasks.py", "train/store.py"),
     output:
         **{t: f"results/perturb/tables/spectra/{{pdata}}/{{pmodel}}/s{{pseed}}/{t}.parquet" for t in PSPEC_TABLES},
     params:
@@ -215,7 +205,6 @@ rule collect_perturb_spectra:
     """All runs: per-checkpoint means over kept maps (summary) and the final checkpoint's maps."""
     input:
         **{t: expand(f"results/perturb/tables/spectra/{{run}}/{t}.parquet", run=PERTURB_RUNS) for t in PSPEC_TABLES},
-        code=code(*PSPEC_CODE),
     output:
         summary=PSPEC_PATHS["spectra_summary"],
         final=PSPEC_PATHS["spectra_final"],
@@ -235,8 +224,6 @@ rule collect_perturb_spectra:
 
 rule perturb_theory:
     """Spec §8: T1 (Gunasekar 1-D: conv -> Fourier-l1, FC -> SVM), T2 Donoho-Stark, T3 lambda_max(K)."""
-    input:
-        code=code(*PSPEC_CODE, "perturb/theory.py"),
     output:
         t1=PSPEC_PATHS["theory_t1"],
         summary=PSPEC_PATHS["theory_summary"],
@@ -267,8 +254,6 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
             f"render_perturb_{_pfig}"
         input:
             **{t: PSPEC_PATHS[t] for t in _ptables},
-            code=code("figures/style.py", "figures/perturb_spectra.py", "perturb/spectra_claims.py",
-                      "perturb/spectra_tasks.py"),
         output:
             figure=report(f"results/figures/perturb/{_pfig}.png", caption=f"../report/perturb/{_pfig}.rst",
                           category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
@@ -295,8 +280,6 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
 PATK = PRT["attack"]
 PERTURB_ATTACK_KINDS = {name: spec.get("kind", "") for name, spec in PATK.get("attacks", {}).items()}
 PERTURB_FIGURE_RUN = PATK.get("figure_run", PERTURB_RUNS[0])
-PERTURB_ATTACK_CODE = ["perturb/attack_tasks.py", "perturb/models.py", "perturb/data.py", "perturb/runs.py",
-                       "perturb/tasks.py", "train/store.py"]
 
 
 def perturb_table(kind, run):
@@ -310,7 +293,6 @@ rule attack_checkpoints:
         images="results/perturb/data/{pdata}.parquet",
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
-        code=code(*PERTURB_ATTACK_CODE, "perturb/attacks.py"),
     output:
         perturbations="results/perturb/tables/attacks/{pdata}/{pmodel}/s{pseed}.parquet",
         summary="results/perturb/tables/attack_summary/{pdata}/{pmodel}/s{pseed}.parquet",
@@ -337,7 +319,6 @@ rule analyse_breakpoints:
         images="results/perturb/data/{pdata}.parquet",
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
-        code=code(*PERTURB_ATTACK_CODE, "perturb/breakpoints.py", "perturb/spectra.py"),
     output:
         breakpoints="results/perturb/tables/breakpoints/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
@@ -360,7 +341,6 @@ rule perturb_changepoints:
     """Reading B (reconstruction): hinge change point tau of every series, per run and attack."""
     input:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
-        code=code("perturb/attack_tasks.py", "perturb/breakpoints.py", "perturb/runs.py"),
     output:
         changepoints="results/perturb/tables/changepoints.parquet",
     params:
@@ -390,7 +370,6 @@ rule render_perturb_dynamics:
         images=f"results/perturb/data/{PERTURB_FIGURE_RUN.split('/')[0]}.parquet",
         summary=[perturb_table("attack_summary", r) for r in PERTURB_RUNS],
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
-        code=code("figures/style.py", "figures/perturb_dynamics.py", "perturb/spectra.py"),
     output:
         figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
                       category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
@@ -412,7 +391,6 @@ rule render_perturb_breakpoints:
     input:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
         changepoints="results/perturb/tables/changepoints.parquet",
-        code=code("figures/style.py", "figures/perturb_dynamics.py"),
     output:
         figure=report("results/figures/perturb/breakpoints.png", caption="../report/perturb/breakpoints.rst",
                       category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
@@ -435,10 +413,6 @@ rule perturb_claims:
     """Claims R1..R6 (spec §10) and the training claims, from the tables (verdicts computed)."""
     input:
         **PERTURB_CLAIM_TABLES,
-        # spectra_tasks / attack_tasks provide claims_rows() (listed once they exist)
-        code=code("perturb/claims.py", "claims.py",
-                  *[m for m in ("perturb/spectra_tasks.py", "perturb/spectra_claims.py", "perturb/attack_tasks.py")
-                    if os.path.exists(os.path.join(SRC, m))]),
     output:
         claims="results/perturb/claims.parquet",
     params:
@@ -462,7 +436,6 @@ rule render_perturb_training:
     input:
         training="results/perturb/tables/training.parquet",
         contamination="results/perturb/tables/contamination.parquet",
-        code=code("figures/style.py", "figures/perturb_training.py"),
     output:
         figure=report(
             "results/figures/perturb/training.png",

@@ -9,12 +9,9 @@ SPL = config["splines"]
 SPLINE_GROUPS = training_groups(SPL)
 # figure -> named input tables, as learndyn.figures.splines:render reads them (one source of truth)
 SPLINE_FIGURES = {name: list(tables) for name, (_, tables) in SPLINE_FIGURE_SPECS.items()}
-SPLINE_FIGURE_CODE = [f"figures/{m}.py" for m in ("style", "splines", "splines_common", "splines_init",
-                                                   "splines_landscape", "splines_training")]
 
 
 wildcard_constraints:
-    group="[a-z][a-z0-9_]*-H[0-9]+",
     dataset="D[1-5]",
     figure="F[0-9]_[a-z_]+",
 
@@ -47,8 +44,6 @@ rule splines:
 
 
 rule prepare_splines_dataset:
-    input:
-        code=code("splines/tasks.py", "splines/data.py", "splines/constructions.py"),
     output:
         dataset="results/splines/data/{dataset}.parquet",
     params:
@@ -68,7 +63,6 @@ rule collect_splines_datasets:
     """All data sets in one table, for the figures."""
     input:
         datasets=expand("results/splines/data/{dataset}.parquet", dataset=DATASET_KEYS),
-        code=code("splines/tasks.py"),
     output:
         datasets="results/splines/data/datasets.parquet",
     params:
@@ -86,8 +80,6 @@ rule collect_splines_datasets:
 rule train_splines:
     input:
         dataset=lambda wc: f"results/splines/data/{SPLINE_GROUPS[wc.group]['dataset']}.parquet",
-        code=code("splines/tasks.py", "splines/module.py", "splines/gd.py", "splines/init.py",
-                  "splines/runs.py", "train/factory.py", "train/callbacks.py", "train/store.py", "train/breakpoints.py"),
     output:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
@@ -111,7 +103,6 @@ rule analyse_splines_group:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
         dataset=lambda wc: f"results/splines/data/{SPLINE_GROUPS[wc.group]['dataset']}.parquet",
-        code=code("splines/tasks.py", "splines/spline.py", "splines/metrics.py", "splines/trajectory.py"),
     output:
         trajectory="results/splines/tables/groups/{group}/trajectory.parquet",
         metrics="results/splines/tables/groups/{group}/metrics.parquet",
@@ -132,7 +123,6 @@ rule analyse_splines_group:
 rule collect_splines_metrics:
     input:
         metrics=expand("results/splines/tables/groups/{group}/metrics.parquet", group=SPLINE_GROUPS),
-        code=code("splines/tasks.py"),
     output:
         table="results/splines/tables/implicit_regularisation.parquet",
     params:
@@ -153,7 +143,6 @@ rule analyse_splines_init:
     """Breakpoint laws (F2) and flatness of initial functions (F3): no training needed."""
     input:
         dataset="results/splines/data/D1.parquet",
-        code=code("splines/tasks.py", "splines/init.py", "splines/spline.py", "splines/init_analysis.py"),
     output:
         breakpoint_laws="results/splines/tables/breakpoint_laws.parquet",
         breakpoint_histograms="results/splines/tables/breakpoint_histograms.parquet",
@@ -178,8 +167,6 @@ rule analyse_splines_landscape:
     """Loss-surface slices (F4) and Hessian spectra in spline vs network coordinates (F5)."""
     input:
         dataset="results/splines/data/D3.parquet",
-        code=code("splines/tasks.py", "splines/landscape.py", "splines/constructions.py",
-                  "splines/landscape_analysis.py"),
     output:
         loss_slices="results/splines/tables/loss_slices.parquet",
         loss_slice_checks="results/splines/tables/loss_slice_checks.parquet",
@@ -209,7 +196,6 @@ rule splines_claims:
         loss_slice_checks=splines_table("loss_slice_checks"),
         trajectory_presets=splines_table("trajectory_presets"),
         datasets=splines_table("datasets"),
-        code=code("splines/claims.py", "claims.py", "splines/spline.py"),
     output:
         claims="results/splines/claims.parquet",
     params:
@@ -233,7 +219,6 @@ for _fig, _tables in SPLINE_FIGURES.items():
             f"render_splines_{_fig}"
         input:
             **{t: splines_table(t) for t in _tables},
-            code=code(*SPLINE_FIGURE_CODE),
         output:
             figure=report(
                 f"results/figures/splines/{_fig}.png",

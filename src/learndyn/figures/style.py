@@ -14,7 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display, ever (harmless if pyplot was never imported)
 
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.figure import Figure
+
+from learndyn.io import atomic_write
 
 DPI = 120
 RECONSTRUCTION = "reconstruction (paper body unavailable)"
@@ -64,14 +66,8 @@ def empty_panel(ax, text: str = "no data") -> None:
 def save_figure(fig, path: str | os.PathLike, dpi: int = DPI) -> Path:
     """Write PNG atomically (temp file + rename) so an interrupted job leaves no half image."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_write(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from learndyn.io import atomic_path, clear_folder, write_table
+from learndyn.io import atomic_write, clear_folder, write_table
 from learndyn.train.store import MANIFEST, sha256
 
 _FILE = re.compile(r"^period=(\d+)\.npz$")
@@ -45,14 +45,8 @@ def save(ckpt_dir: Path, period: int, states: list[dict], *, fingerprint: str, s
         for k, v in sd.items():
             arrays[f"g{i}.{k}"] = np.asarray(v)
     path = ckpt_dir / f"period={period}.npz"
-    tmp = atomic_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
     if keep == "last":
         for k, p in checkpoint_files(ckpt_dir).items():
             if k < period:
@@ -110,7 +104,7 @@ def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict) -> pd.DataFr
     """Hash every checkpoint of the run and write the manifest (the job's declared output) last."""
     manifest_path = Path(manifest_path)
     rows = []
-    for period, path in checkpoint_files(ckpt_dir).items():
+    for path in checkpoint_files(ckpt_dir).values():
         meta = read_meta(path)
         rows.append({"step": int(meta["step"]), "file": os.path.relpath(path, manifest_path.parent),
                      "sha256": sha256(path), "loss": float(meta["loss"]), "final": bool(meta["final"])})

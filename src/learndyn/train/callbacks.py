@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytorch_lightning as pl
 
-from learndyn.io import atomic_path
+from learndyn.io import atomic_write
 
 
 def progress_step(trainer: pl.Trainer, module: pl.LightningModule) -> int:
@@ -30,7 +30,7 @@ class BreakpointCheckpoint(pl.Callback):
     def __init__(self, ckpt_dir: str | os.PathLike, schedule: list[int],
                  log: Callable[[str], None] = print):
         self.ckpt_dir = Path(ckpt_dir)
-        self.schedule = set(int(s) for s in schedule)
+        self.schedule = {int(s) for s in schedule}
         self.emit = log
 
     def _save(self, trainer: pl.Trainer, module: pl.LightningModule, final: bool = False) -> None:
@@ -40,13 +40,8 @@ class BreakpointCheckpoint(pl.Callback):
             return
         self._pending = {"step": step, "final": final,
                          "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
-        tmp = atomic_path(path)
-        try:
+        with atomic_write(path) as tmp:
             trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs it
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
         checkpoint["learndyn"] = dict(getattr(self, "_pending", {}))
