@@ -155,12 +155,36 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table,
     """Validate ``df`` against ``table`` and write it atomically to ``path``."""
     path = Path(path)
     arrow = table.check_frame(df)  # raises before anything touches the disk
+    prov = {**dict(prov or {}), "written_as": table_identity(path)}
     meta = {TABLE_KEY: table.name.encode(),
-            PROVENANCE_KEY: json.dumps(dict(prov or {}), sort_keys=True, default=str).encode()}
+            PROVENANCE_KEY: json.dumps(prov, sort_keys=True, default=str).encode()}
     arrow = arrow.replace_schema_metadata(meta)
     with atomic_write(path) as tmp:
         pq.write_table(arrow, tmp)
     return path
+
+
+def table_identity(path: str | os.PathLike) -> str:
+    """Where a table belongs: its path from the last ``results`` folder on (the same in a project
+    copied or moved elsewhere), or its file name outside a results folder."""
+    parts = Path(os.path.abspath(path)).parts
+    anchor = max((i for i, part in enumerate(parts) if part == "results"), default=None)
+    return "/".join(parts[anchor:]) if anchor is not None else parts[-1]
+
+
+def _check_identity(path: Path, meta: dict) -> None:
+    """A table read from another place than it was written to (a swapped or copied file of the same
+    kind: another seed's, run's or sweep's) is refused, naming both identities."""
+    try:
+        prov = json.loads(meta.get(PROVENANCE_KEY, b"{}"))
+    except json.JSONDecodeError as err:
+        raise TableError(f"{path}: unreadable learndyn provenance: {err}") from err
+    written = prov.get("written_as")
+    if written is not None and written != table_identity(path):
+        raise TableError(
+            f"{path}: this file was written as {written} (rule {prov.get('rule')}, wildcards "
+            f"{prov.get('wildcards', {})}), not as {table_identity(path)}: a moved or swapped table is not "
+            "read; delete it and rerun the rule that writes this path")
 
 
 def _open(path: Path) -> pa.Table:
@@ -188,6 +212,7 @@ def read_table(path: str | os.PathLike, table: Table) -> pd.DataFrame:
     extra = set(arrow.column_names) - {c for c, _ in table.columns}
     if extra:
         raise TableError(f"{path}: unexpected columns {sorted(extra)} in table {table.name!r}")
+    _check_identity(path, meta)
     return arrow.to_pandas()
 
 
