@@ -288,7 +288,7 @@ def write_claims(job: Job) -> None:
                              read_table(i["correlations"], kt.CORRELATIONS), cfg["ari"], cfg["claims"])
     if "splines_regime_stats" in i:  # only when the splines study is in the DAG
         rows += regime_claims(read_table(i["splines_regime_stats"], kt.REGIME_STATS), cfg["claims"],
-                              read_table(i["splines_regime"], kt.REGIME), cfg.get("splines_regime_pool", []))
+                              read_table(i["splines_regime"], kt.REGIME), cfg["splines_regime_pool"])
     rows += sweep_claims(read_table(i["sweep"], kt.SUMMARY), read_table(i["sweep_stats"], kt.SWEEP_STATS),
                          cfg["claims"])
     df = claims_frame(rows)
