@@ -114,7 +114,7 @@ def multitask_claims(runs: pd.DataFrame, ari: pd.DataFrame, corr: pd.DataFrame, 
                    "share of pairs with silhouette Std > Large", aggregate="fraction",
                    values=(gap > 0).astype(float), threshold=th["o3_fraction"], direction=">=", unit="pair",
                    reading="'Std > Large in (nearly) every pair': share of pairs ≥ kernel.claims.o3_fraction, with its "
-                           "Clopper-Pearson 95% interval (all n pairs agreeing bound it above 0.9 only from n = 35)",
+                           "Clopper-Pearson 95% interval (all n pairs agreeing bound it above 0.9 only from n = 36)",
                    figure=FIG.format("J_silhouette_vs_loss"),
                    detail=f"{int((gap > 0).sum())}/{len(gap)} pairs; gap Std − Large mean {_f(gap.mean())}, s.d. "
                           f"{_f(gap.std(ddof=1)) if len(gap) > 1 else 'nan'}; Std {_f(sil['std'].mean())}, "
