@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,7 @@ def _results_frame():
                         ("none", [(3, 2, 2), (4, 2, 2), (2, 2, 3)])):
         add("task3-supertrex-modified" + ("" if cost == "default" else f"-{cost}"), "supertrex", "task3",
             [0.1, 0.2, 0.3], variant="modified", cost=cost, paths=paths)
-    pd_kw = dict(experiment="parkinsons", task="task2", model="supertrex")
+    pd_kw = {"experiment": "parkinsons", "task": "task2", "model": "supertrex"}
     add("pd-da", devs=[0.03, 0.02, 0.04], **pd_kw)
     for g, d in ((0.5, 0.1), (0.1, 0.6), (0.0, 1.739)):
         add("pd-da", devs=[d] * 3, cond=f"DA({g:g})", g=g, **pd_kw)
@@ -160,31 +161,69 @@ def test_claims_from_tables():
     CLAIMS.check_frame(df.reset_index())
     v = df["verdict"].to_dict()
     for cid in ("T1-force-succeeds", "T1-supertrex-succeeds", "T1-rmhl-worse", "T2-supertrex-all-seeds",
-                "T2-rmhl-fails", "T2-rmhl-degrades-frozen", "AUTO-w1-takes-over", "PD-lesion-before-consolidation-fails",
+                "T2-rmhl-degrades-frozen", "AUTO-w1-takes-over", "PD-lesion-before-consolidation-fails",
                 "PD-lesion-after-consolidation-survives", "PD-bg-on-test-worse", "PD-graded-depletion", "PD-ldopa-0.1-3"):
         assert v[cid] == "reproduced", (cid, df.loc[cid].to_dict())
-    assert v["T3-supertrex-fragile"] == "not run" and "not run" in df.loc["T3-supertrex-fragile", "detail"]
+    assert (df.loc["T1-force-succeeds", "aggregate"], df.loc["T1-rmhl-worse", "aggregate"]) == ("all", "median")
+    # 0/3 RMHL seeds succeed, but 3 seeds cannot bound the share of successes below 0.1 (exact interval)
+    assert df.loc["T2-rmhl-fails", "value"] == 0 and v["T2-rmhl-fails"] == "inconclusive"
+    assert df.loc["T2-rmhl-fails", "ci_hi"] == pytest.approx(1 - 0.025 ** (1 / 3))
+    assert v["T3-supertrex-fragile"] == "not run" and "Task 3 needs N = 1000" in df.loc["T3-supertrex-fragile", "why"]
+    # one of three scripts seeds blew up (a failure) and one failed: "not every seed succeeds"
     assert v["T2prime-supertrex-fragile"] == "reproduced" and "1 blew up" in df.loc["T2prime-supertrex-fragile", "detail"]
-    assert df.loc["T2prime-modified-better", "value"] == pytest.approx(2 / 3) and v["T2prime-modified-better"] == "reproduced"
+    better = df.loc["T2prime-modified-better"]           # paired by seed: 0, 1, 1; 3 seeds: interval from 0
+    assert better["value"] == pytest.approx(2 / 3) and better["verdict"] == "inconclusive" and better["ci_lo"] == 0
     # paired by seed: (1/4)/(3/2), (2/4)/(4/2), (1/5)/(2/3) -> median 1/4
     use = df.loc["T3-cost-shapes-joint-usage-modified"]
     assert use["value"] == pytest.approx(0.25) and use["verdict"] == "reproduced" and use["n"] == 3
     assert "beta/none ratio median" in use["detail"] and "not yet independently confirmed" in use["detail"]
     assert v["T3-cost-shapes-joint-usage-scripts"] == "not run"               # scripts variant not in the frame
-    assert "not run" in df.loc["T3-cost-shapes-joint-usage-scripts", "detail"]
+    assert "paper.yaml" in df.loc["T3-cost-shapes-joint-usage-scripts", "why"]
     flipped = res.copy()                                                     # the cost shifts usage the other way
     m = flipped["arm_cost"] == "none"
     flipped.loc[m, "joint_path_1"] = 0.01
     assert pd.DataFrame(motor_claims(flipped)).set_index("claim_id").loc[
         "T3-cost-shapes-joint-usage-modified", "verdict"] == "not reproduced"
-    assert df.loc["T1-rmhl-worse", "value"] == pytest.approx(0.25 / 0.035)
+    # per seed RMHL / max(FORCE, SUPERTREX): 0.2/0.03, 0.25/0.04, 0.3/0.035 -> median 0.2/0.03
+    assert df.loc["T1-rmhl-worse", "value"] == pytest.approx(0.2 / 0.03)
     assert "first k that survives: 5" in df.loc["PD-lesion-before-consolidation-fails", "detail"]
     assert v["PD-DA0-rest-posture"] == "reproduced"                # rest-posture deviation ~1.739
+    assert df["figure"].str.startswith("figures/motor/M").all()
+    assert not df["detail"].str.contains("np.").any()
     sick = res.copy()
     sick.loc[(sick["run"] == "pd-da") & (sick["condition"] == "H"), ["deviation", "success"]] = (0.9, False)
     d2 = pd.DataFrame(motor_claims(sick)).set_index("claim_id")
     assert d2.loc["PD-graded-depletion", "verdict"] == "inconclusive"   # healthy model fails: vacuous
+    assert "H seed 0 (deviation 0.9)" in d2.loc["PD-graded-depletion", "why"]
     assert d2.loc["PD-lesion-after-consolidation-survives", "verdict"] == "not reproduced"
+
+
+def test_claims_readings_one_bad_seed():
+    """One bad seed: 'every seed' rows fail, 'typical seed' rows hold; a blow-up is a failure for
+    success claims and no evidence (inconclusive, named) for deviation statistics."""
+    res = _results_frame()
+    one = (res["run"] == "pd-da") & (res["condition"] == "H") & (res["seed"] == 1)
+    res.loc[one, ["deviation", "success"]] = (0.7, False)               # one healthy seed fails
+    early = res[(res["run"] == "pd-lesion") & (res["lesion_after"] == 1)]
+    more = pd.concat([early.assign(seed=early["seed"] + 3 * k) for k in (1, 2)])   # 9 seeds of LES(1)
+    res = pd.concat([res, more], ignore_index=True)
+    les = (res["run"] == "pd-lesion") & (res["lesion_after"] == 1) & (res["seed"] == 2)
+    res.loc[les, ["deviation", "success"]] = (0.2, True)                # one early lesion of 9 survives
+    blow = (res["run"] == "task2-supertrex-scripts") & (res["seed"] == 0)
+    res.loc[blow, ["completed", "deviation", "success"]] = (False, np.nan, False)
+    bg = (res["run"] == "pd-bgon") & (res["seed"] == 2)
+    res.loc[bg, ["completed", "deviation", "success"]] = (False, np.nan, False)
+    df = pd.DataFrame(motor_claims(res)).set_index("claim_id")
+    after = df.loc["PD-lesion-after-consolidation-survives"]
+    assert after["verdict"] == "not reproduced" and after["n_failed"] == 1 and after["value"] == pytest.approx(0.7)
+    before = df.loc["PD-lesion-before-consolidation-fails"]              # median of 8 x 1.5 and 0.2
+    assert before["verdict"] == "reproduced" and before["value"] == 1.5 and before["n_failed"] == 1
+    st2 = df.loc["T2-supertrex-all-seeds"]                               # the blow-up is a failure
+    assert st2["verdict"] == "not reproduced" and st2["n_failed"] == 1 and math.isinf(st2["value"])
+    auto = df.loc["AUTO-w1-takes-over"]                                  # it never finished training
+    assert auto["verdict"] == "inconclusive" and "task2-supertrex-scripts seed 0" in auto["why"]
+    bgon = df.loc["PD-bg-on-test-worse"]                                 # no deviation: out of the median
+    assert bgon["verdict"] == "inconclusive" and "BGON seed 2" in bgon["why"] and bgon["n"] == 2
 
 
 def test_figures_render_from_tables(tmp_path):

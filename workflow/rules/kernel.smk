@@ -231,13 +231,15 @@ if KERNEL_SPLINES:
 rule kernel_claims:
     input:
         **{t: KERNEL_TABLES[t] for t in ("runs", "ari", "correlations", "onestep", "smg_summary", "smg_track",
-                                         "smg_corr", "sweep", "sweep_stats", "splines_regime_stats")
+                                         "smg_corr", "sweep", "sweep_stats", "splines_regime", "splines_regime_stats")
            if t in KERNEL_TABLES},
     output:
         claims="results/kernel/claims.parquet",
     params:
         func="learndyn.kernel.claims:write_claims",
-        cfg=canonical({"claims": KER["claims"], "ari": KER["ari"]}),
+        cfg=canonical(
+            {"claims": KER["claims"], "ari": KER["ari"], "splines_regime_pool": KER["splines_regime"]["pool"]}
+        ),
     log:
         "logs/kernel_claims.log",
     threads: 1
