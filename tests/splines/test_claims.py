@@ -10,8 +10,8 @@ from learndyn.figures.splines import FIGURES
 from learndyn.splines import claims as sc
 from learndyn.splines.trajectory import METRIC_NAMES, trajectory_rows
 
-GOOD = {"lazy": dict(displacement_median=1e-6, d_cs=0.1, lazy_rms=1e-4),
-        "rich": dict(displacement_median=0.5, pinning_fraction=0.9, effective_kinks=4.0, pinning_chance=0.04)}
+GOOD = {"lazy": {"displacement_median": 1e-6, "d_cs": 0.1, "lazy_rms": 1e-4},
+        "rich": {"displacement_median": 0.5, "pinning_fraction": 0.9, "effective_kinks": 4.0, "pinning_chance": 0.04}}
 
 
 def metrics_frame(preset="lazy", n_seeds=5, sweep="presets", **per_seed) -> pd.DataFrame:
@@ -149,3 +149,34 @@ def test_init_rows_strict_laws_and_slope_intervals():
 def test_every_figure_named_exists():
     names = {f"figures/splines/{f}.png" for f in FIGURES}
     assert {sc.F1, sc.F2, sc.F3, sc.F4, sc.F5, sc.F6, sc.F7} <= names
+
+
+def width_frame(value_of, converged=lambda h, s: True):
+    rows = []
+    for h in (10, 100, 1000):
+        for s in range(5):
+            r = {m: 0.0 for m in METRIC_NAMES}
+            r.update(group=f"width-H{h}", run=s, sweep="width", dataset="D2", width=h, preset="torch_like",
+                     knob="none", knob_value=np.nan, seed=s, converged=converged(h, s), steps=10, final_loss=0.0,
+                     d_cs=value_of(h, s), displacement_weighted=value_of(h, s))
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def test_width_rows_compare_spec_t18_widths_only():
+    # a stalled H = 10 run is not read: the claim compares H = 100 with H = 1000 (spec T18)
+    m = width_frame(lambda h, s: 1 / h + 1e-4 * s, converged=lambda h, s: h != 10 or s != 0)
+    r = rows_by_id(sc.sweep_claims(m))["C4-wider-lazier"]
+    assert r["verdict"] == "reproduced" and r["n_unconverged"] == 0
+    assert "H=1000 / mean at H=100" in r["metric"] and r["ci_hi"] < 1
+    # an unconverged run at a compared width makes it inconclusive
+    m = width_frame(lambda h, s: 1 / h, converged=lambda h, s: h != 1000 or s != 4)
+    r = rows_by_id(sc.sweep_claims(m))["C4-wider-cubic"]
+    assert r["verdict"] == "inconclusive" and r["why"] == "1/5 runs did not converge (torch_like H=1000 seed 4)"
+    # equal means: the interval straddles 1; rising: refuted
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=(1001, 5))
+    m = width_frame(lambda h, s: 1 + 0.1 * noise[h, s])
+    assert rows_by_id(sc.sweep_claims(m))["C4-wider-cubic"]["verdict"] == "inconclusive"
+    m = width_frame(lambda h, s: h * (1 + 0.01 * noise[h, s]))
+    assert rows_by_id(sc.sweep_claims(m))["C4-wider-cubic"]["verdict"] == "not reproduced"
