@@ -165,16 +165,43 @@ def _seed_row(df: pd.DataFrame, claim_id: str, statement: str, column: str, what
                  detail=f"per seed {fmt(df[column])} (seeds {fmt(df['seed'])}){extra}; {_conv(df)}", figure=fig)
 
 
+LAZY_SWEEPS = ("presets", "kernel_limit")
+
+
+def lazy_runs(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The lazy runs the kernel-regime rows read, and the narrower ones (reported in the detail).
+
+    The widest lazy D1 runs of the presets and kernel_limit sweeps: the kernel limit is
+    H -> infinity (spec §2.4) and T16's H = 200 is a test size, at which the random-knot kernel
+    interpolant scatters around the d_CS threshold.
+    """
+    lazy = metrics[metrics["sweep"].isin(LAZY_SWEEPS) & (metrics["preset"] == "lazy") & (metrics["dataset"] == "D1")]
+    if lazy.empty:
+        return lazy, lazy
+    wide = lazy["width"] == lazy["width"].max()
+    return lazy[wide], lazy[~wide]
+
+
 def preset_claims(metrics: pd.DataFrame, n_data: int) -> list[dict]:
-    lazy, rich = _preset(metrics, "lazy"), _preset(metrics, "rich")
+    lazy, other = lazy_runs(metrics)
+    rich = _preset(metrics, "rich")
     typ = "typically (spec §5 'expected outcomes'): median over seeds of the per-seed {}"
+    kernel = " at the widest lazy D1 width (the kernel limit is H -> infinity)"
+    hw = f"; H = {int(lazy['width'].iloc[0])}" if len(lazy) else ""
+
+    def narrower(column: str) -> str:
+        return "".join(f"; narrower H={int(h)}: per seed {fmt(g.sort_values('seed')[column])}, "
+                       f"{int(g['converged'].sum())}/{len(g)} converged" for h, g in other.groupby("width"))
+
     return [
         _seed_row(lazy, "C4-lazy-frozen", "Lazy init: knots stay frozen", "displacement_median",
-                  "median |beta_T - beta_0|", 1e-4, "<", typ.format("median displacement"), F6),
+                  "median |beta_T - beta_0|", 1e-4, "<", typ.format("median displacement") + kernel, F6,
+                  extra=hw + narrower("displacement_median")),
         _seed_row(lazy, "C4-lazy-cubic", "Lazy init: close to the natural cubic spline", "d_cs", "d_CS", 0.25, "<",
-                  typ.format("d_CS"), F7),
+                  typ.format("d_CS") + kernel, F7, extra=hw + narrower("d_cs")),
         _seed_row(lazy, "C4-lazy-prediction", "Lazy init: final function = frozen-breakpoint (kernel) prediction",
-                  "lazy_rms", "RMS(f_T - f_lazy)", 5e-3, "<", typ.format("RMS(f_T - f_lazy)"), F7),
+                  "lazy_rms", "RMS(f_T - f_lazy)", 5e-3, "<", typ.format("RMS(f_T - f_lazy)") + kernel, F7,
+                  extra=hw + narrower("lazy_rms")),
         _seed_row(rich, "C4-rich-moves", "Rich init: knots relocate", "displacement_median",
                   "median |beta_T - beta_0|", 0.3, ">", typ.format("median displacement"), F6),
         _seed_row(rich, "C4-rich-pinned", "Rich init: kink mass pinned at data points", "pinning_fraction",

@@ -41,7 +41,7 @@ def train_group(job: Job) -> None:
     params0 = group_init(group, runs)
     schedule = breakpoint_schedule(train["breakpoints"], train["max_steps"])
     module = SplineGD(params0, x, y, schedule, train["max_steps"], tol=train["tol"],
-                      refresh=train["refresh"], chunk=train["chunk"])
+                      refresh=train["refresh"], chunk=train["chunk"], eta_scale=train.get("eta_scale", 0.5))
     job.log(f"{len(runs)} runs x width {group['width']} on {group['dataset']}, "
             f"{len(schedule)} breakpoints up to step {train['max_steps']}")
     run_dir = job.output("manifest").parent
