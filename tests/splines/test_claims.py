@@ -180,3 +180,16 @@ def test_width_rows_compare_spec_t18_widths_only():
     assert rows_by_id(sc.sweep_claims(m))["C4-wider-cubic"]["verdict"] == "inconclusive"
     m = width_frame(lambda h, s: h * (1 + 0.01 * noise[h, s]))
     assert rows_by_id(sc.sweep_claims(m))["C4-wider-cubic"]["verdict"] == "not reproduced"
+
+
+def test_lazy_rows_read_the_widest_lazy_runs_and_report_the_narrower():
+    narrow = metrics_frame("lazy", d_cs=[0.25, 0.37, 0.25, 0.22, 0.53], converged=[True, True, False, True, True])
+    wide = metrics_frame("lazy", sweep="kernel_limit", d_cs=[0.07, 0.18, 0.11, 0.11, 0.11]).assign(width=1000)
+    m = pd.concat([narrow, wide, metrics_frame("rich")], ignore_index=True)
+    r = rows_by_id(sc.preset_claims(m, n_data=6))["C4-lazy-cubic"]
+    assert r["verdict"] == "reproduced" and r["value"] == pytest.approx(0.11)
+    assert "H = 1000" in r["detail"] and "narrower H=200: per seed [0.25, 0.37, 0.25, 0.22, 0.53], 4/5 converged" \
+        in r["detail"]
+    # without the wide sweep the presets width decides, unconverged seed included
+    r = rows_by_id(sc.preset_claims(pd.concat([narrow, metrics_frame("rich")]), n_data=6))["C4-lazy-cubic"]
+    assert r["verdict"] == "inconclusive" and r["n_unconverged"] == 1
