@@ -188,7 +188,7 @@ def test_lazy_rows_read_the_widest_lazy_runs_and_report_the_narrower():
     m = pd.concat([narrow, wide, metrics_frame("rich")], ignore_index=True)
     r = rows_by_id(sc.preset_claims(m, n_data=6))["C4-lazy-cubic"]
     assert r["verdict"] == "reproduced" and r["value"] == pytest.approx(0.11)
-    assert "H = 1000" in r["detail"] and "narrower H=200: per seed [0.25, 0.37, 0.25, 0.22, 0.53], 4/5 converged" \
+    assert "H = 1000" in r["metric"] and "narrower H=200: per seed [0.25, 0.37, 0.25, 0.22, 0.53], 4/5 converged" \
         in r["detail"]
     # without the wide sweep the presets width decides, unconverged seed included
     r = rows_by_id(sc.preset_claims(pd.concat([narrow, metrics_frame("rich")]), n_data=6))["C4-lazy-cubic"]

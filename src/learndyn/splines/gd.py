@@ -63,7 +63,6 @@ class PerRunGD(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is not None:
                     p.sub_(p.grad * eta.view(-1, *([1] * (p.dim() - 1))))
-        return None
 
 
 @torch.no_grad()

@@ -17,9 +17,8 @@ import torch
 from torch import nn
 
 from learndyn.splines.gd import PerRunGD, gd_chunk, loss_and_grads
-from learndyn.train import next_breakpoint
-
 from learndyn.splines.trajectory import PARAM_NAMES
+from learndyn.train import next_breakpoint
 
 
 class SplineGD(pl.LightningModule):
