@@ -2,10 +2,11 @@
 
 Fixed seeds, float64, the spec's D1/D2 and presets.  Two of the spec's thresholds do not hold at
 our scale and are reported by the claims table instead of asserted here:
-- T16 d_CS < 0.25 for every lazy seed: we measure 0.25-0.5 at H = 200 (the kernel interpolant
+- T16 d_CS < 0.25 for every lazy seed: we measure 0.22-0.53 at H = 200 (the kernel interpolant
   with ~100 random in-hull knots and per-unit 1/w^2 weights is a noisy estimate of the NCS);
   the test checks the ordering the claim rests on (lazy closer to cubic than to linear, and
-  closer than rich).
+  closer than rich).  The claims table reads the lazy rows at H = 1000 (sweep kernel_limit),
+  where d_CS is 0.07-0.18.
 - T18 d_CS falling from H = 100 to 1000 (torch-like, D2): measured means 0.37 vs 0.40 after
   2e5 steps (f_0 keeps O(1) roughness under standard scaling); only "wider is lazier" is asserted.
 """

@@ -2,8 +2,9 @@
 
 Parameters carry a leading run axis: w, b, v have shape (R, H), c has shape (R,).  All R
 runs (seeds, sweep values of one width) advance together, each with its own step size
-eta = 0.5 / lambda_max(NTK), refreshed every ``refresh`` steps and at once when its loss
-rises.  Gradients are the closed forms of spec §6 (checked against autograd in the tests).
+eta = eta_scale / lambda_max(NTK) (spec: eta_scale = 0.5; GD on the linearised model is stable
+for eta_scale < 2), refreshed every ``refresh`` steps and at once when its loss rises.
+Gradients are the closed forms of spec §6 (checked against autograd in the tests).
 """
 
 from __future__ import annotations
@@ -62,18 +63,18 @@ class PerRunGD(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is not None:
                     p.sub_(p.grad * eta.view(-1, *([1] * (p.dim() - 1))))
-        return None
 
 
 @torch.no_grad()
 def gd_chunk(params, x, y, eta, loss, converged_step, step: int, n_steps: int, *,
-             tol: float, refresh: int) -> int:
+             tol: float, refresh: int, eta_scale: float = 0.5) -> int:
     """Advance every unconverged run by up to ``n_steps`` GD steps, in place; return the new step.
 
     ``params`` = (w, b, v, c); ``eta``, ``loss`` (previous loss) and ``converged_step`` (-1 while
     running) are per-run tensors updated in place.  A run converges when L < tol and is frozen;
-    its eta is refreshed every ``refresh`` steps and at once when its loss rises.  Kept free of
-    module attributes and host syncs beyond two boolean checks per step: this is the hot loop.
+    its eta = eta_scale / lambda_max(NTK) is refreshed every ``refresh`` steps and at once when its
+    loss rises.  Kept free of module attributes and host syncs beyond two boolean checks per step:
+    this is the hot loop.
     """
     w, b, v, c = params
     for _ in range(n_steps):
@@ -85,7 +86,7 @@ def gd_chunk(params, x, y, eta, loss, converged_step, step: int, n_steps: int, *
             break
         due = active & (new_loss > loss) if step % refresh else active
         if bool(due.any()):
-            eta.copy_(torch.where(due, 0.5 / ntk_lambda_max(w, b, v, c, x), eta))
+            eta.copy_(torch.where(due, eta_scale / ntk_lambda_max(w, b, v, c, x), eta))
         loss.copy_(new_loss)
         scale = eta * active
         for p, g in zip(params, grads):

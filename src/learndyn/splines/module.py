@@ -17,14 +17,13 @@ import torch
 from torch import nn
 
 from learndyn.splines.gd import PerRunGD, gd_chunk, loss_and_grads
-from learndyn.train import next_breakpoint
-
 from learndyn.splines.trajectory import PARAM_NAMES
+from learndyn.train import next_breakpoint
 
 
 class SplineGD(pl.LightningModule):
     def __init__(self, params0: dict, x, y, schedule: list[int], max_steps: int,
-                 tol: float = 1e-8, refresh: int = 2000, chunk: int = 1000):
+                 tol: float = 1e-8, refresh: int = 2000, chunk: int = 1000, eta_scale: float = 0.5):
         super().__init__()
         self.automatic_optimization = False
         dt = torch.float64
@@ -38,6 +37,7 @@ class SplineGD(pl.LightningModule):
         self.register_buffer("converged_step", torch.full((n_runs,), -1, dtype=torch.int64))
         self.schedule, self.max_steps = list(schedule), int(max_steps)
         self.tol, self.refresh, self.chunk = float(tol), int(refresh), int(chunk)
+        self.eta_scale = float(eta_scale)
 
     # -- what the breakpoint callback reads --------------------------------------------------
     @property
@@ -76,7 +76,8 @@ class SplineGD(pl.LightningModule):
         stop = min(next_breakpoint(self.schedule, step) or self.max_steps, self.max_steps)
         params = (self.w.data, self.b.data, self.v.data, self.c.data)
         step = gd_chunk(params, self.x, self.y, opt.param_groups[0]["eta"], self.loss, self.converged_step,
-                        step, min(self.chunk, stop - step), tol=self.tol, refresh=self.refresh)
+                        step, min(self.chunk, stop - step), tol=self.tol, refresh=self.refresh,
+                        eta_scale=self.eta_scale)
         self.step_count.fill_(step)
         if self.done:
             self.loss.copy_(self._current_loss())

@@ -6,8 +6,11 @@ Parquet.  Everything here is importable and runnable without Snakemake.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
+
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.splines.data import DATASETS, dataset_xy, make_dataset
@@ -15,6 +18,10 @@ from learndyn.splines.metrics import implicit_regularisation_metrics
 from learndyn.splines.runs import RUNS, group_init, group_runs
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
 from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
+
+if TYPE_CHECKING:  # Lightning is imported only by the training jobs (train_group)
+    from learndyn.splines.module import SplineGD
+
 
 def prepare_dataset(job: Job) -> None:
     df = make_dataset(job.wildcards["dataset"], **job.cfg)
@@ -41,7 +48,7 @@ def train_group(job: Job) -> None:
     params0 = group_init(group, runs)
     schedule = breakpoint_schedule(train["breakpoints"], train["max_steps"])
     module = SplineGD(params0, x, y, schedule, train["max_steps"], tol=train["tol"],
-                      refresh=train["refresh"], chunk=train["chunk"])
+                      refresh=train["refresh"], chunk=train["chunk"], eta_scale=train.get("eta_scale", 0.5))
     job.log(f"{len(runs)} runs x width {group['width']} on {group['dataset']}, "
             f"{len(schedule)} breakpoints up to step {train['max_steps']}")
     run_dir = job.output("manifest").parent
