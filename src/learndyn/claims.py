@@ -17,7 +17,9 @@ other side for ``<``/``>``, whichever side of it the rounding fell.
 The aggregate follows the paper's wording (``reading`` says which wording was read how):
 "typically / on average" -> ``median`` or ``mean`` with its interval; "every seed / all" ->
 ``all`` (every unit on the claimed side, the count that fails reported); "some" -> ``any``;
-a share of successes -> ``fraction`` (exact Clopper-Pearson interval); a statistic the study
+a share of successes as an effect -> ``fraction`` (exact Clopper-Pearson interval); "on nearly /
+essentially all seeds" (a statement about the units run) -> ``share`` (the exact share of units, no
+sampling); a statistic the study
 computes itself (a correlation, a KS statistic, an exact identity error) -> ``value``, with the
 study's own interval or none (exact).
 """
@@ -39,9 +41,9 @@ REL_TOL = 1e-9       # |x - threshold| <= REL_TOL * max(|threshold|, 1) counts a
 CONFIDENCE = 0.95
 N_BOOT = 4000
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not run")
-AGGREGATES = ("median", "mean", "fraction", "all", "any", "value")
+AGGREGATES = ("median", "mean", "fraction", "share", "all", "any", "value")
 DIRECTIONS = ("<", "<=", ">", ">=")
-DEFAULT_N_MIN = {"median": 3, "mean": 3, "fraction": 3, "all": 1, "any": 1, "value": 1}
+DEFAULT_N_MIN = {"median": 3, "mean": 3, "fraction": 3, "share": 1, "all": 1, "any": 1, "value": 1}
 
 CLAIMS = Table("claims", (
     ("study", pa.string()), ("claim_id", pa.string()), ("statement", pa.string()),
@@ -74,6 +76,12 @@ def _seed(claim_id: str) -> int:
     return zlib.crc32(claim_id.encode())
 
 
+def claim_rng(claim_id: str) -> np.random.Generator:
+    """The seeded generator of one claim's resampling (the same in every run), for studies that
+    bootstrap a statistic themselves (e.g. over whole seeds) and pass it as ``value`` + ``interval``."""
+    return np.random.default_rng(_seed(claim_id))
+
+
 def median_interval(x: np.ndarray) -> tuple[float, float, str]:
     """Distribution-free interval for the median from order statistics (exact coverage >= 95%
     where n allows it, n >= 6; below that the widest one, [min, max], with its coverage named)."""
@@ -93,7 +101,7 @@ def median_interval(x: np.ndarray) -> tuple[float, float, str]:
 
 def bootstrap_interval(x: np.ndarray, stat, claim_id: str) -> tuple[float, float, str]:
     """Percentile bootstrap over the units, seeded by the claim id (reproducible per row)."""
-    rng = np.random.default_rng(_seed(claim_id))
+    rng = claim_rng(claim_id)
     idx = rng.integers(0, len(x), size=(N_BOOT, len(x)))
     boot = stat(x[idx], axis=1)
     a = (1 - CONFIDENCE) / 2
@@ -129,13 +137,16 @@ def claim(study: str, claim_id: str, statement: str, metric: str, *, threshold: 
           aggregate: str, reading: str, values: Sequence[float] | np.ndarray | None = None,
           value: float | None = None, interval: tuple[float, float] | None = None,
           interval_method: str = "", unit: str = "seed", n: int | None = None, n_min: int | None = None,
-          unconverged: Sequence | int = (), not_run: str = "", detail: str = "", figure: str = "") -> dict:
+          unconverged: Sequence | int = (), not_run: str = "", precondition: str = "", detail: str = "",
+          figure: str = "") -> dict:
     """One claims row, aggregated and judged by the common rule (module docstring).
 
     ``values``: the per-unit values (for ``fraction``: 1 = success, 0 = failure).  ``value`` and
     ``interval`` are only for ``aggregate="value"`` (a statistic the study computed itself; no
     interval means exact).  ``unconverged``: labels (or a count) of needed runs that did not converge.
-    ``not_run``: why the claim has no data in this config (verdict "not run").
+    ``not_run``: why the claim has no data in this config (verdict "not run").  ``precondition``:
+    why the claim is vacuous at this scale (e.g. the healthy model it compares against fails):
+    inconclusive, with that reason.
     """
     if direction not in DIRECTIONS:
         raise ValueError(f"claim {claim_id}: direction must be one of {DIRECTIONS}, got {direction!r}")
@@ -168,26 +179,32 @@ def claim(study: str, claim_id: str, statement: str, metric: str, *, threshold: 
         elif aggregate == "mean":
             val = float(np.mean(x))
             lo, hi, method = bootstrap_interval(x, np.mean, claim_id) if len(x) > 1 else (val, val, "n = 1")
-        elif aggregate == "fraction":
+        elif aggregate in ("fraction", "share"):
             if not np.all((x == 0) | (x == 1)):
-                raise ValueError(f"claim {claim_id}: fraction needs 0/1 values per unit")
+                raise ValueError(f"claim {claim_id}: {aggregate} needs 0/1 values per unit")
             k = int(x.sum())
             val = k / len(x)
-            lo, hi, method = fraction_interval(k, len(x))
+            if aggregate == "fraction":
+                lo, hi, method = fraction_interval(k, len(x))
+            else:
+                lo = hi = val
+                method = f"exact: {k} of {len(x)} {unit}s (a statement about the units run)"
         else:  # all / any: the per-unit comparison, exact; value = the unit that decides
             n_failed = int((sides <= 0).sum())
             # the deciding unit: the worst for "all", the best for "any"
             val = float(x.max() if direction.startswith("<") == (aggregate == "all") else x.min())
             lo, hi = float(x.min()), float(x.max())
             method = f"range of the {len(x)} units (the verdict counts units, exact)"
-    if aggregate in ("median", "mean", "fraction", "value") and len(x):
-        n_failed = int((sides < 0).sum()) if aggregate != "fraction" else 0
+    if aggregate in ("median", "mean", "fraction", "share", "value") and len(x):
+        n_failed = int((sides < 0).sum()) if aggregate not in ("fraction", "share") else 0
 
     why = ""
     if not_run:
         verdict, why = "not run", not_run
     elif n_units == 0 or math.isnan(val):
         verdict, why = "inconclusive", "no value could be computed"
+    elif precondition:
+        verdict, why = "inconclusive", f"precondition not met: {precondition}"
     elif unconv:
         names = ", ".join(str(u) for u in unconv if u is not None)
         verdict = "inconclusive"
@@ -196,10 +213,10 @@ def claim(study: str, claim_id: str, statement: str, metric: str, *, threshold: 
         verdict, why = "inconclusive", f"n = {n_units} below the claim's minimum {n_min}"
     elif aggregate == "all":
         verdict = "reproduced" if n_failed == 0 else "not reproduced"
-        why = f"{n_failed}/{n_units} units on the other side of the threshold"
+        why = f"{n_failed}/{n_units} {unit}s on the other side of the threshold"
     elif aggregate == "any":
         verdict = "reproduced" if n_failed < n_units else "not reproduced"
-        why = f"{n_units - n_failed}/{n_units} units on the claimed side"
+        why = f"{n_units - n_failed}/{n_units} {unit}s on the claimed side"
     else:
         s_lo, s_hi = side(lo, threshold, direction), side(hi, threshold, direction)
         if s_lo > 0 and s_hi > 0:

@@ -150,3 +150,23 @@ def test_table_schema_and_page():
     page = claims_html(df)
     assert "figures/s/F1.png" in page and "not run" in page and "np." not in page
     assert math.isnan(df.set_index("claim_id").loc["B", "value"])
+
+
+def test_share_is_an_exact_count_of_the_units_run():
+    # "fails on essentially all seeds" (successes at most 10%): 1 success of 5 is 20%, 0 of 11 is 0%
+    r = row([1, 0, 0, 0, 0], threshold=0.1, direction="<=", aggregate="share", unit="seed")
+    assert r["verdict"] == "not reproduced" and r["value"] == 0.2 and "1 of 5 seeds" in r["interval"]
+    r = row([0] * 11, threshold=0.1, direction="<=", aggregate="share")
+    assert r["verdict"] == "reproduced" and r["ci_lo"] == r["ci_hi"] == 0.0
+    r = row([1] * 9 + [0], threshold=0.9, direction=">=", aggregate="share")  # 9/10 = 0.9, at the threshold
+    assert r["verdict"] == "reproduced"
+
+
+def test_precondition_makes_a_row_inconclusive_with_its_reason():
+    r = row([2.0, 3.0, 4.0], threshold=1.0, direction=">", precondition="the healthy model H fails (2/3 seeds)")
+    assert r["verdict"] == "inconclusive" and r["why"] == "precondition not met: the healthy model H fails (2/3 seeds)"
+
+
+def test_all_names_the_unit_in_why():
+    r = row([0.1, 0.9], threshold=0.5, direction="<", aggregate="all", unit="network")
+    assert r["why"] == "1/2 networks on the other side of the threshold"

@@ -54,9 +54,9 @@ def test_multitask_rows_readings_and_verdicts():
     rows = _rows(_runs())
     CLAIMS.check_frame(claims_frame(list(rows.values())))
     o3 = rows["O3"]
-    # every one of 15 pairs has Std > Large, yet an exact 95% interval cannot put the share above 0.9
-    assert o3["aggregate"] == "fraction" and o3["value"] == 1.0 and o3["n"] == 15
-    assert o3["ci_lo"] == pytest.approx(0.025 ** (1 / 15)) and o3["verdict"] == "inconclusive"
+    # every one of 15 pairs has Std > Large: "(nearly) every pair" is a statement about the pairs run
+    assert o3["aggregate"] == "share" and o3["value"] == 1.0 and o3["n"] == 15
+    assert o3["ci_lo"] == o3["ci_hi"] == 1.0 and o3["verdict"] == "reproduced"
     # 10/10 LR pairs: the Clopper-Pearson lower bound 0.69 > 0.5 (sign test); 5/5 ET pairs cannot decide
     assert rows["O4-LR"]["verdict"] == "reproduced" and rows["O4-LR"]["ci_lo"] == pytest.approx(0.025 ** 0.1)
     assert rows["O5-ET"]["value"] == 1.0 and rows["O5-ET"]["verdict"] == "inconclusive"
@@ -78,13 +78,17 @@ def test_pair_share_reads_most_pairs_not_the_mean():
     assert rows["O4-LR"]["verdict"] == "not reproduced" and "1/10" in rows["O4-LR"]["detail"]
 
 
-def test_one_moved_bias_fails_t4_and_one_pair_fails_o3():
+def test_one_moved_bias_fails_t4_and_two_pairs_fail_o3():
     runs = _runs()
     runs.loc[3, "biases_frozen"] = False
     runs.loc[(runs.run == "LR-r0") & (runs.init == "large"), "silhouette"] = 0.95
     rows = _rows(runs)
     assert rows["T4"]["verdict"] == "not reproduced" and rows["T4"]["n_failed"] == 1
-    assert rows["O3"]["value"] == pytest.approx(14 / 15) and rows["O3"]["verdict"] == "inconclusive"
+    # 14/15 pairs: "nearly every pair" (share >= 0.9) holds; 13/15 does not
+    assert rows["O3"]["value"] == pytest.approx(14 / 15) and rows["O3"]["verdict"] == "reproduced"
+    runs.loc[(runs.run == "LR-r1") & (runs.init == "large"), "silhouette"] = 0.95
+    rows = _rows(runs)
+    assert rows["O3"]["value"] == pytest.approx(13 / 15) and rows["O3"]["verdict"] == "not reproduced"
 
 
 def test_ari_low_everywhere_is_not_reproduced():
