@@ -29,6 +29,20 @@ L2 = set(sc.L2_KINDS)
 METHOD_COLOURS = {"conv": "tab:blue", "l1": "tab:cyan", "fc": "tab:red", "svm": "tab:orange", "teacher": "0.55"}
 
 
+def _log_ticks(ax, values, min_ratio: float = 1.3, fontsize=None) -> None:
+    """Ticks at the given kernel sizes on a log axis, dropping any closer than ``min_ratio`` to
+    the previous label (28 and 32 collide at panel width); the largest is always labelled."""
+    ks = sorted({int(k) for k in values})
+    keep = []
+    for k in ks:
+        if keep and k / keep[-1] < min_ratio:
+            if k == ks[-1]:
+                keep[-1] = k
+            continue
+        keep.append(k)
+    ax.set_xticks(ks, [str(k) if k in keep else "" for k in ks], **({"fontsize": fontsize} if fontsize else {}))
+
+
 def _dataset(df: pd.DataFrame) -> str | None:
     return df["dataset"].value_counts().index[0] if len(df) else None
 
@@ -216,8 +230,7 @@ def fig_kernel_sweep(summary, kernels):
             empty_panel(a, "no conv models")
             continue
         a.set_xscale("log")
-        ks = sorted(s["K"].unique())
-        a.set_xticks(ks, [str(k) for k in ks])
+        _log_ticks(a, s["K"].unique())
         a.minorticks_off()
         a.set_xlabel("kernel size K")
         a.set_ylabel(lab)
@@ -238,8 +251,7 @@ def _lambda_curve(ax, kernels):
         ax.plot(g["kernel"], g["lambda_max"], "-o" if side == sides[-1] else "--s", ms=3, color=colour_cycle(i),
                 label=f"N={side}, B: {band}")
     ax.set_xscale("log")
-    ks = sorted(kernels["kernel"].unique())
-    ax.set_xticks(ks, [str(k) for k in ks], fontsize=6.5)
+    _log_ticks(ax, kernels["kernel"].unique(), fontsize=6.5)
     ax.minorticks_off()
     ax.set_xlabel("kernel size K")
     ax.set_ylabel("lambda_max: max energy fraction in band B")
