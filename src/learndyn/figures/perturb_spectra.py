@@ -70,6 +70,7 @@ def _map(final, ds, model, *, source, names=None, kinds=None):
 def _maps_row(axes, final, ds, models, label, **sel):
     for ax in axes[len(models):]:
         ax.set_axis_off()
+    first = True
     for ax, m in zip(axes, models):
         got = _map(final, ds, m, **sel)
         if got is None:
@@ -80,7 +81,14 @@ def _maps_row(axes, final, ds, models, label, **sel):
         im = ax.imshow(img, cmap="magma", extent=(-n / 2 - 0.5, n / 2 - 0.5, n / 2 - 0.5, -n / 2 - 0.5))
         ax.set_title(f"{m}\n{label}, n={int(r['n'])}", fontsize=7.5)
         ax.set_xticks([-n // 2, 0, n // 2 - 1]), ax.set_yticks([-n // 2, 0, n // 2 - 1])
-        ax.figure.colorbar(im, ax=ax, shrink=0.75, label="log mean power")
+        # frequency in cycles per image (DFT index after fftshift, DC at 0); k_y once per row
+        ax.set_xlabel("k_x (cycles/image)", fontsize=7.5)
+        if first:
+            ax.set_ylabel("k_y (cycles/image)", fontsize=7.5)
+        else:
+            ax.tick_params(labelleft=False)
+        first = False
+        ax.figure.colorbar(im, ax=ax, shrink=0.75, label="ln mean power")
 
 
 def _radial(ax, final, ds, models, label, **sel):
@@ -110,6 +118,7 @@ def _bars(ax, tables: dict, models, metric, ylabel):
         ax.bar(x + (j - (len(tables) - 1) / 2) * width, vals, width, yerr=np.nan_to_num(errs), capsize=2,
                color=colour_cycle(j), label=lab)
     ax.set_xticks(x, [m.replace("_", "\n", 2) for m in models], fontsize=6.5)
+    ax.set_xlabel("model")
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=6.5)
 
@@ -150,7 +159,7 @@ def _t1_inset(ax, t1):
     for j, m in enumerate(methods):
         f = t1[t1["method"] == m].sort_values("index")["fourier_modulus"].to_numpy()
         ax.bar(np.arange(d) + (j - (len(methods) - 1) / 2) * w, f, w, color=METHOD_COLOURS[m], label=f"beta_{m}")
-    ax.set_xlabel("DFT index k (D = %d)" % d)
+    ax.set_xlabel(f"DFT index k (D = {d})")
     ax.set_ylabel("|F beta| (unit-norm beta)")
     ax.set_title("T1 (1-D): conv ~ Fourier-l1, FC ~ SVM")
     ax.legend(fontsize=6.5)
