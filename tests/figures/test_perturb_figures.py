@@ -158,3 +158,67 @@ def test_f1_dynamics_panels_are_readable(breakpoints):
     fig = new_figure(13, 5.5)
     pdy._dynamics_panels(fig.subfigures(1, 1), _summary(), breakpoints)
     assert layout_problems(fig) == []
+
+
+# ---- spectral figures (F3, F4, F5, theory) from synthetic spectra / theory tables ----
+
+def _spectra_tables():
+    from learndyn.perturb import spectra as sp
+    from learndyn.perturb import spectra_tasks as st
+
+    rng = np.random.default_rng(2)
+    side = 28
+    summ, final = [], []
+    for run in RUNS:
+        _, model, s = run.split("/")
+        targets = [("delta", "l2", "l2_pgd"), ("delta", "linf", "linf_pgd"), ("delta", "saliency", "saliency")]
+        if "_lin" in model:
+            targets.append(("target", "beta", "beta"))
+        if model.startswith(("conv", "lc")):
+            targets.append(("target", "filter", "lc" if model.startswith("lc") else "conv"))
+        for step in STEPS:
+            for source, name, kind in targets:
+                row = {"run": run, "dataset": "fmnist", "model": model, "seed": int(s[1:]), "step": step,
+                       "epoch_float": step / IPE, "final": step == STEPS[-1], "source": source, "name": name,
+                       "kind": kind, "n": 40, "position_var": rng.random(), "weight_departure": rng.random() * 0.5}
+                row.update({c: rng.random() for c in sp.METRIC_COLUMNS})
+                row.update({f"{c}_sem": rng.random() * 0.02 for c in ("hff", "hoyer", "centroid", "f_half")})
+                summ.append(row)
+        for source, name, kind in targets:
+            radial = np.sort(rng.random(21))
+            final.append({"run": run, "dataset": "fmnist", "model": model, "seed": int(s[1:]), "step": STEPS[-1],
+                          "source": source, "name": name, "kind": kind, "n": 40, "side": side,
+                          "log_power": rng.normal(size=side * side).tolist(), "radial_power": radial[::-1].tolist(),
+                          "radial_cumulative": (np.cumsum(radial) / radial.sum()).tolist()})
+    return _frame(st.SUMMARY, summ), _frame(st.FINAL, final)
+
+
+def _theory_tables():
+    from learndyn.perturb import spectra_claims as sc
+
+    rng = np.random.default_rng(3)
+    betas = [{"method": m, "index": i, "beta": rng.normal(), "beta_unit": rng.normal() / 4,
+              "fourier_modulus": abs(rng.normal()) / 4} for m in ("conv", "l1", "fc", "svm", "teacher") for i in range(16)]
+    summary = [{"key": k, "value": rng.random()} for k in ("cos_conv_l1", "cos_fc_svm", "hoyer_conv", "hoyer_fc")]
+    kernels = [{"side": n, "kernel": k, "band": band, "lambda_max": min(1.0, k / 12 if band.startswith("r<=") else 0.99),
+                "ds_bound": int(np.ceil(n * n / k / k)), "random_fourier_support": n * n - 1}
+               for n in (28, 32) for k in (1, 2, 3, 5, 7, 9, 11, 15, 21, 28, 32) if k <= n
+               for band in (f"r<={n // 8}", f"r>{n // 4}")]
+    return _frame(sc.THEORY_BETAS, betas), _frame(sc.THEORY_SUMMARY, summary), _frame(sc.KERNEL_THEORY, kernels)
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return _spectra_tables()
+
+
+@pytest.mark.parametrize("name", ["fc_vs_conv", "lc_vs_conv", "kernel_sweep", "theory"])
+def test_spectral_figures_are_readable(spectra, name):
+    from learndyn.figures import perturb_spectra as ps
+
+    summary, final = spectra
+    t1, t1_summary, kernels = _theory_tables()
+    tables = {"spectra_final": final, "spectra_summary": summary, "theory_t1": t1, "theory_summary": t1_summary,
+              "kernel_theory": kernels}
+    func, inputs = ps.FIGURES[name]
+    assert layout_problems(func(*(tables[t] for t in inputs))) == []

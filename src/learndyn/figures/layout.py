@@ -23,10 +23,10 @@ TOLERANCE_PX = 1.0  # antialiasing slack: boxes that share a pixel row are not a
 
 
 def _shown(axis) -> list[Text]:
-    """The tick labels of ``axis`` that are drawn (none when the axis itself is hidden, e.g. twinx)."""
+    """The tick labels of ``axis`` that are drawn (none when the axis is hidden: twinx, axis off)."""
     labels = [lab for tick in axis._update_ticks() for lab in (tick.label1, tick.label2)
               if lab.get_visible() and tick.get_visible() and lab.get_text().strip()]
-    return labels if axis.get_visible() else []
+    return labels if axis.get_visible() and axis.axes.axison else []
 
 
 def _tick_labels(fig) -> tuple[list[Text], set[int]]:
