@@ -62,7 +62,8 @@ def _final_means(summary: pd.DataFrame, ds, source, names=None, kinds=None) -> p
     s = s[s["kind"].isin(kinds)] if kinds is not None else s
     per_seed = s.groupby(["model", "seed"], as_index=False)[["hff", "hoyer", "centroid", "f_half"]].mean()
     g = per_seed.groupby("model")
-    return g.mean(numeric_only=True).join(g.sem(numeric_only=True), rsuffix="_sem").drop(columns=["seed", "seed_sem"])
+    sem = g.sem(numeric_only=True).add_suffix("_sem")  # (join's rsuffix is deprecated in pandas)
+    return g.mean(numeric_only=True).join(sem).drop(columns=["seed", "seed_sem"])
 
 
 def _map(final, ds, model, *, source, names=None, kinds=None):
