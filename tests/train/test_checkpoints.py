@@ -182,6 +182,16 @@ def test_rerun_of_a_finished_run_starts_fresh_without_stale_files(tmp_path):
     assert _on_disk(tmp_path / "run") == [600] and manifest["step"].tolist() == [600]
 
 
+def test_killed_run_resumed_under_a_wider_policy_starts_fresh(tmp_path):
+    _, ref_manifest, _ = _fit(tmp_path / "ref")
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)], keep="last")
+    lines = []
+    _, manifest, sched = _fit(tmp_path / "killed", keep="all", log=lines.append)
+    assert any("kept now but were not written; starting fresh" in line for line in lines)
+    assert manifest["step"].tolist() == sched and manifest["sha256"].tolist() == ref_manifest["sha256"].tolist()
+
+
 @pytest.mark.parametrize("keep", ["some", 5, None])
 def test_malformed_keep_is_rejected(tmp_path, keep):
     with pytest.raises(CheckpointError, match="keep must be"):

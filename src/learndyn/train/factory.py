@@ -80,23 +80,29 @@ def _prepare_run_dir(ckpt_dir: Path, fingerprint: dict, log: Callable[[str], Non
     marker.write_text(json.dumps({"hash": want, "config": fingerprint}, sort_keys=True, default=str))
 
 
-def _resume_point(ckpt_dir: Path, keeps) -> Path | None:
+def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None]) -> Path | None:
     """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
 
     Without a resume file (never started, or finished: it is deleted after the manifest) the run
     starts fresh and old step files go, so that no file of an earlier run is taken for this
-    one's.  A kill between replacing the resume file and writing its kept step file is repaired.
+    one's; so does a killed run whose policy now keeps a passed breakpoint it did not write.  A
+    kill between replacing the resume file and writing its kept step file is repaired.
     """
     resume = ckpt_dir / RESUME
-    if not resume.exists():
-        for path in checkpoint_files(ckpt_dir).values():
-            path.unlink()
-        return None
-    meta = load_checkpoint(resume).get("learndyn", {})
-    step, final = int(meta.get("step", -1)), bool(meta.get("final", False))
-    if keeps(step, final) and (final or step not in checkpoint_files(ckpt_dir)):
-        write_weights(resume, ckpt_dir / f"step={step}.ckpt")
-    return resume
+    if resume.exists():
+        meta = load_checkpoint(resume).get("learndyn", {})
+        step, final = int(meta.get("step", -1)), bool(meta.get("final", False))
+        files = checkpoint_files(ckpt_dir)
+        lost = [s for s in schedule if s < step and keeps(s, False) and s not in files]
+        if not lost:
+            if keeps(step, final) and (final or step not in files):
+                write_weights(resume, ckpt_dir / f"step={step}.ckpt")
+            return resume
+        log(f"{ckpt_dir}: breakpoints {lost} are kept now but were not written; starting fresh")
+        resume.unlink()
+    for path in checkpoint_files(ckpt_dir).values():
+        path.unlink()
+    return None
 
 
 def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir: str | os.PathLike,
@@ -112,7 +118,8 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     breakpoints its analyses read; the others are never written as step files.
     ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
     checkpoints written under another fingerprint are discarded rather than resumed.  ``keep``
-    is not part of it: changing what is kept does not retrain.
+    is not part of it: a killed run resumes under a narrower policy (a wider one that needs a
+    breakpoint already passed starts fresh).
     ``before_manifest`` writes the job's other outputs once training has ended, so that the
     manifest really is the last file written.  Returns the manifest DataFrame.
     """
@@ -120,7 +127,7 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     ckpt_dir = run_dir / "ckpt"
     keeps = keep_policy(keep)
     _prepare_run_dir(ckpt_dir, fingerprint, log)
-    resume = _resume_point(ckpt_dir, keeps)
+    resume = _resume_point(ckpt_dir, keeps, schedule, log)
     if resume is not None:
         expected = set(module.state_dict())
         ckpt = load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
