@@ -72,7 +72,7 @@ def family(model: str) -> str:
 
     base = parse_model_id(model)["base"]
     kind = ("fc" if base in ("linear", "fc_relu") or base.startswith("fc_") else
-            "conv" if base.startswith("conv_") or base.startswith("simple") else
+            "conv" if base.startswith(("conv_", "simple")) else
             "lc" if base.startswith("lc_") else base)
     return f"{kind}_{'lin' if is_linear(model) else 'relu'}"
 
