@@ -41,6 +41,7 @@ def fig_training(training, contamination):
         if len(ipe):
             a.axvline(int(ipe.iloc[0]), color="0.5", ls="--", lw=0.8)
     ax[0].axhline(0.1, color="0.6", ls=":", lw=0.8)
+    ax[1].set_yscale("log")  # a diverging run (loss 1e22) would flatten every other curve to zero
     # models: one legend right of the panels (inside, 7 curves leave it no free corner)
     ax[2].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     ax[2].set_xlabel("epoch (test set at epoch ends; 0 = init)")
