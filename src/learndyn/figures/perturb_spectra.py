@@ -172,7 +172,7 @@ def _t1_inset(ax, t1):
     ax.set_xlabel(f"DFT index k (D = {d})")
     ax.set_ylabel("|F beta| (unit-norm beta)")
     ax.set_title("T1 (1-D): conv ~ Fourier-l1, FC ~ SVM")
-    _legend_in_headroom(ax, ncol=len(methods), room=0.25)
+    _legend_in_headroom(ax, ncol=2, room=0.35)  # 4 columns overflow a quarter-width panel
 
 
 def _lc_models(summary):
