@@ -88,9 +88,9 @@ def latest_checkpoint(ckpt_dir: str | os.PathLike) -> Path | None:
 
 def keep_policy(keep) -> Callable[[int, bool], bool]:
     """``keeps(step, final)`` for a retention spec: "all", "last" or a collection of steps (+ final)."""
-    if keep == "all":
+    if isinstance(keep, str) and keep == "all":
         return lambda step, final: True
-    if keep == "last":
+    if isinstance(keep, str) and keep == "last":
         return lambda step, final: bool(final)
     if isinstance(keep, str) or not isinstance(keep, Iterable):
         raise CheckpointError(f"keep must be 'all', 'last' or a list of steps, got {keep!r}")
