@@ -5,7 +5,8 @@ the shared smoke run and rebuild: ``target`` (the file asked for), ``remove`` (o
 so their jobs must run again), ``ckpt_dir`` + ``train_log`` (the checkpointed job killed
 mid-run; ``ckpt_file`` / ``resume_line``: regexes for its checkpoint file names and the log line
 of a resume, each with the step or period as group 1; ``keeps_all``: False where the job keeps
-only its newest checkpoint; ``kill_skip``: why a study's kill test cannot run at smoke
+only its newest checkpoint; ``resume_file``: where the job keeps its resume state apart from the
+step files; ``kill_skip``: why a study's kill test cannot run at smoke
 scale), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
 foreign Parquet file to make that job fail on every attempt) and ``failing_log``.
 """
@@ -14,8 +15,10 @@ import pytest
 import yaml
 from smk import REPO
 
-GRADIENT_TRAINED = {  # learndyn.train.fit_with_breakpoints: step=<n>.ckpt, every one kept
+GRADIENT_TRAINED = {  # learndyn.train.fit_with_breakpoints: step=<n>.ckpt of the kept breakpoints, each
+    # written once; resume.ckpt (``resume_file``) holds the newest breakpoint, kept or not
     "ckpt_file": r"step=(\d+)\.ckpt", "resume_line": r"resuming from \S*step=(\d+)\.ckpt", "keeps_all": True,
+    "resume_file": "resume.ckpt",
 }
 
 FAULT_CASES = {

@@ -14,13 +14,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from smk import REPO, run_snakemake, write_config
 
 from learndyn.io import TableError
 from learndyn.job import Job
 from learndyn.splines import tasks as splines_tasks
 from learndyn.splines.runs import training_groups
-from learndyn.train import CheckpointError
-from smk import REPO, run_snakemake, write_config
+from learndyn.train import RESUME, CheckpointError
 
 GROUP = "width-H10"
 
@@ -141,7 +141,7 @@ def _refused(job, func, error, *names):
 
 
 def test_truncated_parquet_input_is_named(group_run):
-    job, run_dir = group_run
+    job, _ = group_run
     runs = Path(job.inputs["runs"])
     runs.write_bytes(runs.read_bytes()[: runs.stat().st_size // 2])
     _refused(job, splines_tasks.analyse_group, TableError, str(runs), "truncated")
@@ -196,15 +196,16 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
     state["learndyn"] = {"payload": _Payload(marker)}
     torch.save(state, ckpt)
     _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "weights-only")
-    # the training job resumes from its latest checkpoint: it must refuse it too, before Lightning
-    # (that checkpoint is the final one, so drop the manifest as after a kill at the last step)
+    # the training job resumes from ckpt/resume.ckpt (present only while a job trains): poisoned
+    # as after a kill, it must refuse it too, before Lightning
+    torch.save(state, run_dir / "ckpt" / RESUME)
     _, cfg = smoke_run
     import yaml
     group = training_groups(yaml.safe_load(Path(cfg).read_text())["splines"])[GROUP]
     train = Job(rule="train_splines", inputs={"dataset": job.inputs["dataset"]}, cfg=group,
                 outputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet")},
                 wildcards={"group": GROUP})
-    _refused(train, splines_tasks.train_group, CheckpointError, ckpt.name, "weights-only")
+    _refused(train, splines_tasks.train_group, CheckpointError, RESUME, "weights-only")
     assert not marker.exists(), "the pickled payload ran"
 
 
@@ -216,7 +217,7 @@ def test_no_rule_runs_a_shell_command():
     rule_files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
     for path in rule_files:
         text = path.read_text()
-        assert not re.search(r"^\s*(shell|run)\s*:", text, re.M), f"{path.name}: shell:/run: rule"
+        assert not re.search(r"^\s*(shell|run)\s*:", text, re.MULTILINE), f"{path.name}: shell:/run: rule"
         assert "os.system" not in text and "subprocess" not in text, path.name
     for path in (REPO / "src").rglob("*.py"):
         text = path.read_text()

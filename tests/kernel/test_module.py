@@ -2,12 +2,13 @@
 factory (breakpoints, frozen biases, paired inits) and a bit-identical resume after a kill."""
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.module import TaskNetsGD, sse_and_grads
-from learndyn.kernel.runs import SETS, sample_run_data
-from learndyn.train import checkpoint_files, load_checkpoint
+from learndyn.kernel.runs import sample_run_data
+from learndyn.train import checkpoint_files, resume_step
 from learndyn.train.factory import fit_with_breakpoints
 
 
@@ -35,39 +36,38 @@ def _module(T=20, every=5):
                       loss_every=5), schedule
 
 
-def _fit(module, schedule, run_dir):
+def _fit(module, schedule, run_dir, callbacks=()):
     return fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=0,
-                                fingerprint={"test": 1}, provenance={}, log=lambda m: None)
+                                fingerprint={"test": 1}, provenance={}, log=lambda m: None,
+                                extra_callbacks=callbacks)
 
 
-def test_training_two_phases_breakpoints_and_frozen_biases(tmp_path):
-    module, schedule = _module()
-    manifest = _fit(module, schedule, tmp_path)
-    assert manifest.step.tolist() == schedule and module.progress_step == 40
-    c = module.curves.numpy()
-    assert np.isfinite(c).all() and c.shape == (9, 2, len(SETS))
-    assert (c[4, :, 0] < c[0, :, 0]).all()  # single-task train loss falls in phase 1
-    assert (c[8, :, 2] < c[4, :, 2]).all()  # multitask train loss falls in phase 2
-    ck0 = load_checkpoint(tmp_path / manifest.file[0])["state_dict"]
-    assert torch.equal(ck0["nets.1.W1"], 10 * ck0["nets.0.W1"])  # Large = 10 × Std at t = 0
-    for net in module.nets:
-        assert (net.b1 == -2).all() and (net.b2 == -2).all()
-    # recorded losses are the nets' SSE at that step: check the end
-    x, y = module.data("multi_test")
-    assert c[-1, 0, 3] == pytest.approx(float(mt.sse(module.nets[0](x), y).detach()), rel=1e-6)
+class Killed(RuntimeError):
+    pass
+
+
+class _Kill(pl.Callback):
+    """Abort the fit once the module has passed ``at`` (a SIGKILL between two breakpoints)."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def on_train_batch_end(self, trainer, pl_module, *args):
+        if pl_module.progress_step > self.at:
+            raise Killed
 
 
 def test_resume_after_kill_is_bit_identical(tmp_path):
     ref, schedule = _module()
     _fit(ref, schedule, tmp_path / "ref")
-    # a killed run: checkpoints only up to step 25 (inside phase 2), no manifest
+    # a killed run: past step 25 (inside phase 2), no manifest; it resumes from resume.ckpt
     killed = tmp_path / "killed"
     part, _ = _module()
-    _fit(part, schedule, killed)
-    for step, path in checkpoint_files(killed / "ckpt").items():
-        if step > 25:
-            path.unlink()
-    (killed / "checkpoints.parquet").unlink()
+    with pytest.raises(Killed):
+        _fit(part, schedule, killed, callbacks=[_Kill(25)])
+    assert not (killed / "checkpoints.parquet").exists()
+    at_kill = resume_step(killed / "ckpt")
+    assert 25 <= at_kill < 40 and max(checkpoint_files(killed / "ckpt")) == at_kill
     resumed, _ = _module()
     _fit(resumed, schedule, killed)
     assert torch.equal(resumed.curves, ref.curves)

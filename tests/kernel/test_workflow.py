@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 from smk import REPO, run_snakemake, snapshot, write_config
 
 from learndyn.claims import VERDICTS
+from learndyn.kernel.tasks import analysed_steps
+from learndyn.train import RESUME, checkpoint_files
 
 pytestmark = pytest.mark.workflow
 FIGURES = {"A_one_step", "B_linear_loss", "C_linear_kernel_vectors", "D_linear_tracking", "E_loss_curves",
@@ -56,7 +59,15 @@ def test_kernel_smoke_outputs_and_claims(kernel_smoke):
     assert (work / SMOKE_TARGETS[1]).stat().st_size > 10_000
     assert (work / "results/benchmarks/train_kernel/LR-r0.tsv").read_text().count("\n") >= 2
     manifest = pd.read_parquet(work / "results/kernel/runs/LR-r0/checkpoints.parquet")
-    assert manifest.step.tolist() == list(range(0, 401, 20))  # 2 x 11 snapshots sharing step 200
+    # retention: the phase-1 snapshots and the end of phase 2 (what analyse_run reads), not the
+    # phase-2 snapshots; the manifest lists exactly the files on disk, the resume state is gone
+    assert manifest.step.tolist() == list(range(0, 201, 20)) + [400]
+    for run in ("LR-r0", "LR-r1"):
+        ckpt = work / f"results/kernel/runs/{run}/ckpt"
+        listed = pd.read_parquet(ckpt.parent / "checkpoints.parquet").step.tolist()
+        train = yaml.safe_load((REPO / "config/smoke.yaml").read_text())["kernel"]["schedules"][run[:2]]
+        assert sorted(checkpoint_files(ckpt)) == listed == analysed_steps(train), run
+        assert not (ckpt / RESUME).exists()
     claims = pd.read_parquet(work / "results/kernel/claims.parquet").set_index("claim_id")
     assert (claims.study == "kernel").all()
     # exact and validation claims hold at smoke scale

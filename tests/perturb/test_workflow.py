@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+import yaml
 from smk import REPO, run_snakemake, write_config
 
 from learndyn.claims import VERDICTS
+from learndyn.io import read_table
+from learndyn.perturb.runs import contamination_runs
+from learndyn.train import MANIFEST, RESUME, checkpoint_files
 
 pytestmark = pytest.mark.workflow
 
@@ -35,6 +39,22 @@ def test_perturb_smoke_dag(tmp_path):
     hist = pd.read_parquet(res / "perturb/tables/training.parquet")
     assert set(hist["model"]) == {"linear", "conv_lin_l1_k3_c4", "conv_relu_l1_k3_c4"}
     assert (hist.groupby("run")["step"].min() == 0).all()
+    # retention: a dynamics run keeps every breakpoint (attacks read them all), a contamination run
+    # its final weights only (its table reads the history); manifests list exactly the files on disk
+    runs = {"dynamics": sorted((res / "perturb/runs").rglob("checkpoints.parquet")),
+            "contamination": sorted((res / "perturb/contamination/runs").rglob("checkpoints.parquet"))}
+    expected = contamination_runs(yaml.safe_load(cfg.read_text())["perturb"])
+    assert len(runs["dynamics"]) == hist["run"].nunique() and len(runs["contamination"]) == len(expected)
+    for kind, manifests in runs.items():
+        for manifest in manifests:
+            ckpt = manifest.parent / "ckpt"
+            on_disk = sorted(checkpoint_files(ckpt))
+            assert read_table(manifest, MANIFEST)["step"].tolist() == on_disk and not (ckpt / RESUME).exists()
+            if kind == "dynamics":
+                run = "/".join(manifest.parent.parts[-3:])
+                assert on_disk == hist[(hist["run"] == run) & hist["checkpoint"]]["step"].tolist(), run
+            else:
+                assert len(on_disk) == 1 and on_disk[0] > 0, manifest
     contamination = pd.read_parquet(res / "perturb/tables/contamination.parquet")
     assert set(contamination["family"]) == {"fc_lin", "conv_lin"}
     claims = pd.read_parquet(res / "perturb/claims.parquet").set_index("claim_id")

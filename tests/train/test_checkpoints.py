@@ -7,9 +7,17 @@ import torch
 
 from learndyn.io import read_table
 from learndyn.splines.module import SplineGD
+from learndyn.train import (
+    MANIFEST,
+    RESUME,
+    BreakpointError,
+    CheckpointError,
+    breakpoint_schedule,
+    checkpoint_files,
+    load_checkpoint,
+    resume_step,
+)
 from learndyn.train.factory import fit_with_breakpoints
-from learndyn.train import (MANIFEST, BreakpointError, CheckpointError, breakpoint_schedule,
-                            load_checkpoint)
 
 X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
 Y = np.array([0, 0.8, -0.5, 0.6, 1, 0.2])
@@ -21,12 +29,12 @@ def _params(runs=3, width=20, seed=0):
             "v": rng.normal(0, (3 * width) ** -0.5, (runs, width)), "c": np.zeros(runs)}
 
 
-def _fit(run_dir, max_steps=600, callbacks=(), chunk=50):
+def _fit(run_dir, max_steps=600, callbacks=(), chunk=50, keep="all", log=lambda s: None):
     sched = breakpoint_schedule({"schedule": "log", "num": 8}, max_steps)
     module = SplineGD(_params(), X, Y, sched, max_steps, chunk=chunk, refresh=100)
     manifest = fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=sched,
                                     seed=0, fingerprint={"test": 1}, provenance={"rule": "test"},
-                                    precision="64-true", log=lambda s: None, extra_callbacks=callbacks)
+                                    precision="64-true", log=log, extra_callbacks=callbacks, keep=keep)
     return module, manifest, sched
 
 
@@ -101,3 +109,90 @@ def test_truncated_and_foreign_checkpoints_are_named(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(CheckpointError, match="another model"):
         load_checkpoint(good, expected_keys={"weight", "bias"})
+
+
+# ---- retention: each training rule keeps the breakpoints its analyses read (+ resume state) ----
+
+def _on_disk(run_dir):
+    return sorted(checkpoint_files(run_dir / "ckpt"))
+
+
+@pytest.mark.parametrize("keep,expected", [("all", None), ("last", [600]), ([1, 6, 77], [1, 6, 600])])
+def test_retention_keeps_exactly_the_declared_steps(tmp_path, keep, expected):
+    sched = breakpoint_schedule({"schedule": "log", "num": 8}, 600)
+    assert {1, 6}.issubset(sched) and 77 not in sched  # a kept step off the schedule is simply never reached
+    module, manifest, _ = _fit(tmp_path / "run", keep=keep)
+    expected = sched if expected is None else expected
+    assert _on_disk(tmp_path / "run") == expected
+    assert manifest["step"].tolist() == expected  # the manifest lists exactly the files that exist
+    assert manifest["final"].tolist() == [False] * (len(expected) - 1) + [True]
+    assert not (tmp_path / "run" / "ckpt" / RESUME).exists()  # resume state goes once the manifest is written
+    for f in manifest["file"]:
+        ck = load_checkpoint(tmp_path / "run" / f)
+        assert "optimizer_states" not in ck and "state_dict" in ck  # weights only: analyses read nothing else
+    last = load_checkpoint(tmp_path / "run" / manifest["file"].iloc[-1])["state_dict"]
+    assert torch.equal(last["w"], module.w.detach())
+
+
+def test_kept_weights_do_not_depend_on_the_policy(tmp_path):
+    _, all_m, _ = _fit(tmp_path / "all")
+    _, some, _ = _fit(tmp_path / "some", keep=[6])
+    ref = all_m.set_index("step")
+    for row in some.itertuples():
+        assert row.sha256 == ref.loc[row.step, "sha256"], row.step
+
+
+def test_resume_after_kill_with_a_retention_policy(tmp_path):
+    keep = [1, 2, 6]
+    ref, ref_manifest, sched = _fit(tmp_path / "ref", keep=keep)
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)], keep=keep)
+    ckpt = tmp_path / "killed" / "ckpt"
+    at_kill = resume_step(ckpt)
+    assert at_kill is not None and 6 < at_kill < 600 and at_kill in sched  # newest breakpoint, not kept
+    assert _on_disk(tmp_path / "killed") == keep  # unkept breakpoints were never written
+    assert "optimizer_states" in load_checkpoint(ckpt / RESUME)  # what resume needs
+    lines = []
+    resumed, manifest, _ = _fit(tmp_path / "killed", keep=keep, log=lines.append)
+    assert f"resuming from step={at_kill}.ckpt" in "\n".join(lines)
+    for name in ("w", "b", "v", "c"):
+        assert torch.equal(getattr(ref, name), getattr(resumed, name)), name
+    assert manifest.drop(columns="file").equals(ref_manifest.drop(columns="file"))
+
+
+def test_kill_between_resume_file_and_step_file_is_repaired(tmp_path):
+    _, ref_manifest, _ = _fit(tmp_path / "ref")
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)])
+    ckpt = tmp_path / "killed" / "ckpt"
+    step = resume_step(ckpt)
+    (ckpt / f"step={step}.ckpt").unlink()  # as if killed right after resume.ckpt was replaced
+    _, manifest, _ = _fit(tmp_path / "killed")
+    assert manifest["step"].tolist() == ref_manifest["step"].tolist()
+    assert manifest["sha256"].tolist() == ref_manifest["sha256"].tolist()
+
+
+def test_rerun_of_a_finished_run_starts_fresh_without_stale_files(tmp_path):
+    _fit(tmp_path / "run")
+    stale = tmp_path / "run" / "ckpt" / "step=123456.ckpt"
+    stale.write_bytes(b"from an older run")
+    lines = []
+    _, manifest, _ = _fit(tmp_path / "run", keep="last", log=lines.append)
+    assert any(line.startswith("starting fresh") for line in lines)
+    assert _on_disk(tmp_path / "run") == [600] and manifest["step"].tolist() == [600]
+
+
+def test_killed_run_resumed_under_a_wider_policy_starts_fresh(tmp_path):
+    _, ref_manifest, _ = _fit(tmp_path / "ref")
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)], keep="last")
+    lines = []
+    _, manifest, sched = _fit(tmp_path / "killed", keep="all", log=lines.append)
+    assert any("kept now but were not written; starting fresh" in line for line in lines)
+    assert manifest["step"].tolist() == sched and manifest["sha256"].tolist() == ref_manifest["sha256"].tolist()
+
+
+@pytest.mark.parametrize("keep", ["some", 5, None])
+def test_malformed_keep_is_rejected(tmp_path, keep):
+    with pytest.raises(CheckpointError, match="keep must be"):
+        _fit(tmp_path / "run", max_steps=50, keep=keep)

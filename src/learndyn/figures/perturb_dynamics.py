@@ -7,8 +7,11 @@ metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pandas as pd
+from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
 from learndyn.figures.style import colour_cycle, empty_panel, new_figure, save_figure, style, title
@@ -155,7 +158,7 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame) -> None:
 @style
 def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
     """F2: Reading A per checkpoint (means over images and seeds) and Reading B change points τ."""
-    fig = new_figure(13, 7.5)
+    fig = new_figure(13, 8.2)
     title(fig, "F2 Breakpoints over training: Reading A (ReLU breakpoints on x₀ + tδ) and Reading B (hinge τ)",
           "means over images (kept = correct and attacked) and seeds; densities per unit L2 along δ (solid), "
           "the last checkpoint's δ rescaled (dashed) and random directions of equal norm (dotted); "
@@ -168,54 +171,104 @@ def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
     models = list(dict.fromkeys(bps["run"].str.split("/").str[1]))
     b = b.assign(model=b["run"].str.split("/").str[1])
     kept = kept.assign(model=kept["run"].str.split("/").str[1])
-    specs = [("n_bp on (0,1) along δ", kept, "n_bp"), ("t₁·‖δ‖₂ (first breakpoint distance)", kept, "t1_l2"),
-             ("t× (first t with a wrong logit ≥ true)", kept, "t_cross"),
-             ("same_region fraction (t× < t₁)", kept.assign(same_region=kept["same_region"].astype(float)),
-              "same_region")]
-    for ax, (name, frame, col) in zip(axes[:4], specs):
+    # (title, y label with its unit, frame, column); L2 lengths are in pixel-value units ([0, 1] images)
+    specs = [("n_bp on (0,1) along δ", "breakpoints on the segment (count)", kept, "n_bp"),
+             ("t₁·‖δ‖₂: first breakpoint distance", "L2 distance (pixel-value units)", kept, "t1_l2"),
+             ("t×: first t with a wrong logit ≥ true", "t (fraction of δ)", kept, "t_cross"),
+             ("same_region fraction (t× < t₁)", "fraction of kept images",
+              kept.assign(same_region=kept["same_region"].astype(float)), "same_region")]
+    for ax, (name, ylabel, frame, col) in zip(axes[:4], specs):
         for mi, model in enumerate(models):
             m = frame[frame["model"] == model].groupby("step")[col].mean()
             if len(m):
                 ax.plot(_x(m.index), m.to_numpy(), "o-", ms=2, lw=1.2, color=colour_cycle(mi), label=model)
         _epoch_line(ax, b)
         ax.set_xscale("log")
-        ax.set_xlabel("step + 1 (log)")
+        ax.set_xlabel("step + 1 (log; dotted: end of epoch 0)")
+        ax.set_ylabel(ylabel)
         ax.set_title(f"{name} [{attack}]")
-    axes[0].legend(fontsize=6.5)
     ax = axes[4]
     for mi, model in enumerate(models):
         for col, ls in (("density", "-"), ("density_fixed", "--"), ("density_random", ":")):
             m = b[b["model"] == model].groupby("step")[col].mean()
-            ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2,
-                    label=f"{model}: {col}" if mi == 0 or col == "density" else None)
+            ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2)
     _epoch_line(ax, b)
     ax.set_xscale("log")
-    ax.set_xlabel("step + 1 (log)")
+    ax.set_xlabel("step + 1 (log; dotted: end of epoch 0)")
+    ax.set_ylabel("breakpoints per unit L2 (pixel-value units)")
     ax.set_title(f"breakpoint density per unit L2 [{attack}]")
-    ax.legend(fontsize=6)
+    styles = [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in
+              (("-", "along δ"), ("--", "along the last δ"), (":", "random directions"))]
+    ax.legend(handles=styles, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     _tau_panel(axes[5], cps)
+    # one legend for the model colours, outside every panel (7 models would cover a panel's data)
+    handles = [Line2D([], [], color=colour_cycle(mi), marker="o", ms=3, lw=1.2, label=m) for mi, m in enumerate(models)]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(models), 7), fontsize=7, frameon=False)
     return fig
 
 
+N_BOOT = 2000
+READING_COLOURS = {"A": "tab:blue", "B": "tab:red"}
+ATTACK_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def tau_summary(cps: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
+    """Per model, reading and attack: median τ (epochs) over the accepted hinges of every run and
+    series, its 95% interval by a seeded two-stage bootstrap (runs, then hinges within a run: a
+    model's seeds are its units), and how many hinges BIC accepted out of all fitted (counted, not
+    dropped)."""
+    rows = []
+    for (model, reading, attack), g in cps.groupby(["model", "reading", "attack"], sort=False):
+        acc = g[g["accepted"] & g["tau_epoch"].notna()]
+        per_run = [v["tau_epoch"].to_numpy(float) for _, v in acc.groupby("run", sort=True)]
+        row = {"model": model, "reading": reading, "attack": attack, "n_accepted": len(acc), "n_fitted": len(g),
+               "runs": g["run"].nunique(), "tau": np.nan, "low": np.nan, "high": np.nan}
+        if per_run:
+            row["tau"] = float(np.median(np.concatenate(per_run)))
+            rng = np.random.default_rng(zlib.crc32(f"{model}|{reading}|{attack}".encode()))
+            boot = np.empty(n_boot)
+            for b in range(n_boot):
+                picks = rng.integers(0, len(per_run), len(per_run))
+                boot[b] = np.median(np.concatenate([rng.choice(per_run[i], len(per_run[i])) for i in picks]))
+            row["low"], row["high"] = (float(q) for q in np.quantile(boot, [0.025, 0.975]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _tau_panel(ax, cps: pd.DataFrame) -> None:
-    acc = cps[cps["accepted"]].sort_values(["reading", "series", "run", "attack"])
-    if acc.empty:
-        empty_panel(ax, "no hinge accepted by BIC")
-        ax.set_title("change points τ (epochs)")
+    """One row per model: median τ with its interval per reading (colour) and attack (marker)."""
+    name = "change points τ per model (Reading A blue, B red)"
+    summ = tau_summary(cps) if len(cps) else pd.DataFrame()
+    if summ.empty or summ["n_accepted"].sum() == 0:
+        empty_panel(ax, f"no hinge accepted by BIC ({len(cps)} fitted)")
+        ax.set_title(name)
         return
-    labels = [f"{r.reading}:{r.series} · {r.run.split('/')[1]}/{r.run.split('/')[2]} · {r.attack}"
-              for r in acc.itertuples()]
-    y = np.arange(len(acc))
-    lo = (acc["tau_epoch"] - acc["ci_low_epoch"]).clip(lower=0).to_numpy()
-    hi = (acc["ci_high_epoch"] - acc["tau_epoch"]).clip(lower=0).to_numpy()
-    colours = ["tab:blue" if r == "A" else "tab:red" for r in acc["reading"]]
-    ax.errorbar(acc["tau_epoch"], y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt="none", ecolor="0.5", lw=1)
-    ax.scatter(acc["tau_epoch"], y, c=colours, s=14, zorder=3)
+    models = list(dict.fromkeys(summ["model"]))
+    attacks = list(dict.fromkeys(summ["attack"]))
+    combos = [(r, a) for r in ("A", "B") for a in attacks]
+    offsets = np.linspace(-0.3, 0.3, len(combos)) if len(combos) > 1 else np.zeros(1)
+    for (reading, attack), off in zip(combos, offsets):
+        g = summ[(summ["reading"] == reading) & (summ["attack"] == attack)].set_index("model").reindex(models)
+        y = np.arange(len(models)) + off
+        lo = (g["tau"] - g["low"]).clip(lower=0).to_numpy()
+        hi = (g["high"] - g["tau"]).clip(lower=0).to_numpy()
+        ax.errorbar(g["tau"], y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt=ATTACK_MARKERS[attacks.index(attack)
+                    % len(ATTACK_MARKERS)], ms=4, color=READING_COLOURS[reading], ecolor=READING_COLOURS[reading],
+                    elinewidth=1, lw=0, label=f"Reading {reading} · {attack}")
     ax.axvline(1.0, color="0.5", ls=":", lw=1)
-    ax.set_yticks(y)
-    ax.set_yticklabels(labels, fontsize=5.5)
-    ax.set_xlabel("τ (epochs), 95% bootstrap CI over images")
-    ax.set_title(f"change points accepted by BIC ({len(acc)}/{len(cps)}); A blue, B red")
+    ax.set_yticks(np.arange(len(models)), models, fontsize=7)
+    ax.set_ylim(len(models) - 0.5, -0.5)
+    counts = summ.groupby(["model", "reading"])[["n_accepted", "n_fitted"]].sum()
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(np.arange(len(models)),
+                     [" ".join(f"{r} {counts.loc[(m, r), 'n_accepted']}/{counts.loc[(m, r), 'n_fitted']}"
+                               for r in ("A", "B") if (m, r) in counts.index) for m in models], fontsize=6.5)
+    right.set_ylabel("hinges accepted / fitted")
+    ax.set_xlabel("τ (epochs; dotted: end of epoch 0): median, 95% bootstrap CI over runs")
+    ax.set_ylabel("model")
+    ax.set_title(name)
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
 
 
 def render(job) -> None:

@@ -29,6 +29,29 @@ L2 = set(sc.L2_KINDS)
 METHOD_COLOURS = {"conv": "tab:blue", "l1": "tab:cyan", "fc": "tab:red", "svm": "tab:orange", "teacher": "0.55"}
 
 
+def _log_ticks(ax, values, min_ratio: float = 1.3, fontsize=None) -> None:
+    """Ticks at the given kernel sizes on a log axis, dropping any closer than ``min_ratio`` to
+    the previous label (28 and 32 collide at panel width); the largest is always labelled."""
+    ks = sorted({int(k) for k in values})
+    keep = []
+    for k in ks:
+        if keep and k / keep[-1] < min_ratio:
+            if k == ks[-1]:
+                keep[-1] = k
+            continue
+        keep.append(k)
+    ax.set_xticks(ks, [str(k) if k in keep else "" for k in ks], **({"fontsize": fontsize} if fontsize else {}))
+
+
+def _legend_in_headroom(ax, ncol: int, fontsize=6.5, room: float = 0.3) -> None:
+    """A one- or two-row legend in a band added above the data (bars and error bars of any
+    height stay below it)."""
+    y0, y1 = ax.get_ylim()
+    ax.set_ylim(y0, y1 + (y1 - y0) * room)
+    ax.legend(fontsize=fontsize, loc="upper center", ncol=ncol, frameon=False, columnspacing=1.0,
+              handlelength=1.2)
+
+
 def _dataset(df: pd.DataFrame) -> str | None:
     return df["dataset"].value_counts().index[0] if len(df) else None
 
@@ -39,7 +62,8 @@ def _final_means(summary: pd.DataFrame, ds, source, names=None, kinds=None) -> p
     s = s[s["kind"].isin(kinds)] if kinds is not None else s
     per_seed = s.groupby(["model", "seed"], as_index=False)[["hff", "hoyer", "centroid", "f_half"]].mean()
     g = per_seed.groupby("model")
-    return g.mean(numeric_only=True).join(g.sem(numeric_only=True), rsuffix="_sem").drop(columns=["seed", "seed_sem"])
+    sem = g.sem(numeric_only=True).add_suffix("_sem")  # (join's rsuffix is deprecated in pandas)
+    return g.mean(numeric_only=True).join(sem).drop(columns=["seed", "seed_sem"])
 
 
 def _map(final, ds, model, *, source, names=None, kinds=None):
@@ -56,6 +80,7 @@ def _map(final, ds, model, *, source, names=None, kinds=None):
 def _maps_row(axes, final, ds, models, label, **sel):
     for ax in axes[len(models):]:
         ax.set_axis_off()
+    first = True
     for ax, m in zip(axes, models):
         got = _map(final, ds, m, **sel)
         if got is None:
@@ -66,7 +91,14 @@ def _maps_row(axes, final, ds, models, label, **sel):
         im = ax.imshow(img, cmap="magma", extent=(-n / 2 - 0.5, n / 2 - 0.5, n / 2 - 0.5, -n / 2 - 0.5))
         ax.set_title(f"{m}\n{label}, n={int(r['n'])}", fontsize=7.5)
         ax.set_xticks([-n // 2, 0, n // 2 - 1]), ax.set_yticks([-n // 2, 0, n // 2 - 1])
-        ax.figure.colorbar(im, ax=ax, shrink=0.75, label="log mean power")
+        # frequency in cycles per image (DFT index after fftshift, DC at 0); k_y once per row
+        ax.set_xlabel("k_x (cycles/image)", fontsize=7.5)
+        if first:
+            ax.set_ylabel("k_y (cycles/image)", fontsize=7.5)
+        else:
+            ax.tick_params(labelleft=False)
+        first = False
+        ax.figure.colorbar(im, ax=ax, shrink=0.75, label="ln mean power")
 
 
 def _radial(ax, final, ds, models, label, **sel):
@@ -96,8 +128,9 @@ def _bars(ax, tables: dict, models, metric, ylabel):
         ax.bar(x + (j - (len(tables) - 1) / 2) * width, vals, width, yerr=np.nan_to_num(errs), capsize=2,
                color=colour_cycle(j), label=lab)
     ax.set_xticks(x, [m.replace("_", "\n", 2) for m in models], fontsize=6.5)
+    ax.set_xlabel("model")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=6.5)
+    _legend_in_headroom(ax, ncol=len(tables))
 
 
 @style
@@ -136,10 +169,10 @@ def _t1_inset(ax, t1):
     for j, m in enumerate(methods):
         f = t1[t1["method"] == m].sort_values("index")["fourier_modulus"].to_numpy()
         ax.bar(np.arange(d) + (j - (len(methods) - 1) / 2) * w, f, w, color=METHOD_COLOURS[m], label=f"beta_{m}")
-    ax.set_xlabel("DFT index k (D = %d)" % d)
+    ax.set_xlabel(f"DFT index k (D = {d})")
     ax.set_ylabel("|F beta| (unit-norm beta)")
     ax.set_title("T1 (1-D): conv ~ Fourier-l1, FC ~ SVM")
-    ax.legend(fontsize=6.5)
+    _legend_in_headroom(ax, ncol=2, room=0.35)  # 4 columns overflow a quarter-width panel
 
 
 def _lc_models(summary):
@@ -201,8 +234,9 @@ def fig_kernel_sweep(summary, kernels):
                  K=s["model"].map(lambda m: int(_CONV.match(m)[3])))
     series = {"delta_L2": s[(s["source"] == "delta") & s["kind"].isin(L2)],
               "beta": s[(s["source"] == "target") & (s["name"] == "beta")]}
-    for a, (metric, lab) in zip(ax[:3], (("hff", "HFF (r > N/4)"), ("centroid", "spectral centroid / (N/2)"),
-                                         ("f_half", "half-power radius f_0.5"))):
+    for a, (metric, lab) in zip(ax[:3], (("hff", "HFF (energy fraction, r > N/4)"),
+                                         ("centroid", "spectral centroid / (N/2)"),
+                                         ("f_half", "half-power radius f_0.5 (cycles/image)"))):
         i = 0
         for src, d in series.items():
             for (act, depth), g in d.groupby(["act", "depth"]):
@@ -216,17 +250,19 @@ def fig_kernel_sweep(summary, kernels):
             empty_panel(a, "no conv models")
             continue
         a.set_xscale("log")
-        ks = sorted(s["K"].unique())
-        a.set_xticks(ks, [str(k) for k in ks])
+        _log_ticks(a, s["K"].unique())
         a.minorticks_off()
         a.set_xlabel("kernel size K")
         a.set_ylabel(lab)
     if len(ax[0].get_legend_handles_labels()[0]):
-        ax[0].legend(fontsize=6)
+        ax[0].legend(fontsize=6, ncol=2, **BELOW)
     _lambda_curve(ax[3], kernels)
     title(fig, f"F5 kernel-size sweep ({ds}, final checkpoint, mean ± s.e.m. over seeds)",
           "expected (paper): smaller K and more depth -> higher-frequency delta; right: spec §8 T3 lambda_max(K)")
     return fig
+
+
+BELOW = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.2), "frameon": False}  # legend under the x label
 
 
 def _lambda_curve(ax, kernels):
@@ -238,13 +274,12 @@ def _lambda_curve(ax, kernels):
         ax.plot(g["kernel"], g["lambda_max"], "-o" if side == sides[-1] else "--s", ms=3, color=colour_cycle(i),
                 label=f"N={side}, B: {band}")
     ax.set_xscale("log")
-    ks = sorted(kernels["kernel"].unique())
-    ax.set_xticks(ks, [str(k) for k in ks], fontsize=6.5)
+    _log_ticks(ax, kernels["kernel"].unique(), fontsize=6.5)
     ax.minorticks_off()
     ax.set_xlabel("kernel size K")
-    ax.set_ylabel("lambda_max: max energy fraction in band B")
+    ax.set_ylabel("λ_max (energy fraction in band B)")
     ax.set_title("T3: K x K kernels cannot be low-pass")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, ncol=2, **BELOW)
 
 
 @style
@@ -258,19 +293,20 @@ def fig_theory(t1, t1_summary, kernels):
         ax[0].set_xlabel("coordinate j")
         ax[0].set_ylabel("unit-norm beta")
         ax[0].set_title("T1: predictors in pixel space")
-        ax[0].legend(fontsize=6.5)
+        ax[0].legend(fontsize=6.5, ncol=3, **BELOW)
         _t1_inset(ax[1], t1)
     else:
         empty_panel(ax[0]), empty_panel(ax[1])
     s = dict(zip(t1_summary["key"], t1_summary["value"])) if len(t1_summary) else {}
     if s:
-        ax[1].text(0.02, 0.98, "\n".join(f"{k}: {s[k]:.3f}" for k in ("cos_conv_l1", "cos_fc_svm", "hoyer_conv",
-                                                                       "hoyer_fc") if k in s),
-                   transform=ax[1].transAxes, va="top", fontsize=6.5, family="monospace")
+        # in the title: a text box inside the axes would sit on the bars or the legend
+        stats = "\n".join(", ".join(f"{k} {s[k]:.3f}" for k in pair if k in s)
+                          for pair in (("cos_conv_l1", "cos_fc_svm"), ("hoyer_conv", "hoyer_fc")))
+        ax[1].set_title(f"{ax[1].get_title()}\n{stats}", fontsize=7.5)
     _lambda_curve(ax[2], kernels)
     ref = {2: 0.18, 3: 0.35, 5: 0.69, 7: 0.89, 11: 0.99}
     ax[2].plot(list(ref), list(ref.values()), "kx", ms=6, label="spec reference (N=32, r<=4)")
-    ax[2].legend(fontsize=6)
+    ax[2].legend(fontsize=6, ncol=2, **BELOW)
     if len(kernels):
         for i, (side, g) in enumerate(kernels.drop_duplicates(["side", "kernel"]).groupby("side")):
             ax[3].plot(g["kernel"], g["random_fourier_support"], "o", color=colour_cycle(i), label=f"random kernel, N={side}")
@@ -279,7 +315,7 @@ def fig_theory(t1, t1_summary, kernels):
         ax[3].set_xlabel("kernel size K")
         ax[3].set_ylabel("nonzero DFT coefficients")
         ax[3].set_title("T2: Donoho-Stark |h|_0 |h^|_0 >= N^2")
-        ax[3].legend(fontsize=6)
+        ax[3].legend(fontsize=6, ncol=2, **BELOW)
     else:
         empty_panel(ax[3])
     title(fig, "Theory checks (spec §8): Gunasekar 1-D, Slepian lambda_max, Donoho-Stark",

@@ -34,16 +34,18 @@ def fig_training(training, contamination):
         ax[2].errorbar(ends.mean().index, ends.mean().values, yerr=ends.std(ddof=0).fillna(0).values,
                        marker="o", ms=3, lw=1, capsize=2, color=colour_cycle(i), label=model)
     ipe = training.loc[training["epoch_float"] == 1.0, "step"]
-    for a, lab in zip(ax[:2], ("accuracy on the fixed eval subset", "running train loss (CE)")):
+    for a, lab in zip(ax[:2], ("accuracy, fixed eval subset (fraction)", "running train loss (CE, nats)")):
         a.set_xscale("symlog", linthresh=1.0)
         a.set_xlabel("step (symlog; dashed: end of epoch 0)")
         a.set_ylabel(lab)
         if len(ipe):
             a.axvline(int(ipe.iloc[0]), color="0.5", ls="--", lw=0.8)
     ax[0].axhline(0.1, color="0.6", ls=":", lw=0.8)
-    ax[0].legend(loc="lower right")
-    ax[2].set_xlabel("epoch")
-    ax[2].set_ylabel("test accuracy (epoch ends; 0 = init)")
+    ax[1].set_yscale("log")  # a diverging run (loss 1e22) would flatten every other curve to zero
+    # models: one legend right of the panels (inside, 7 curves leave it no free corner)
+    ax[2].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
+    ax[2].set_xlabel("epoch (test set at epoch ends; 0 = init)")
+    ax[2].set_ylabel("test accuracy (fraction)")
     ax[2].axhline(0.1, color="0.6", ls=":", lw=0.8)
     seeds = training["seed"].nunique()
     top[0].suptitle(f"training dynamics, mean ± sd over {seeds} seed(s), dataset(s) "
@@ -62,11 +64,12 @@ def fig_training(training, contamination):
             a.text(xi, top_bar + 0.02, f"{r.gain_mean:+.3f}", ha="center", fontsize=6.5)
         a.set_xticks(x, [m.replace("_l1_", "\nl1_") for m in g["model"]], fontsize=6.5)
         a.set_ylim(0, 1.15)
-        a.set_ylabel("final test accuracy")
+        a.set_xlabel("model")
+        a.set_ylabel("final test accuracy (fraction)")
         a.set_title(f"{g['dataset'].iloc[0]} -> {ds}\neps {g['eps'].iloc[0]:g}, p {g['p'].iloc[0]:g}, "
                     f"{int(g['seeds'].min())} seed(s); gain above bars", fontsize=7.5)
     if datasets:
-        bottom[0].legend(loc="lower left", fontsize=7)
+        bottom[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     title(fig, "perturb: training dynamics and Fourier-feature contamination (T-feat)",
           "checkpoint grid dense in epoch 0 (perturb.train.checkpoints); contamination eps, p from "
           "perturb.datasets.<key>.contamination; best epoch selected on the test set as the authors did")

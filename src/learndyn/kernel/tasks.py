@@ -32,6 +32,13 @@ def _schedule(train: dict) -> list[int]:
     return breakpoint_schedule({"schedule": "linear", "every": train["snapshot_every"]}, 2 * train["steps"])
 
 
+def analysed_steps(train: dict) -> list[int]:
+    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (spec §5.4) and the end of
+    phase 2 (also the training rule's retention policy: the phase-2 snapshots are never kept)."""
+    T = train["steps"]
+    return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
+
+
 def train_run(job: Job) -> None:
     """The nets of one run (paired Std/Large, plus sweep nets): single-task phase, then fine-tuning."""
     from learndyn.kernel.module import TaskNetsGD  # Lightning: only training jobs import it
@@ -51,7 +58,8 @@ def train_run(job: Job) -> None:
     fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=cfg["seed"],
                          fingerprint={"cfg": cfg, "data": _digest(sets)},
                          provenance=job.provenance(seed=cfg["seed"]), threads=job.threads, log=job.log,
-                         accelerator=job.accelerator, before_manifest=lambda: _write_curves(job, module))
+                         accelerator=job.accelerator, before_manifest=lambda: _write_curves(job, module),
+                         keep=analysed_steps(train))
 
 
 def _digest(sets) -> str:
@@ -103,7 +111,7 @@ def analyse_run(job: Job) -> None:
     manifest_path = Path(job.inputs["manifest"])
     files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
     steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
-    missing = [s for s in (*steps1, 2 * T) if s not in files]
+    missing = [s for s in analysed_steps(train) if s not in files]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
     sets = run_sets(read_table(job.inputs["datasets"], DATASETS), run)

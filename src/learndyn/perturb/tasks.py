@@ -40,6 +40,14 @@ CONTAMINATION = Table("perturb.contamination", (
 ))
 
 
+# Retention policies of the two training rules (what their readers load; resume state is separate):
+# attack_checkpoints, analyse_spectra and analyse_breakpoints read every checkpoint of a dynamics run;
+# the contamination table reads only the history (final test accuracy), so a contamination run keeps
+# just its final weights (3 clean/contaminated data x models x seeds: gigabytes if all were kept).
+KEEP_DYNAMICS = "all"
+KEEP_CONTAMINATION = "last"
+
+
 def prepare_dataset(job: Job) -> None:
     cfg = job.cfg
     data = load_dataset(cfg)
@@ -72,10 +80,11 @@ def family(model: str) -> str:
 
 def fit_run(job: Job, data: dict, *, run_dir: Path, dataset: str, model: str, seed: int, lr: float,
             train: dict, accelerator: str = "cpu", condition: str = "clean",
-            write_history=None, extra_callbacks=()) -> pd.DataFrame:
+            write_history=None, extra_callbacks=(), keep="all") -> pd.DataFrame:
     """Train one run (resuming if killed) and return its history rows.
 
-    ``write_history(frame)`` writes the job's history output before the manifest (written last)."""
+    ``write_history(frame)`` writes the job's history output before the manifest (written last);
+    ``keep`` is the retention policy (:func:`learndyn.train.store.keep_policy`)."""
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS when on a GPU
     from learndyn.perturb.models import build_model
     from learndyn.perturb.module import PerturbClassifier
@@ -106,7 +115,7 @@ def fit_run(job: Job, data: dict, *, run_dir: Path, dataset: str, model: str, se
                          fingerprint=fingerprint, provenance=job.provenance(seed=seed), threads=job.threads,
                          max_steps=module.max_steps, accelerator=accelerator,
                          precision=train.get("precision", "32-true"), log=job.log, before_manifest=finish,
-                         extra_callbacks=extra_callbacks)
+                         extra_callbacks=extra_callbacks, keep=keep)
     hist = out["history"]
     ends = hist.dropna(subset=["test_acc"])
     best = ends.loc[ends["test_acc"].idxmax()]
@@ -136,7 +145,8 @@ def train_run(job: Job) -> None:
     condition = "contaminated" if "contamination" in cfg["data"] else "clean"
     fit_run(job, data, run_dir=run_dir, dataset=cfg["dataset"], model=cfg["model"], seed=cfg["seed"],
             lr=cfg["lr"], train=cfg["train"], accelerator=cfg.get("accelerator", "cpu"), condition=condition,
-            write_history=lambda h: write_table(h, job.output("history"), HISTORY, job.provenance(seed=cfg["seed"])))
+            write_history=lambda h: write_table(h, job.output("history"), HISTORY, job.provenance(seed=cfg["seed"])),
+            keep=KEEP_DYNAMICS)
 
 
 def train_contamination(job: Job) -> None:
@@ -152,7 +162,7 @@ def train_contamination(job: Job) -> None:
             run_dir = Path(CONTAM_ROOT) / run_name(key, cfg["model"], seed)
             parts.append(fit_run(job, data, run_dir=run_dir, dataset=key, model=cfg["model"], seed=seed,
                                  lr=cfg["lr"], train=cfg["train"], accelerator=cfg.get("accelerator", "cpu"),
-                                 condition=condition))
+                                 condition=condition, keep=KEEP_CONTAMINATION))
     write_table(pd.concat(parts, ignore_index=True), job.output("history"), HISTORY, job.provenance())
 
 

@@ -56,7 +56,8 @@ def train_group(job: Job) -> None:
                          seed=0, fingerprint={"group": group, "x": x.tolist(), "y": y.tolist()},
                          provenance=job.provenance(seed=group["seeds"]), threads=job.threads,
                          precision="64-true", log=job.log,
-                         before_manifest=lambda: _write_runs(job, runs, module))
+                         before_manifest=lambda: _write_runs(job, runs, module),
+                         keep="all")  # analyse_group extracts the spline at every checkpoint
 
 
 def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:

@@ -8,14 +8,27 @@ here; the trainer factory and callbacks live in :mod:`learndyn.train.factory` an
 from learndyn.train.breakpoints import BreakpointError, breakpoint_schedule, next_breakpoint
 from learndyn.train.store import (
     MANIFEST,
+    RESUME,
     CheckpointError,
     checkpoint_files,
+    keep_policy,
     latest_checkpoint,
     load_checkpoint,
+    resume_step,
     write_manifest,
 )
 
 __all__ = [
-    "BreakpointError", "breakpoint_schedule", "next_breakpoint", "MANIFEST", "CheckpointError",
-    "checkpoint_files", "latest_checkpoint", "load_checkpoint", "write_manifest",
+    "MANIFEST",
+    "RESUME",
+    "BreakpointError",
+    "CheckpointError",
+    "breakpoint_schedule",
+    "checkpoint_files",
+    "keep_policy",
+    "latest_checkpoint",
+    "load_checkpoint",
+    "next_breakpoint",
+    "resume_step",
+    "write_manifest",
 ]

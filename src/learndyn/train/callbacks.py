@@ -10,6 +10,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 
 from learndyn.io import atomic_write
+from learndyn.train.store import RESUME, keep_policy, write_weights
 
 
 def progress_step(trainer: pl.Trainer, module: pl.LightningModule) -> int:
@@ -19,29 +20,37 @@ def progress_step(trainer: pl.Trainer, module: pl.LightningModule) -> int:
 
 
 class BreakpointCheckpoint(pl.Callback):
-    """Save ``step=<n>.ckpt`` at each breakpoint, at step 0, and at the end of training.
+    """At each breakpoint, at step 0 and at the end of training: the full state to ``resume.ckpt``,
+    and, for the breakpoints ``keep`` retains (:func:`learndyn.train.store.keep_policy`), the
+    weights to ``step=<n>.ckpt``.
 
     The step is :func:`progress_step`, so a module that runs many inner steps per Lightning
     step (full-batch GD) is checkpointed at its own step count; such a module must stop its
     inner loop at the next breakpoint.  Writes are atomic (temp file, then rename), so a kill
-    never leaves a half-written checkpoint that a resume would trust.
+    never leaves a half-written checkpoint that a resume would trust.  The resume file is
+    replaced before the step file is written; a kill in between is repaired on resume
+    (:func:`learndyn.train.factory.fit_with_breakpoints`).
     """
 
     def __init__(self, ckpt_dir: str | os.PathLike, schedule: list[int],
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, keep="all"):
         self.ckpt_dir = Path(ckpt_dir)
         self.schedule = {int(s) for s in schedule}
         self.emit = log
+        self.keeps = keep_policy(keep)
 
     def _save(self, trainer: pl.Trainer, module: pl.LightningModule, final: bool = False) -> None:
         step = progress_step(trainer, module)
         path = self.ckpt_dir / f"step={step}.ckpt"
-        if path.exists() and not final:
-            return
         self._pending = {"step": step, "final": final,
                          "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
-        with atomic_write(path) as tmp:
+        with atomic_write(self.ckpt_dir / RESUME) as tmp:
             trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs it
+        resume = self.ckpt_dir / RESUME
+        # a kept step file is written once (a resumed run reaches the same weights): its bytes,
+        # hash and mtime stay those of the first write; the final one is rewritten to say final
+        if self.keeps(step, final) and (final or not path.exists()):
+            write_weights(resume, path)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
         checkpoint["learndyn"] = dict(getattr(self, "_pending", {}))

@@ -11,8 +11,9 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -21,11 +22,14 @@ from lightning_fabric.plugins.environments import LightningEnvironment
 from learndyn.io import clear_folder, config_hash, writer_lock
 from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
 from learndyn.train.store import (
+    RESUME,
     CheckpointError,
     checkpoint_files,
-    latest_checkpoint,
+    describe_keep,
+    keep_policy,
     load_checkpoint,
     write_manifest,
+    write_weights,
 )
 
 FINGERPRINT = "run.json"
@@ -34,7 +38,8 @@ FINGERPRINT = "run.json"
 def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
                  threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
                  precision: str = "32-true", log: Callable[[str], None] = print,
-                 progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = ()) -> pl.Trainer:
+                 progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = (),
+                 keep: Any = "all") -> pl.Trainer:
     # Lightning's banner lines (accelerator list, logger tips) would drown the job logs.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     # Lightning probes for SLURM auto-resume at every fresh fit and warns when `srun` exists but
@@ -51,7 +56,7 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
         # One process, one device per job: Snakemake (or its SLURM executor) does the scheduling,
         # so Lightning must not try to act as a SLURM/multi-node launcher (nor warn about srun).
         plugins=[LightningEnvironment()],
-        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log),
+        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log, keep=keep),
                    ProgressLog(progress_every_s, log=log), *callbacks],
     )
 
@@ -67,11 +72,36 @@ def _prepare_run_dir(ckpt_dir: Path, fingerprint: dict, log: Callable[[str], Non
                 have = json.loads(marker.read_text()).get("hash")
             except (json.JSONDecodeError, OSError):
                 have = None
-        if have != want and checkpoint_files(ckpt_dir):
+        if have != want and (checkpoint_files(ckpt_dir) or (ckpt_dir / RESUME).exists()):
             log(f"{ckpt_dir}: checkpoints belong to another config ({have} != {want}); starting fresh")
             clear_folder(ckpt_dir)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"hash": want, "config": fingerprint}, sort_keys=True, default=str))
+
+
+def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None]) -> Path | None:
+    """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
+
+    Without a resume file (never started, or finished: it is deleted after the manifest) the run
+    starts fresh and old step files go, so that no file of an earlier run is taken for this
+    one's; so does a killed run whose policy now keeps a passed breakpoint it did not write.  A
+    kill between replacing the resume file and writing its kept step file is repaired.
+    """
+    resume = ckpt_dir / RESUME
+    if resume.exists():
+        meta = load_checkpoint(resume).get("learndyn", {})
+        step, final = int(meta.get("step", -1)), bool(meta.get("final", False))
+        files = checkpoint_files(ckpt_dir)
+        lost = [s for s in schedule if s < step and keeps(s, False) and s not in files]
+        if not lost:
+            if keeps(step, final) and (final or step not in files):
+                write_weights(resume, ckpt_dir / f"step={step}.ckpt")
+            return resume
+        log(f"{ckpt_dir}: breakpoints {lost} are kept now but were not written; starting fresh")
+        resume.unlink()
+    for path in checkpoint_files(ckpt_dir).values():
+        path.unlink()
+    return None
 
 
 def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir: str | os.PathLike,
@@ -80,11 +110,15 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
                          precision: str = "32-true", log: Callable[[str], None] = print,
                          manifest_name: str = "checkpoints.parquet",
                          extra_callbacks: Iterable[pl.Callback] = (),
-                         before_manifest: Callable[[], None] | None = None):
-    """Fit ``module`` with checkpoints at ``schedule``; resume from the last checkpoint if any.
+                         before_manifest: Callable[[], None] | None = None, keep: Any = "all"):
+    """Fit ``module`` with checkpoints at ``schedule``; resume from ``resume.ckpt`` if any.
 
+    ``keep`` is the rule's retention policy (:func:`learndyn.train.store.keep_policy`): the
+    breakpoints its analyses read; the others are never written as step files.
     ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
-    checkpoints written under another fingerprint are discarded rather than resumed.
+    checkpoints written under another fingerprint are discarded rather than resumed.  ``keep``
+    is not part of it: a killed run resumes under a narrower policy (a wider one that needs a
+    breakpoint already passed starts fresh).
     ``before_manifest`` writes the job's other outputs once training has ended, so that the
     manifest really is the last file written.  Returns the manifest DataFrame.
     """
@@ -93,23 +127,24 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
         return _fit(module, train_data, run_dir, schedule=schedule, seed=seed, fingerprint=fingerprint,
                     provenance=provenance, threads=threads, max_steps=max_steps, accelerator=accelerator,
                     precision=precision, log=log, manifest_name=manifest_name, extra_callbacks=extra_callbacks,
-                    before_manifest=before_manifest)
+                    before_manifest=before_manifest, keep=keep)
 
 
 def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, provenance, threads, max_steps,
-         accelerator, precision, log, manifest_name, extra_callbacks, before_manifest):
+         accelerator, precision, log, manifest_name, extra_callbacks, before_manifest, keep):
     ckpt_dir = run_dir / "ckpt"
+    keeps = keep_policy(keep)
     _prepare_run_dir(ckpt_dir, fingerprint, log)
-    resume = latest_checkpoint(ckpt_dir)
+    resume = _resume_point(ckpt_dir, keeps, schedule, log)
     if resume is not None:
         expected = set(module.state_dict())
-        load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
-        log(f"resuming from {resume}")
+        ckpt = load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
+        log(f"resuming from step={ckpt.get('learndyn', {}).get('step')}.ckpt ({resume}: full training state)")
     else:
         log(f"starting fresh in {ckpt_dir}")
     trainer = make_trainer(ckpt_dir=ckpt_dir, schedule=schedule, seed=seed, threads=threads,
                            max_steps=max_steps, accelerator=accelerator, precision=precision, log=log,
-                           callbacks=extra_callbacks)
+                           callbacks=extra_callbacks, keep=keep)
     try:
         trainer.fit(module, train_dataloaders=train_data,
                     ckpt_path=str(resume) if resume else None, weights_only=True)
@@ -119,4 +154,6 @@ def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, prov
         raise
     if before_manifest is not None:
         before_manifest()
-    return write_manifest(ckpt_dir, run_dir / manifest_name, provenance)
+    manifest = write_manifest(ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)})
+    (ckpt_dir / RESUME).unlink(missing_ok=True)  # only a resume reads it, and training has ended
+    return manifest

@@ -5,26 +5,38 @@ Nothing here imports Lightning, so analyses that only read checkpoints start fas
 The checkpoint folder is deliberately *not* a Snakemake output (Snakemake deletes outputs
 before rerunning a job, which would defeat resuming).  The declared output is the manifest
 ``checkpoints.parquet`` (step, file, sha256, loss, final), written last, after training ends.
+
+Retention: a training rule keeps only the breakpoints its analyses read (``keep``: ``"all"``,
+``"last"`` or a collection of steps; the final step is always kept).  ``step=<n>.ckpt`` holds the
+weights of a kept breakpoint (no optimiser state: analyses never read it, and momentum buffers
+double the file); ``resume.ckpt`` holds the full training state of the newest breakpoint, which is
+all a resume needs, and is deleted once the manifest is written.  A breakpoint outside ``keep`` is
+never written as a step file, so the manifest lists exactly the files that exist.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import torch
 
-from learndyn.io import Table, write_table
+from learndyn.io import Table, atomic_write, write_table
 
 MANIFEST = Table("checkpoints", (
     ("step", pa.int64()), ("file", pa.string()), ("sha256", pa.string()),
     ("loss", pa.float64()), ("final", pa.bool_()),
 ))
 _STEP_FILE = re.compile(r"^step=(\d+)\.ckpt$")
+RESUME = "resume.ckpt"
+# what only a resume reads; a kept breakpoint's file drops it (analyses load state_dict + metadata)
+RESUME_ONLY = ("optimizer_states", "lr_schedulers", "callbacks")
 
 
 class CheckpointError(RuntimeError):
@@ -72,6 +84,46 @@ def load_checkpoint(path: str | os.PathLike, expected_keys: set[str] | None = No
 def latest_checkpoint(ckpt_dir: str | os.PathLike) -> Path | None:
     files = checkpoint_files(ckpt_dir)
     return files[max(files)] if files else None
+
+
+def keep_policy(keep) -> Callable[[int, bool], bool]:
+    """``keeps(step, final)`` for a retention spec: "all", "last" or a collection of steps (+ final)."""
+    if isinstance(keep, str) and keep == "all":
+        return lambda step, final: True
+    if isinstance(keep, str) and keep == "last":
+        return lambda step, final: bool(final)
+    if isinstance(keep, str) or not isinstance(keep, Iterable):
+        raise CheckpointError(f"keep must be 'all', 'last' or a list of steps, got {keep!r}")
+    steps = {int(s) for s in keep}
+    return lambda step, final: bool(final) or int(step) in steps
+
+
+def describe_keep(keep) -> str:
+    return keep if isinstance(keep, str) else f"steps {sorted(int(s) for s in keep)} + final"
+
+
+def _torch_save_atomic(obj: dict, path: Path) -> None:
+    # through a buffer: torch.save names the zip's root after a file's (random temp) name, so the
+    # same weights would hash differently on every write; a buffer's root is always "archive"
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    with atomic_write(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+
+
+def write_weights(full: str | os.PathLike, path: str | os.PathLike) -> Path:
+    """``path`` <- the checkpoint ``full`` without its resume-only state (atomic)."""
+    ckpt = torch.load(full, map_location="cpu", weights_only=True)
+    _torch_save_atomic({k: v for k, v in ckpt.items() if k not in RESUME_ONLY}, Path(path))
+    return Path(path)
+
+
+def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
+    """The breakpoint ``resume.ckpt`` holds (None when there is none: the run starts fresh)."""
+    path = Path(ckpt_dir) / RESUME
+    if not path.exists():
+        return None
+    return int(load_checkpoint(path).get("learndyn", {}).get("step", -1))
 
 
 def sha256(path: Path) -> str:
