@@ -292,10 +292,8 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
 
 
 # ---- ATTACKS rules ----
-# (perturb-attacks helper: attack_checkpoints, analyse_breakpoints rules, F1/F2 figures; register
-#  claim tables in PERTURB_CLAIM_TABLES and figure paths in PERTURB_FIGURES)
-# attack_checkpoints (per run) -> analyse_breakpoints (per run, Reading A) -> perturb_changepoints
-# (all runs, Readings A and B) -> claims R1, R6; figures F1 (dynamics) and F2 (breakpoints).
+# attack_checkpoints (per run; + distance to the boundary) -> analyse_breakpoints (per run, Reading A) ->
+# perturb_changepoints (all runs, Readings A and B) -> claims R1, R6; figures F1 (dynamics), F2 (breakpoints).
 PATK = PRT["attack"]
 PERTURB_ATTACK_KINDS = {name: spec.get("kind", "") for name, spec in PATK.get("attacks", {}).items()}
 PERTURB_FIGURE_RUN = PATK.get("figure_run", PERTURB_RUNS[0])
@@ -314,10 +312,11 @@ rule attack_checkpoints:
         images="results/perturb/data/{pdata}.parquet",
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
         history=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/history.parquet",
-        code=code(*PERTURB_ATTACK_CODE, "perturb/attacks.py"),
+        code=code(*PERTURB_ATTACK_CODE, "perturb/attacks.py", "perturb/boundary.py"),
     output:
         perturbations="results/perturb/tables/attacks/{pdata}/{pmodel}/s{pseed}.parquet",
         summary="results/perturb/tables/attack_summary/{pdata}/{pmodel}/s{pseed}.parquet",
+        boundary="results/perturb/tables/boundary/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
         func="learndyn.perturb.attack_tasks:attack_checkpoints",
         cfg=lambda wc: {"run": perturb_run(wc), "attack": PATK},
@@ -364,7 +363,8 @@ rule perturb_changepoints:
     """Reading B (reconstruction): hinge change point tau of every series, per run and attack."""
     input:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
-        code=code("perturb/attack_tasks.py", "perturb/breakpoints.py", "perturb/runs.py"),
+        boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
+        code=code("perturb/attack_tasks.py", "perturb/breakpoints.py", "perturb/runs.py", "perturb/boundary.py"),
     output:
         changepoints="results/perturb/tables/changepoints.parquet",
     params:
@@ -384,6 +384,7 @@ rule perturb_changepoints:
 
 PERTURB_CLAIM_TABLES["attack_summary"] = [perturb_table("attack_summary", r) for r in PERTURB_RUNS]
 PERTURB_CLAIM_TABLES["changepoints"] = "results/perturb/tables/changepoints.parquet"
+PERTURB_CLAIM_TABLES["boundary"] = [perturb_table("boundary", r) for r in PERTURB_RUNS]
 PERTURB_FIGURES += ["results/figures/perturb/dynamics.png", "results/figures/perturb/breakpoints.png"]
 
 
@@ -394,7 +395,8 @@ rule render_perturb_dynamics:
         images=f"results/perturb/data/{PERTURB_FIGURE_RUN.split('/')[0]}.parquet",
         summary=[perturb_table("attack_summary", r) for r in PERTURB_RUNS],
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
-        code=code("figures/style.py", "figures/perturb_dynamics.py", "perturb/spectra.py"),
+        boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
+        code=code("figures/style.py", "figures/perturb_dynamics.py", "perturb/spectra.py", "perturb/boundary.py"),
     output:
         figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
                       category="perturb"),
@@ -439,10 +441,8 @@ rule perturb_claims:
     """Claims R1..R6 (spec §10) and the training claims, from the tables (verdicts computed)."""
     input:
         **PERTURB_CLAIM_TABLES,
-        # spectra_tasks / attack_tasks provide claims_rows() (listed once they exist)
-        code=code("perturb/claims.py", "claims.py",
-                  *[m for m in ("perturb/spectra_tasks.py", "perturb/spectra_claims.py", "perturb/attack_tasks.py")
-                    if os.path.exists(os.path.join(SRC, m))]),
+        code=code("perturb/claims.py", "claims.py", "perturb/spectra_claims.py", "perturb/attack_claims.py",
+                  "perturb/attack_tasks.py", "perturb/boundary.py", "perturb/breakpoints.py", "perturb/tasks.py"),
     output:
         claims="results/perturb/claims.parquet",
     params:

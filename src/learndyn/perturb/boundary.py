@@ -19,12 +19,22 @@ reach; NaN), ``on_boundary`` (the top two logits tie at x: distance 0).  Never a
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import torch
 
-from learndyn.perturb.attacks import _as_inputs, _preprocessing, build_attack, wrap
+from learndyn.io import Table
+from learndyn.perturb.attacks import _as_inputs, _check_spec, _preprocessing, build_attack, wrap
 
 NORM_OF_KIND = {"l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
 REASONS = ("ok", "attack_failed", "flat", "on_boundary")
+BOUNDARY = Table("perturb.boundary", (
+    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
+    ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()), ("kind", pa.string()),
+    ("norm", pa.string()), ("image", pa.int64()), ("label", pa.int64()), ("pred", pa.int64()),
+    ("correct", pa.bool_()), ("gap", pa.float64()), ("dist", pa.float64()), ("dist_x", pa.float64()),
+    ("dist_nn", pa.float64()), ("x_norm", pa.float64()), ("nn_other", pa.float64()), ("reason", pa.string()),
+))
 TIE_TOL = 1e-6     # relative tolerance of a logit tie (float32 logits)
 FLAT_TOL = 1e-10   # input-gradient norm below which the margin is flat
 
@@ -108,4 +118,39 @@ def data_scales(x_train: np.ndarray, y_train: np.ndarray, n_attacked: int, norm:
     return {"x_norm": x_norm, "nn_other": float(np.median(nearest))}
 
 
-__all__ = ["boundary_distance", "data_scales", "NORM_OF_KIND", "REASONS"]
+def boundary_specs(attack_cfg: dict) -> dict[str, dict]:
+    """``perturb.attack.boundary``: name -> minimal-norm attack spec (empty: no boundary table rows)."""
+    specs = attack_cfg.get("boundary") or {}
+    if not isinstance(specs, dict):
+        raise TypeError(f"perturb.attack.boundary: expected a mapping name -> attack spec, got {specs!r}")
+    for name, spec in specs.items():
+        if not isinstance(spec, dict) or spec.get("kind") not in NORM_OF_KIND:
+            raise ValueError(f"perturb.attack.boundary.{name}: kind must be one of {sorted(NORM_OF_KIND)} "
+                             f"(a minimal-norm attack), got {spec!r}")
+        try:
+            _check_spec(spec)
+        except ValueError as err:
+            raise ValueError(f"perturb.attack.boundary.{name}: {err}") from None
+    return specs
+
+
+def boundary_frame(result: dict, *, step: int, labels, attack: str, kind: str, scales: dict) -> pd.DataFrame:
+    """One checkpoint's rows of the boundary table (run columns and epoch added by the caller)."""
+    n = len(result["dist"])
+    return pd.DataFrame({
+        "step": int(step), "attack": attack, "kind": kind, "norm": result["norm"], "image": np.arange(n),
+        "label": np.asarray(labels, np.int64), "pred": result["pred"].astype(np.int64),
+        "correct": result["pred"] == np.asarray(labels), "gap": result["gap"], "dist": result["dist"],
+        "dist_x": result["dist"] / scales["x_norm"], "dist_nn": result["dist"] / scales["nn_other"],
+        "x_norm": scales["x_norm"], "nn_other": scales["nn_other"], "reason": result["reason"]})
+
+
+__all__ = [
+    "BOUNDARY",
+    "NORM_OF_KIND",
+    "REASONS",
+    "boundary_distance",
+    "boundary_frame",
+    "boundary_specs",
+    "data_scales",
+]
