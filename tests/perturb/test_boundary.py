@@ -34,7 +34,7 @@ def _closed_form(model, x):
     return np.stack(out), y
 
 
-@pytest.mark.parametrize("kind", ["l2fmn", "ddn"])
+@pytest.mark.parametrize("kind", ["deepfool", "l2fmn", "ddn"])
 def test_minimal_norm_matches_linear_closed_form(kind):
     model = _linear()
     x = (0.5 + 0.02 * torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(1))).clamp(0, 1)

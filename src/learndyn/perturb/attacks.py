@@ -13,6 +13,9 @@ Attack kinds (``spec["kind"]``):
 * ``ddn`` / ``l2fmn``: minimal-norm L2 attacks, called with ``epsilons=None``; their ‖δ‖₂ is
   the ‖δ_min‖₂ series.
 * ``linf_fmn``: the minimal-norm L∞ attack (FMN), for the L∞ distance to the boundary.
+* ``deepfool``: L2 DeepFool on the logit differences (``candidates`` classes, ``overshoot``); exact for
+  a linear model up to the overshoot, and unlike DDN (cross-entropy gradient) not biased upward where
+  the softmax is flat, i.e. at initialisation (docs/perturb_r1.md).
 
 :func:`boundary_distance` runs a minimal-norm attack from the model's *own prediction* (not the
 label): the distance from every image to the nearest decision boundary (R1, docs/perturb_r1.md).
@@ -25,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-KINDS = ("linf_pgd", "l2_pgd", "ddn", "l2fmn", "linf_fmn")
-MINIMAL_NORM = ("ddn", "l2fmn", "linf_fmn")
+KINDS = ("linf_pgd", "l2_pgd", "ddn", "l2fmn", "linf_fmn", "deepfool")
+MINIMAL_NORM = ("ddn", "l2fmn", "linf_fmn", "deepfool")
 
 
 @dataclass
@@ -81,6 +84,9 @@ def build_attack(spec: dict):
     if kind == "ddn":
         return fb.attacks.DDNAttack(steps=steps, init_epsilon=float(spec.get("init_epsilon", 1.0)),
                                     gamma=float(spec.get("gamma", 0.05))), None
+    if kind == "deepfool":
+        return fb.attacks.L2DeepFoolAttack(steps=steps, candidates=int(spec.get("candidates", 10)),
+                                           overshoot=float(spec.get("overshoot", 0.02)), loss="logits"), None
     fmn = _l2fmn_class() if kind == "l2fmn" else fb.attacks.LInfFMNAttack
     return fmn(steps=steps, max_stepsize=float(spec.get("max_stepsize", 1.0)),
                gamma=float(spec.get("gamma", 0.05))), None

@@ -1,6 +1,6 @@
 """Distance from each image to the model's nearest decision boundary (claim R1; docs/perturb_r1.md).
 
-The distance is a minimal-norm attack (foolbox FMN or DDN) started from the model's **own
+The distance is a minimal-norm attack (foolbox DeepFool, FMN or DDN) started from the model's **own
 prediction**, not the label, so it is defined for every image, also the (many) ones an untrained
 model gets wrong.  It is reported in pixel units and in two data scales of the same norm:
 
@@ -26,7 +26,7 @@ import torch
 from learndyn.io import Table
 from learndyn.perturb.attacks import _as_inputs, _check_spec, _preprocessing, build_attack, wrap
 
-NORM_OF_KIND = {"l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
+NORM_OF_KIND = {"deepfool": "l2", "l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
 REASONS = ("ok", "attack_failed", "flat", "on_boundary")
 BOUNDARY = Table("perturb.boundary", (
     ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
@@ -77,7 +77,7 @@ def boundary_distance(model: torch.nn.Module, images, spec: dict, *, bounds=(0.0
     flat = (gnorm <= FLAT_TOL * scale).cpu().numpy()
     tie = (gap <= TIE_TOL * scale).cpu().numpy() & ~flat
     delta, dist, ok = _run(fmodel, x, pred.detach(), spec, seed, norm)
-    if spec["kind"] != "ddn" and (~ok).any():
+    if spec["kind"] in ("l2fmn", "linf_fmn") and (~ok).any():
         # FMN's first radius is the linearised distance; where that is exact it sits on the boundary
         # without crossing and never records an adversarial: retry those images once with 10x smaller steps
         retry = dict(spec, max_stepsize=float(spec.get("max_stepsize", 1.0)) / 10)
