@@ -1,13 +1,17 @@
 """Reading A (line restriction) and Reading B (hinge change point), spec §7 and §8 T4."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from learndyn.perturb.breakpoints import (READING_B, first_layer_breakpoints, hinge_changepoint,
-                                          line_summary, segment_breakpoints)
+from learndyn.perturb.breakpoints import (
+    READING_B,
+    first_layer_breakpoints,
+    hinge_changepoint,
+    line_summary,
+    segment_breakpoints,
+)
 
 N_SAMPLES = 4096
 SPACING = 1.0 / (N_SAMPLES - 1)

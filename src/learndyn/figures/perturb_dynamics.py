@@ -126,7 +126,7 @@ def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.
 def _boundary_panel(ax, boundary: pd.DataFrame | None, summary: pd.DataFrame, models: list) -> None:
     """Median over images of the distance to the nearest decision boundary (minimal-norm attack from the
     model's own prediction), in units of the data's spread nn_other, mean over seeds; L2 solid, L-inf dashed."""
-    name = "distance to the boundary (median over images)"
+    name = "distance to the decision boundary"
     if boundary is None or boundary.empty or boundary["dist_nn"].notna().sum() == 0:
         empty_panel(ax, "no minimal-norm attack (perturb.attack.boundary)")
         ax.set_title(name)
@@ -136,7 +136,7 @@ def _boundary_panel(ax, boundary: pd.DataFrame | None, summary: pd.DataFrame, mo
         b = boundary[boundary["norm"] == norm]
         if b.empty:
             continue
-        units.append(f"{norm}: nn_other = {b['nn_other'].iloc[0]:.3g}, median‖x‖ = {b['x_norm'].iloc[0]:.3g}")
+        units.append(f"{norm}: nn_other {b['nn_other'].iloc[0]:.3g}, med‖x‖ {b['x_norm'].iloc[0]:.3g}")
         med = b.groupby(["model", "seed", "step"])["dist_nn"].median().groupby(["model", "step"]).mean()
         for mi, model in enumerate(models):
             if model in med.index.get_level_values(0):
@@ -147,7 +147,7 @@ def _boundary_panel(ax, boundary: pd.DataFrame | None, summary: pd.DataFrame, mo
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step + 1 (log)")
-    ax.set_ylabel("d_boundary / nn_other (log)", fontsize=7)
+    ax.set_ylabel("median d_boundary / nn_other (log)", fontsize=7)
     ax.set_title(name + "\n" + "; ".join(units), fontsize=7)
     ax.legend(fontsize=5.5, loc="best")
 
