@@ -123,3 +123,21 @@ def test_r6_dmin_series_and_missing_readings():
     rows = _rows(changepoints=cps)
     assert rows["R6-B-dmin-l2"]["verdict"] == "reproduced" and rows["R6-A"]["verdict"] == "reproduced"
     assert rows["R6-B"]["verdict"] == "not run"  # no linf_pgd success series in these tables
+
+
+def test_every_perturb_row_is_a_core_claim_with_reading_unit_and_figure():
+    """build_claims: no legacy point-value rows; every row states its reading, unit and figure."""
+    from learndyn.perturb.claims import build_claims
+
+    training = pd.DataFrame([{"run": f"d/m/s{s}", "dataset": "d", "model": "m", "seed": s, "condition": "clean",
+                              "step": st, "epoch": 0, "batch": st, "epoch_float": ef, "lr": 0.01, "train_loss": 1.0,
+                              "eval_loss": 1.0, "eval_acc": acc, "test_acc": acc, "checkpoint": True}
+                             for s in (0, 1) for st, ef, acc in ((0, 0.0, 0.1), (10, 1.0, 0.7))])
+    df = build_claims({"training": training, "attack_summary": _summary([0, 1, 3, 5, 5, 5, 5]),
+                       "boundary": _boundary(lambda s: 1.0), "changepoints": _cps([0.5] * 4, [True] * 4)})
+    assert not df["reading"].str.contains("not yet moved").any()
+    assert (df["reading"].str.len() > 0).all() and (df["unit"].str.len() > 0).all()
+    assert df["figure"].str.startswith("figures/perturb/").all()
+    assert {"TR-chance-at-init", "TR-learned-in-epoch0", "R1-success-fixed-eps", "R1-dmin-l2-init-vs-epoch0",
+            "R6-B", "R6-B-early"} <= set(df["claim_id"])
+    assert not df["detail"].str.contains("np.").any()  # plain numbers, never numpy reprs
