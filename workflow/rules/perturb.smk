@@ -292,8 +292,7 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
 
 
 # ---- ATTACKS rules ----
-# attack_checkpoints (per run; + distance to the boundary) -> analyse_breakpoints (per run, Reading A) ->
-# perturb_changepoints (all runs, Readings A and B) -> claims R1, R6; figures F1 (dynamics), F2 (breakpoints).
+# attack_checkpoints (+ boundary) -> analyse_breakpoints (Reading A) -> perturb_changepoints (A, B) -> R1, R6; F1, F2
 PATK = PRT["attack"]
 PERTURB_ATTACK_KINDS = {name: spec.get("kind", "") for name, spec in PATK.get("attacks", {}).items()}
 PERTURB_FIGURE_RUN = PATK.get("figure_run", PERTURB_RUNS[0])
@@ -396,7 +395,8 @@ rule render_perturb_dynamics:
         summary=[perturb_table("attack_summary", r) for r in PERTURB_RUNS],
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
         boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
-        code=code("figures/style.py", "figures/perturb_dynamics.py", "perturb/spectra.py", "perturb/boundary.py"),
+        code=code("figures/style.py", "figures/perturb_dynamics.py", *[f"perturb/{m}.py" for m in (
+                  "spectra", "boundary", "attacks", "attack_tasks", "data", "idx")]),
     output:
         figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
                       category="perturb"),
@@ -441,8 +441,8 @@ rule perturb_claims:
     """Claims R1..R6 (spec §10) and the training claims, from the tables (verdicts computed)."""
     input:
         **PERTURB_CLAIM_TABLES,
-        code=code("perturb/claims.py", "claims.py", "perturb/spectra_claims.py", "perturb/attack_claims.py",
-                  "perturb/attack_tasks.py", "perturb/boundary.py", "perturb/breakpoints.py", "perturb/tasks.py"),
+        code=code("perturb/claims.py", "claims.py", *[f"perturb/{m}.py" for m in ("spectra_claims", "attack_claims",
+                  "attack_tasks", "boundary", "attacks", "spectra_tasks", "spectra", "tasks", "data", "idx", "runs")]),
     output:
         claims="results/perturb/claims.parquet",
     params:
