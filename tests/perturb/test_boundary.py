@@ -81,6 +81,16 @@ def test_constant_model_is_flat_nan_not_zero(bias):
     assert np.isnan(r["dist"]).all()
 
 
+def test_nonfinite_logits_are_nan_not_zero():
+    """A diverged model (NaN weights) must not report distance 0 (foolbox calls NaN logits adversarial)."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
+    with torch.no_grad():
+        model[1].weight.fill_(float("nan"))
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    r = boundary_distance(model, x, {"kind": "deepfool", "steps": 5}, seed=0)
+    assert (r["reason"] == "nonfinite").all() and np.isnan(r["dist"]).all()
+
+
 def test_tie_at_the_image_is_distance_zero():
     """Two classes with w_1 = -w_0 and no bias: an image with w_0 . x = 0 ties, i.e. sits on the boundary."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2)).eval()

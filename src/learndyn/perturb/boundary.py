@@ -13,7 +13,8 @@ model gets wrong.  It is reported in pixel units and in two data scales of the s
 Each (image, checkpoint) gets a ``reason``: ``ok`` (the attack reached another class; ``dist``
 is its norm), ``attack_failed`` (it did not within its steps: NaN), ``flat`` (the input-gradient of
 the top-2 logit margin is zero at x, e.g. a constant model: no boundary a gradient attack can
-reach; NaN), ``on_boundary`` (the top two logits tie at x: distance 0).  Never a silent 0.
+reach; NaN), ``on_boundary`` (the top two logits tie at x: distance 0), ``nonfinite`` (NaN or infinite
+logits, e.g. a diverged run: NaN).  Never a silent 0.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from learndyn.io import Table
 from learndyn.perturb.attacks import _as_inputs, _check_spec, _preprocessing, build_attack, wrap
 
 NORM_OF_KIND = {"deepfool": "l2", "l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
-REASONS = ("ok", "attack_failed", "flat", "on_boundary")
+REASONS = ("ok", "attack_failed", "flat", "on_boundary", "nonfinite")
 BOUNDARY = Table("perturb.boundary", (
     ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
     ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()), ("kind", pa.string()),
@@ -74,8 +75,9 @@ def boundary_distance(model: torch.nn.Module, images, spec: dict, *, bounds=(0.0
     gnorm = g.flatten(1).norm(dim=1)
     gap = margin.detach()
     scale = top.values.detach().abs().amax(dim=1).clamp_min(1.0)
-    flat = (gnorm <= FLAT_TOL * scale).cpu().numpy()
-    tie = (gap <= TIE_TOL * scale).cpu().numpy() & ~flat
+    bad = ~torch.isfinite(z.detach()).all(dim=1).cpu().numpy()
+    flat = (gnorm <= FLAT_TOL * scale).cpu().numpy() & ~bad
+    tie = (gap <= TIE_TOL * scale).cpu().numpy() & ~flat & ~bad
     delta, dist, ok = _run(fmodel, x, pred.detach(), spec, seed, norm)
     if spec["kind"] in ("l2fmn", "linf_fmn") and (~ok).any():
         # FMN's first radius is the linearised distance; where that is exact it sits on the boundary
@@ -84,9 +86,9 @@ def boundary_distance(model: torch.nn.Module, images, spec: dict, *, bounds=(0.0
         idx = np.flatnonzero(~ok)
         delta[idx], dist[idx], ok[idx] = _run(fmodel, x[idx], pred.detach()[idx], retry, seed, norm)
     reason = np.where(ok, "ok", "attack_failed").astype(object)
-    reason[tie], reason[flat] = "on_boundary", "flat"
+    reason[tie], reason[flat], reason[bad] = "on_boundary", "flat", "nonfinite"
     dist = np.where(ok, dist, np.nan)
-    dist[tie], dist[flat] = 0.0, np.nan
+    dist[tie], dist[flat], dist[bad] = 0.0, np.nan, np.nan
     return {"delta": delta, "pred": pred.cpu().numpy(), "gap": gap.cpu().numpy().astype(np.float64), "dist": dist,
             "reason": reason.astype(str), "norm": norm}
 
