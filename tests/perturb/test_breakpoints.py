@@ -1,13 +1,17 @@
 """Reading A (line restriction) and Reading B (hinge change point), spec §7 and §8 T4."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from learndyn.perturb.breakpoints import (READING_B, first_layer_breakpoints, hinge_changepoint,
-                                          line_summary, segment_breakpoints)
+from learndyn.perturb.breakpoints import (
+    READING_B,
+    first_layer_breakpoints,
+    hinge_changepoint,
+    line_summary,
+    segment_breakpoints,
+)
 
 N_SAMPLES = 4096
 SPACING = 1.0 / (N_SAMPLES - 1)
@@ -106,29 +110,3 @@ def test_hinge_recovers_planted_changepoint():
     assert not line["accepted"]
     short = hinge_changepoint(u[:4], u[:4])
     assert np.isnan(short["tau"]) and not short["accepted"]
-
-
-def test_claims_rows_r1_r6_verdicts_computed():
-    from learndyn.perturb.attack_tasks import claims_rows
-
-    steps = np.array([0, 1, 3, 10, 20, 40, 60])
-    epoch = steps / 10
-    base = {"run": "d/m/s0", "dataset": "d", "model": "m", "seed": 0, "eps": 0.1, "n_images": 10}
-    summ = pd.DataFrame([{**base, "step": s, "epoch_float": e, "attack": a, "kind": k, "n_correct": 5, "n_kept": nk,
-                          "success_rate": nk / 5, "l2_mean": l2, "l2_median": l2, "linf_mean": 0.1, "seconds": 0.1}
-                         for s, e, nk, l2 in zip(steps, epoch, [0, 1, 3, 5, 5, 5, 5], [3, 2, 1, 0.8, 0.7, 0.6, 0.5])
-                         for a, k in (("linf", "linf_pgd"), ("dmin", "ddn"))])
-    cps = pd.DataFrame([{**{k: base[k] for k in ("run", "dataset", "model", "seed")}, "reading": r,
-                         "series": s, "attack": "linf", "kind": "linf_pgd", "tau_step": 5.0, "tau_epoch": 0.5,
-                         "ci_low_step": 3.0, "ci_high_step": 10.0, "ci_low_epoch": 0.3, "ci_high_epoch": 1.0,
-                         "bic_gain": 5.0, "accepted": True, "gamma": -1.0, "n_levels": 7, "n_images": 10,
-                         "label": "reconstruction"} for r, s in (("A", "density_fixed"), ("B", "success"))])
-    rows = {r["claim_id"]: r for r in claims_rows({"attack_summary": summ, "changepoints": cps}, {})}
-    assert set(rows) == {"R1-success", "R1-dmin", "R6-A", "R6-B"}
-    assert rows["R1-success"]["value"] == pytest.approx(1.0) and rows["R1-success"]["verdict"] == "reproduced"
-    assert rows["R1-dmin"]["value"] < 0 and rows["R1-dmin"]["verdict"] == "reproduced"
-    assert rows["R6-A"]["value"] == 0.5 and rows["R6-B"]["verdict"] == "reproduced"
-    late = summ.assign(l2_median=np.where(summ["step"] >= 40, 2.0 * summ["step"] / 40, summ["l2_median"]))
-    assert claims_rows({"attack_summary": late}, {})[1]["verdict"] == "not reproduced"
-    none = claims_rows({"changepoints": cps.assign(accepted=False)}, {})
-    assert all(r["verdict"] == "inconclusive" for r in none)

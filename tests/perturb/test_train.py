@@ -114,4 +114,6 @@ def test_contamination_claim_compares_conv_and_fc_gains():
     (row,) = contamination_claims(bad, crit)
     assert row["verdict"] == "not reproduced" and "relu: pair not trained" in row["detail"]
     (row,) = contamination_claims(table([("fc_lin_l1", "fc_lin", 0.03)]), crit)
-    assert row["verdict"] == "inconclusive"
+    assert row["verdict"] == "not run"  # no pair trained: the config lacks the runs
+    (row,) = contamination_claims(good[good["family"].str.endswith("lin")], crit)
+    assert row["verdict"] == "inconclusive"  # the linear pair passes, the ReLU pair is missing

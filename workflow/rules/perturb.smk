@@ -273,10 +273,7 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
 
 
 # ---- ATTACKS rules ----
-# (perturb-attacks helper: attack_checkpoints, analyse_breakpoints rules, F1/F2 figures; register
-#  claim tables in PERTURB_CLAIM_TABLES and figure paths in PERTURB_FIGURES)
-# attack_checkpoints (per run) -> analyse_breakpoints (per run, Reading A) -> perturb_changepoints
-# (all runs, Readings A and B) -> claims R1, R6; figures F1 (dynamics) and F2 (breakpoints).
+# attack_checkpoints (+ boundary) -> analyse_breakpoints (Reading A) -> perturb_changepoints (A, B) -> R1, R6; F1, F2
 PATK = PRT["attack"]
 PERTURB_ATTACK_KINDS = {name: spec.get("kind", "") for name, spec in PATK.get("attacks", {}).items()}
 PERTURB_FIGURE_RUN = PATK.get("figure_run", PERTURB_RUNS[0])
@@ -296,6 +293,7 @@ rule attack_checkpoints:
     output:
         perturbations="results/perturb/tables/attacks/{pdata}/{pmodel}/s{pseed}.parquet",
         summary="results/perturb/tables/attack_summary/{pdata}/{pmodel}/s{pseed}.parquet",
+        boundary="results/perturb/tables/boundary/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
         func="learndyn.perturb.attack_tasks:attack_checkpoints",
         cfg=lambda wc: canonical({"run": perturb_run(wc), "attack": PATK}),
@@ -341,6 +339,7 @@ rule perturb_changepoints:
     """Reading B (reconstruction): hinge change point tau of every series, per run and attack."""
     input:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
+        boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
     output:
         changepoints="results/perturb/tables/changepoints.parquet",
     params:
@@ -360,6 +359,7 @@ rule perturb_changepoints:
 
 PERTURB_CLAIM_TABLES["attack_summary"] = [perturb_table("attack_summary", r) for r in PERTURB_RUNS]
 PERTURB_CLAIM_TABLES["changepoints"] = "results/perturb/tables/changepoints.parquet"
+PERTURB_CLAIM_TABLES["boundary"] = [perturb_table("boundary", r) for r in PERTURB_RUNS]
 PERTURB_FIGURES += ["results/figures/perturb/dynamics.png", "results/figures/perturb/breakpoints.png"]
 
 
@@ -370,6 +370,7 @@ rule render_perturb_dynamics:
         images=f"results/perturb/data/{PERTURB_FIGURE_RUN.split('/')[0]}.parquet",
         summary=[perturb_table("attack_summary", r) for r in PERTURB_RUNS],
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
+        boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
     output:
         figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
                       category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),

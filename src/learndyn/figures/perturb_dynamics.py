@@ -71,8 +71,9 @@ def _pick(pert: pd.DataFrame, kinds: dict):
 
 @style
 def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.DataFrame, *, run: str,
-                 rows: int = 8):
-    """F1: image rows of one run, then success rate, ‖δ_min‖₂, HFF and Hoyer vs log-step (all runs)."""
+                 rows: int = 8, boundary: pd.DataFrame | None = None):
+    """F1: image rows of one run, then success rate, ‖δ‖₂, the distance to the decision boundary, HFF and
+    Hoyer vs log-step (all runs)."""
     from learndyn.perturb.spectra import log_magnitude, spectral_metrics
 
     kinds = dict(summary.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
@@ -121,20 +122,50 @@ def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.
             if head:
                 ax.set_title(name, fontsize=7.5)
         axes[r, 0].set_ylabel(f"image {i}", fontsize=7.5)
-    _dynamics_panels(sub[1], summary, bps)
+    _dynamics_panels(sub[1], summary, bps, boundary)
     return fig
 
 
-def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame) -> None:
-    axes = subfig.subplots(1, 4)
+def _boundary_panel(ax, boundary: pd.DataFrame | None, summary: pd.DataFrame, models: list) -> None:
+    """Median over images of the distance to the nearest decision boundary (minimal-norm attack from the
+    model's own prediction), in units of the data's spread nn_other, mean over seeds; L2 solid, L-inf dashed."""
+    name = "distance to the decision boundary"
+    if boundary is None or boundary.empty or boundary["dist_nn"].notna().sum() == 0:
+        empty_panel(ax, "no minimal-norm attack (perturb.attack.boundary)")
+        ax.set_title(name)
+        return
+    units = []
+    for norm, ls in (("l2", "-"), ("linf", "--")):
+        b = boundary[boundary["norm"] == norm]
+        if b.empty:
+            continue
+        units.append(f"{norm}: nn_other {b['nn_other'].iloc[0]:.3g}, med‖x‖ {b['x_norm'].iloc[0]:.3g}")
+        med = b.groupby(["model", "seed", "step"])["dist_nn"].median().groupby(["model", "step"]).mean()
+        for mi, model in enumerate(models):
+            if model in med.index.get_level_values(0):
+                m = med.loc[model]
+                ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2, marker="o", ms=2,
+                        label=f"{model} · {norm}" if mi == 0 or norm == "l2" else None)
+    _epoch_line(ax, summary)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step + 1 (log)")
+    ax.set_ylabel("median d_boundary / nn_other (log)", fontsize=7)
+    ax.set_title(name + "\n" + "; ".join(units), fontsize=7)
+    ax.legend(fontsize=5.5, loc="best")
+
+
+def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary: pd.DataFrame | None = None) -> None:
+    axes = subfig.subplots(1, 5)
     models = list(dict.fromkeys(summary["model"]))
     mins = summary["kind"].isin(["ddn", "l2fmn"])
     panels = [("success rate (kept / correct)", summary, "success_rate"),
-              ("‖δ_min‖₂ (median, minimal-norm attack)" if mins.any() else "‖δ‖₂ (median over kept)",
+              ("‖δ_min‖₂ (median, minimal-norm attack)" if mins.any() else "‖δ‖₂ (median over kept; PGD stops at ε)",
                summary[mins] if mins.any() else summary, "l2_median")]
     bps = bps.assign(model=bps["run"].str.split("/").str[1])
     per_img = bps.groupby(["model", "attack", "kind", "step"], as_index=False)[["hff", "hoyer"]].mean()
     panels += [("HFF(δ) (r₀ = N/4)", per_img, "hff"), ("Hoyer(|DFT δ|)", per_img, "hoyer")]
+    _boundary_panel(axes[4], boundary, summary, models)
     for ax, (name, frame, col) in zip(axes, panels):
         if frame.empty or frame[col].notna().sum() == 0:
             empty_panel(ax, "no data")
@@ -151,6 +182,8 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame) -> None:
         _epoch_line(ax, summary)
         ax.set_xscale("log")
         ax.set_xlabel("step + 1 (log)")
+        ax.set_ylabel({"success_rate": "fraction of correct images", "l2_median": "‖δ‖₂ (pixel units)",
+                       "hff": "fraction of power", "hoyer": "Hoyer sparsity [0, 1]"}[col], fontsize=7)
         ax.set_title(name)
     axes[0].legend(fontsize=6, loc="best")
 
@@ -274,13 +307,15 @@ def _tau_panel(ax, cps: pd.DataFrame) -> None:
 def render(job) -> None:
     """Rule entry point: job.cfg['figure'] in {dynamics, breakpoints}; inputs are Parquet tables."""
     from learndyn.perturb.attack_tasks import BREAKPOINTS, CHANGEPOINTS, SUMMARY, read_perturbations
+    from learndyn.perturb.boundary import BOUNDARY
     from learndyn.perturb.data import read_images
 
     name = job.cfg["figure"]
     if name == "dynamics":
+        bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
         fig = fig_dynamics(read_perturbations(job.inputs["perturbations"]), read_images(job.inputs["images"]),
                            read_tables(job.inputs["summary"], SUMMARY), read_tables(job.inputs["breakpoints"], BREAKPOINTS),
-                           run=job.cfg["run"], rows=int(job.cfg.get("rows", 8)))
+                           run=job.cfg["run"], rows=int(job.cfg.get("rows", 8)), boundary=bnd)
     elif name == "breakpoints":
         fig = fig_breakpoints(read_tables(job.inputs["breakpoints"], BREAKPOINTS),
                               read_tables(job.inputs["changepoints"], CHANGEPOINTS))

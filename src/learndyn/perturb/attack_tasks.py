@@ -1,4 +1,5 @@
-"""Rule entry points: attack every checkpoint (spec §5), breakpoints (§7), change points, R1 and R6.
+"""Rule entry points: attack every checkpoint (spec §5), breakpoints (§7), change points (claims R1, R6:
+:mod:`learndyn.perturb.attack_claims`).
 
 attack_checkpoints (per run) -> perturbations table (+ per-checkpoint summary) ->
 analyse_breakpoints (per run; Reading A per image, plus the per-image Reading B series values) ->
@@ -23,7 +24,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from learndyn.claims import legacy_claim as claim
 from learndyn.io import Table, read_table, write_table
 from learndyn.job import Job
 
@@ -104,6 +104,14 @@ def _run_of(job: Job) -> tuple[str, str, str, int]:
 def attack_checkpoints(job: Job) -> None:
     """Every checkpoint x every configured attack (+ saliency) on the first n training images."""
     from learndyn.perturb.attacks import attack, saliency
+    from learndyn.perturb.boundary import (
+        BOUNDARY,
+        NORM_OF_KIND,
+        boundary_distance,
+        boundary_frame,
+        boundary_specs,
+        data_scales,
+    )
     from learndyn.perturb.data import read_images
     from learndyn.perturb.models import load_model
     from learndyn.perturb.tasks import HISTORY
@@ -111,7 +119,7 @@ def attack_checkpoints(job: Job) -> None:
 
     run, dataset, model_id, seed = _run_of(job)
     acfg = job.cfg["attack"]
-    specs = attack_specs(acfg)
+    specs, bspecs = attack_specs(acfg), boundary_specs(acfg)
     data = read_images(job.inputs["images"])
     n = int(acfg["n_images"])
     if n > len(data["y_train"]):
@@ -124,8 +132,11 @@ def attack_checkpoints(job: Job) -> None:
     steps = sorted(int(s) for s in read_table(job.inputs["manifest"], MANIFEST)["step"])
     epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
     attack_seed = int(acfg.get("seed", 0)) + seed
-    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, bounds {bounds}")
-    rows, summary, t_start = [], [], time.monotonic()
+    scales = {nm: data_scales(data["x_train"], data["y_train"], n, nm) for nm in
+              sorted({NORM_OF_KIND[s["kind"]] for s in bspecs.values()})}
+    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency + boundary {list(bspecs)} on {n} images, "
+            f"bounds {bounds}, data scales {scales}")
+    rows, summary, bound, t_start = [], [], [], time.monotonic()
     for k, step in enumerate(steps):
         model = load_model(run_dir, step)
         for name, spec in specs.items():
@@ -142,6 +153,10 @@ def attack_checkpoints(job: Job) -> None:
                             "l2_median": float(np.median(r.l2[kept])) if kept.any() else math.nan,
                             "linf_mean": float(r.linf[kept].mean()) if kept.any() else math.nan,
                             "step": step, "seconds": time.monotonic() - t0})
+        for name, spec in bspecs.items():  # distance to the boundary from the model's own prediction (R1)
+            b = boundary_distance(model, x, spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
+            bound.append(boundary_frame(b, step=step, labels=y, attack=name, kind=spec["kind"],
+                                        scales=scales[b["norm"]]))
         g = saliency(model, x, preprocessing=pre)
         correct = r.correct  # saliency rows: success = correct, so 'kept' selects correct images
         flat = g.reshape(n, -1)
@@ -163,6 +178,9 @@ def attack_checkpoints(job: Job) -> None:
     s.insert(3, "seed", seed)
     s["epoch_float"], s["n_images"] = epoch(s["step"]), n
     write_table(s[[c for c, _ in SUMMARY.columns]], job.output("summary"), SUMMARY, prov)
+    b = pd.concat(bound, ignore_index=True) if bound else pd.DataFrame(columns=[c for c, _ in BOUNDARY.columns])
+    b = b.assign(run=run, dataset=dataset, model=model_id, seed=seed, epoch_float=epoch(b["step"]) if len(b) else [])
+    write_table(b[[c for c, _ in BOUNDARY.columns]], job.output("boundary"), BOUNDARY, prov)
 
 
 def _foolbox_version() -> str:
@@ -253,21 +271,26 @@ def _series_values(df: pd.DataFrame, series: str) -> pd.Series:
     return df[series].where(df["kept"]) if series in ("maxlog", "hff", "hoyer") else df[series]
 
 
-def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0) -> pd.DataFrame:
-    """Hinge change points per run, attack and series (Readings A and B), τ in steps and epochs."""
+def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0, boundary=None) -> pd.DataFrame:
+    """Hinge change points per run, attack and series (Readings A and B), τ in steps and epochs; with
+    ``boundary`` (the boundary table) also Reading B on the distance to the boundary (series "dmin")."""
     from learndyn.perturb.breakpoints import READING_A, READING_B, hinge_changepoint
 
+    groups = [(key, g, (("A", SERIES_A), ("B", SERIES_B))) for key, g in frames.groupby(["run", "attack"], sort=False)]
+    if boundary is not None and len(boundary):
+        b = boundary.assign(dmin=boundary["dist"], kept=True, correct=True)
+        groups += [(key, g, (("B", ("dmin",)),)) for key, g in b.groupby(["run", "attack"], sort=False)]
     rows = []
-    for (run, attack), g in frames.groupby(["run", "attack"], sort=False):
+    for (run, attack), g, readings in groups:
         ep = g.drop_duplicates("step").sort_values("step")
-        to_epoch = lambda s: float(np.interp(s, ep["step"], ep["epoch_float"]))  # noqa: E731
-        for reading, names in (("A", SERIES_A), ("B", SERIES_B)):
+        to_epoch = lambda s, ep=ep: float(np.interp(s, ep["step"], ep["epoch_float"]))
+        for reading, names in readings:
             for series in names:
                 vals = _series_values(g, series)
                 ok = vals.notna().to_numpy()
                 res = hinge_changepoint(np.log1p(g["step"].to_numpy(float))[ok], vals.to_numpy()[ok],
                                         groups=g["image"].to_numpy()[ok], n_boot=n_boot, seed=seed)
-                to_step = lambda u: float(np.expm1(u)) if np.isfinite(u) else math.nan  # noqa: E731
+                to_step = lambda u: float(np.expm1(u)) if np.isfinite(u) else math.nan
                 steps = [to_step(res[k]) for k in ("tau", "ci_low", "ci_high")]
                 rows.append({"run": run, **runs_meta[run], "reading": reading, "series": series, "attack": attack,
                              "kind": g["kind"].iloc[0], "tau_step": steps[0],
@@ -292,71 +315,24 @@ def perturb_changepoints(job: Job) -> None:
         d, m, s = parse_run(run)
         meta[run] = {"dataset": d, "model": m, "seed": s}
     cfg = job.cfg or {}
-    df = changepoints(frames, meta, n_boot=int(cfg.get("n_boot", 200)), seed=int(cfg.get("seed", 0)))
+    from learndyn.io import read_tables
+    from learndyn.perturb.boundary import BOUNDARY
+    bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
+    df = changepoints(frames, meta, n_boot=int(cfg.get("n_boot", 200)), seed=int(cfg.get("seed", 0)), boundary=bnd)
     write_table(df, job.output("changepoints"), CHANGEPOINTS, job.provenance())
     for r in df[df["accepted"]].itertuples():
         job.log(f"{r.run} {r.attack} {r.reading}:{r.series}: tau = step {r.tau_step:.0f} "
                 f"(epoch {r.tau_epoch:.2f}, CI {r.ci_low_epoch:.2f}..{r.ci_high_epoch:.2f}), BIC gain {r.bic_gain:.1f}")
 
 
-def _late_slope(g: pd.DataFrame, late_epoch: float) -> float:
-    """Relative slope of the median ‖δ_min‖₂ against log(1 + step) over late checkpoints."""
-    late = g[(g["epoch_float"] >= late_epoch) & g["l2_median"].notna()]
-    if len(late) < 3:
-        return math.nan
-    u = np.log1p(late["step"].to_numpy(float))
-    return float(np.polyfit(u, late["l2_median"].to_numpy(), 1)[0] / late["l2_median"].mean())
-
-
-def claims_rows(tables: dict[str, pd.DataFrame], criteria) -> list[dict]:
-    """R1 (attack summaries) and R6 (change points), spec §10; verdicts computed by learndyn.claims."""
-    crit = {"r1_kind": "linf_pgd", "r1_late_epoch": 1.0, "r6_max_epochs": 1.0, "r6_series_a": "density_fixed",
-            "r6_series_b": "success", "r6_kind_b": "linf_pgd", **(criteria or {})}
-    rows = []
-    summ = tables.get("attack_summary")
-    if summ is not None and len(summ):
-        fixed = summ[summ["kind"] == crit["r1_kind"]]
-        diffs, notes = [], []
-        for run, g in fixed.groupby("run", sort=False):
-            g = g.sort_values("step")
-            s0 = g[g["step"] == 0]
-            end = g[g["epoch_float"] <= 1.0 + 1e-9].iloc[-1]
-            if len(s0) and np.isfinite(s0["success_rate"].iloc[0]) and np.isfinite(end["success_rate"]):
-                diffs.append(end["success_rate"] - s0["success_rate"].iloc[0])
-            notes.append(f"{run}: {s0['n_kept'].sum()}/{s0['n_correct'].sum()} at step 0 -> "
-                         f"{end['n_kept']}/{end['n_correct']} at step {end['step']}")
-        rows.append(claim(STUDY, "R1-success", f"fixed-eps success ({crit['r1_kind']}, among correctly classified "
-                          "images) at step 0 <= at the end of epoch 0",
-                          "min over runs of success(end of epoch 0) - success(step 0)",
-                          min(diffs) if diffs else math.nan, 0.0, ">=", int(fixed["seed"].nunique()),
-                          "; ".join(notes) + ("" if diffs else " | undefined: no correct image at step 0")))
-        mins = summ[summ["kind"].isin(["ddn", "l2fmn"])]
-        slopes = {run: _late_slope(g.sort_values("step"), crit["r1_late_epoch"])
-                  for run, g in mins.groupby("run", sort=False)}
-        finite = [v for v in slopes.values() if np.isfinite(v)]
-        rows.append(claim(STUDY, "R1-dmin", "||delta_min||_2 non-increasing after the first epoch "
-                          f"(epoch >= {crit['r1_late_epoch']})",
-                          "max over runs of the relative slope of median ||delta_min||_2 vs log(1+step), late",
-                          max(finite) if finite else math.nan, 0.0, "<=", int(mins["seed"].nunique()),
-                          "; ".join(f"{r}: {v:+.3f}" for r, v in slopes.items()) if slopes else
-                          "no minimal-norm attack (ddn / l2fmn) in perturb.attack.attacks"))
-    cps = tables.get("changepoints")
-    if cps is not None and len(cps):
-        for reading, series, kind in (("A", crit["r6_series_a"], None), ("B", crit["r6_series_b"], crit["r6_kind_b"])):
-            g = cps[(cps["reading"] == reading) & (cps["series"] == series)]
-            if kind is not None:
-                g = g[g["kind"] == kind]
-            acc = g[g["accepted"]]
-            detail = "; ".join(f"{r.run} {r.attack}: tau epoch {r.tau_epoch:.2f} [{r.ci_low_epoch:.2f}, "
-                               f"{r.ci_high_epoch:.2f}], BIC gain {r.bic_gain:.1f}" for r in acc.itertuples())
-            rows.append(claim(STUDY, f"R6-{reading}", f"change point tau of Reading {reading} ({series}) falls within "
-                              f"the first {crit['r6_max_epochs']:g} epoch(s) (reconstruction)",
-                              "max over runs of tau (epochs), hinge accepted by BIC",
-                              float(acc["tau_epoch"].max()) if len(acc) else math.nan, crit["r6_max_epochs"], "<=",
-                              int(g["seed"].nunique()), f"{len(acc)}/{len(g)} hinges accepted" +
-                              (f"; {detail}" if detail else "")))
-    return rows
-
-
-__all__ = ["attack_checkpoints", "analyse_breakpoints", "perturb_changepoints", "claims_rows", "changepoints",
-           "SUMMARY", "BREAKPOINTS", "CHANGEPOINTS", "perturbations_table", "read_perturbations"]
+__all__ = [
+    "BREAKPOINTS",
+    "CHANGEPOINTS",
+    "SUMMARY",
+    "analyse_breakpoints",
+    "attack_checkpoints",
+    "changepoints",
+    "perturb_changepoints",
+    "perturbations_table",
+    "read_perturbations",
+]

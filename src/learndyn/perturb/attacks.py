@@ -12,6 +12,13 @@ Attack kinds (``spec["kind"]``):
 * ``l2_pgd``:   L2PGD(steps, abs_stepsize, random_start) at ``eps`` (the L2 frequency probe).
 * ``ddn`` / ``l2fmn``: minimal-norm L2 attacks, called with ``epsilons=None``; their ‖δ‖₂ is
   the ‖δ_min‖₂ series.
+* ``linf_fmn``: the minimal-norm L∞ attack (FMN), for the L∞ distance to the boundary.
+* ``deepfool``: L2 DeepFool on the logit differences (``candidates`` classes, ``overshoot``); exact for
+  a linear model up to the overshoot, and unlike DDN (cross-entropy gradient) not biased upward where
+  the softmax is flat, i.e. at initialisation (docs/perturb_r1.md).
+
+:func:`boundary_distance` runs a minimal-norm attack from the model's *own prediction* (not the
+label): the distance from every image to the nearest decision boundary (R1, docs/perturb_r1.md).
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-KINDS = ("linf_pgd", "l2_pgd", "ddn", "l2fmn")
-MINIMAL_NORM = ("ddn", "l2fmn")
+KINDS = ("linf_pgd", "l2_pgd", "ddn", "l2fmn", "linf_fmn", "deepfool")
+MINIMAL_NORM = ("ddn", "l2fmn", "linf_fmn", "deepfool")
 
 
 @dataclass
@@ -77,8 +84,29 @@ def build_attack(spec: dict):
     if kind == "ddn":
         return fb.attacks.DDNAttack(steps=steps, init_epsilon=float(spec.get("init_epsilon", 1.0)),
                                     gamma=float(spec.get("gamma", 0.05))), None
-    return fb.attacks.L2FMNAttack(steps=steps, max_stepsize=float(spec.get("max_stepsize", 1.0)),
-                                  gamma=float(spec.get("gamma", 0.05))), None
+    if kind == "deepfool":
+        return fb.attacks.L2DeepFoolAttack(steps=steps, candidates=int(spec.get("candidates", 10)),
+                                           overshoot=float(spec.get("overshoot", 0.02)), loss="logits"), None
+    fmn = _l2fmn_class() if kind == "l2fmn" else fb.attacks.LInfFMNAttack
+    return fmn(steps=steps, max_stepsize=float(spec.get("max_stepsize", 1.0)),
+               gamma=float(spec.get("gamma", 0.05))), None
+
+
+def _l2fmn_class():
+    """foolbox's L2FMNAttack with its L2-ball projection fixed: in foolbox 3.3.4 ``project`` scales
+    by ``min(1, norms / norms)`` = 1 (no projection, and the norm of x instead of x - x0), so the
+    attack returns its first adversarial step (norm ~ max_stepsize), not a minimal one
+    (tests/perturb/test_boundary.py checks the fix against the linear closed form)."""
+    import eagerpy as ep
+    import foolbox as fb
+    from foolbox.devutils import atleast_kd, flatten
+
+    class L2FMN(fb.attacks.L2FMNAttack):
+        def project(self, x, x0, epsilon):
+            norms = ep.maximum(flatten(x - x0).norms.l2(axis=-1), 1e-12)
+            return x0 + (x - x0) * atleast_kd(ep.minimum(1, epsilon / norms), x.ndim)
+
+    return L2FMN
 
 
 def _device(model: torch.nn.Module) -> torch.device:

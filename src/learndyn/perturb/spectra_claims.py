@@ -1,13 +1,14 @@
 """Claims R2, R3, R4 and "L-inf flatter than L2" (spec §10) from the spectra summary, and the theory job.
 
 Every claim is computed at each run's final checkpoint on the kept maps (correct and successfully
-attacked), per seed; a directional claim uses its worst seed (min over seeds of the difference), so
-one lucky seed cannot carry it.  Where the models a claim needs were not trained, the row is
-'inconclusive' (NaN) and says which models are missing.  Re-exported by spectra_tasks.
+attacked), per seed; a directional claim needs every unit (seed x comparison) on the claimed side
+(aggregate ``all`` of :func:`learndyn.claims.claim`), so one lucky seed cannot carry it.  Where the
+models a claim needs were not trained, the row says which are missing.  Re-exported by spectra_tasks.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.claims import legacy_claim as claim
+from learndyn.claims import claim
 from learndyn.io import Table, write_table
 from learndyn.job import Job
 
@@ -54,14 +55,21 @@ def _worst(diffs: pd.Series) -> float:
     return float(diffs.min()) if len(diffs) else math.nan
 
 
-def _min(values) -> float:
-    """Smallest non-NaN value (NaN when there is none: the claim is inconclusive)."""
-    vals = [v for v in values if not math.isnan(v)]
-    return min(vals) if vals else math.nan
-
-
 def _models(d: pd.DataFrame, pick) -> str:
     return ", ".join(sorted({m for m in d["model"] if pick(m)})) or "none"
+
+
+FIGS = {"R2": "figures/perturb/fc_vs_conv.png", "R3": "figures/perturb/kernel_sweep.png",
+        "R4": "figures/perturb/lc_vs_conv.png", "E1": "figures/perturb/fc_vs_conv.png", "T1": "figures/perturb/theory.png"}
+UNIT = "seed x comparison"
+READ_ALL = "every seed and every comparison on the claimed side (worst unit decides), final checkpoint"
+
+
+def _all(cid: str, statement: str, metric: str, parts, margin: float, detail: str, missing: str = "") -> dict:
+    """A directional row over per-seed differences ``parts`` (Series); NaN parts = comparisons not trained."""
+    values = [float(v) for p in parts for v in p.dropna()]
+    return claim(STUDY, cid, statement, metric, threshold=margin, direction=">", aggregate="all", unit=UNIT,
+                 values=values, reading=READ_ALL, not_run=missing, detail=detail, figure=FIGS[cid.split("-")[0]])
 
 
 def claims_rows(tables: dict[str, pd.DataFrame], criteria) -> list[dict]:
@@ -84,18 +92,18 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     linf = _final(s, "delta", kinds=LINF_KINDS)
     beta = _final(s, "target", names=["beta"])
     seeds = int(s["seed"].nunique())
-    conv_lin = lambda m: bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"  # noqa: E731
-    fc_lin = lambda m: _fc(m, "lin")  # noqa: E731
+    conv_lin = lambda m: bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"
+    fc_lin = lambda m: _fc(m, "lin")
 
     # R2: Fourier sparsity (Hoyer) of beta and of delta_L2, conv_lin vs FC linear
     diffs = {"beta": _per_seed(beta, conv_lin, fc_lin, "hoyer"), "delta_L2": _per_seed(l2, conv_lin, fc_lin, "hoyer")}
-    worst = [_worst(v) for v in diffs.values()]
-    value = math.nan if any(math.isnan(w) for w in worst) else min(worst)  # both targets are needed
-    rows.append(claim(STUDY, f"R2-{ds}", f"conv_lin is Fourier-sparser than fc_lin: Hoyer of beta and of delta_L2 ({ds})",
-                      "min over {beta, delta_L2} and seeds of Hoyer(conv_lin mean) - Hoyer(FC linear mean)", value,
-                      margin, ">", seeds, "; ".join(f"{k}: worst-seed diff {_worst(v):+.3f}" for k, v in diffs.items())
+    missing = [k for k, v in diffs.items() if v.dropna().empty]  # both targets are needed
+    rows.append(_all(f"R2-{ds}", f"conv_lin is Fourier-sparser than fc_lin: Hoyer of beta and of delta_L2 ({ds})",
+                     "Hoyer(conv_lin mean) - Hoyer(FC linear mean), per seed and target {beta, delta_L2}",
+                     list(diffs.values()), margin, f"{seeds} seeds; " + "; ".join(f"{k}: worst-seed diff {_worst(v):+.3f}" for k, v in diffs.items())
                       + f" | with kept delta_L2 maps: conv_lin {_models(l2, conv_lin)}; FC {_models(l2, fc_lin)}"
-                      f" | with beta: conv_lin {_models(beta, conv_lin)}; FC {_models(beta, fc_lin)}; final checkpoint"))
+                      f" | with beta: conv_lin {_models(beta, conv_lin)}; FC {_models(beta, fc_lin)}; final checkpoint",
+                     f"no conv_lin / FC linear comparison for {', '.join(missing)}" if missing else ""))
 
     # R3: HFF(delta_L2) of depth-1 linear conv falls with K (spec: k3 > k11 > full width)
     ks = sorted({int(_CONV.match(m)["k"]) for m in l2["model"] if conv_lin(m) and _CONV.match(m)["depth"] == "1"})
@@ -104,13 +112,13 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     order = wanted or ks
     per_k = {k: l2[l2["model"].map(lambda m, k=k: conv_lin(m) and _CONV.match(m)["depth"] == "1"
                                       and int(_CONV.match(m)["k"]) == k)].groupby("seed")["hff"].mean() for k in order}
-    gaps = [(per_k[a] - per_k[b]) for a, b in zip(order, order[1:])]
-    value = _min(_worst(g) for g in gaps)
-    rows.append(claim(STUDY, f"R3-{ds}", f"HFF(delta_L2) of linear conv falls with kernel size: "
-                      f"{' > '.join(f'k{k}' for k in order) or 'k3 > k11 > full width'} ({ds})",
-                      "min over consecutive K pairs and seeds of HFF(smaller K) - HFF(larger K)", value, margin, ">",
-                      seeds, ", ".join(f"k{k}: HFF {v.mean():.3f}" for k, v in per_k.items())
-                      + ("" if len(wanted) == 3 else " | the spec's k3, k11, full width not all trained: all K used")))
+    gaps = [(per_k[a] - per_k[b]) for a, b in itertools.pairwise(order)]
+    rows.append(_all(f"R3-{ds}", f"HFF(delta_L2) of linear conv falls with kernel size: "
+                     f"{' > '.join(f'k{k}' for k in order) or 'k3 > k11 > full width'} ({ds})",
+                     "HFF(smaller K) - HFF(larger K), per consecutive K pair and seed", gaps, margin,
+                     f"{seeds} seeds; " + ", ".join(f"k{k}: HFF {v.mean():.3f}" for k, v in per_k.items())
+                     + ("" if len(wanted) == 3 else " | the spec's k3, k11, full width not all trained: all K used"),
+                     "" if len(order) >= 2 else "fewer than two depth-1 linear conv kernel sizes trained"))
 
     # R4a: weight sharing -> Fourier sparsity (Hoyer conv > LC at equal K and activation)
     pairs = []
@@ -121,10 +129,10 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
                     and _CONV.match(c)["k"] == lc["k"] and _CONV.match(c)["depth"] == "1"]
             pairs += [(c, m) for c in conv]
     diffs = [_per_seed(l2, lambda x, c=c: x == c, lambda x, m=m: x == m, "hoyer") for c, m in pairs]
-    rows.append(claim(STUDY, f"R4-sharing-{ds}", f"weight sharing gives Fourier sparsity: Hoyer(delta_L2) conv > LC at equal K ({ds})",
-                      "min over (conv, LC) pairs and seeds of Hoyer(conv) - Hoyer(LC)",
-                      _min(_worst(d) for d in diffs), margin, ">", seeds,
-                      "; ".join(f"{c} vs {m}: {_worst(d):+.3f}" for (c, m), d in zip(pairs, diffs)) or "no LC model trained"))
+    rows.append(_all(f"R4-sharing-{ds}", f"weight sharing gives Fourier sparsity: Hoyer(delta_L2) conv > LC at equal K "
+                     f"({ds})", "Hoyer(conv) - Hoyer(LC), per (conv, LC) pair and seed", diffs, margin,
+                     "; ".join(f"{c} vs {m}: worst seed {_worst(d):+.3f}" for (c, m), d in zip(pairs, diffs))
+                     or "no (conv, LC) pair at equal K and activation trained"))
 
     # R4b: locality -> high frequency (HFF of lc_k3 and conv_k3 above the FC model of the same activation)
     local = [m for m in l2["model"].unique() if ((_LC.match(m) or _CONV.match(m)) and (_LC.match(m) or _CONV.match(m))["k"] == "3")]
@@ -134,23 +142,19 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
         d = _per_seed(l2, lambda x, m=m: x == m, lambda x, act=act: _fc(x, act), "hff")
         diffs.append(d)
         details.append(f"{m} - FC {act}: {_worst(d):+.3f}")
-    rows.append(claim(STUDY, f"R4-locality-{ds}", f"locality gives high frequency: HFF(delta_L2) of k3 LC and conv > FC ({ds})",
-                      "min over k3 models and seeds of HFF(model) - HFF(FC, same activation)",
-                      _min(_worst(d) for d in diffs), margin, ">", seeds,
-                      "; ".join(details) or "no k3 model trained"))
+    rows.append(_all(f"R4-locality-{ds}", f"locality gives high frequency: HFF(delta_L2) of k3 LC and conv > FC ({ds})",
+                     "HFF(model) - HFF(FC, same activation), per k3 model and seed", diffs, margin,
+                     "; ".join(details) or "no k3 model trained"))
 
     # E1: L-inf perturbation spectra are flatter than L2 ones (higher HFF and lower Hoyer), per model
     both = l2.merge(linf, on=["dataset", "model", "seed"], suffixes=("_l2", "_linf"))
-    if len(both):
-        per_model = both.assign(d_hff=both["hff_linf"] - both["hff_l2"], d_hoyer=both["hoyer_l2"] - both["hoyer_linf"])
-        per_model = per_model.groupby("model")[["d_hff", "d_hoyer"]].min()
-        value = float(per_model.min().min())
-        detail = "; ".join(f"{m}: dHFF {r.d_hff:+.3f}, dHoyer {r.d_hoyer:+.3f}" for m, r in per_model.iterrows())
-    else:
-        value, detail = math.nan, "needs an L2 and an L-inf attack"
-    rows.append(claim(STUDY, f"E1-linf-flatter-{ds}", f"L-inf perturbation spectra are flatter than L2 ones ({ds})",
-                      "min over models and seeds of min(HFF(Linf) - HFF(L2), Hoyer(L2) - Hoyer(Linf))", value, margin,
-                      ">", seeds, detail))
+    both = both.assign(d_hff=both["hff_linf"] - both["hff_l2"], d_hoyer=both["hoyer_l2"] - both["hoyer_linf"])
+    per_model = both.groupby("model")[["d_hff", "d_hoyer"]].min()
+    detail = "; ".join(f"{m}: dHFF {r.d_hff:+.3f}, dHoyer {r.d_hoyer:+.3f}" for m, r in per_model.iterrows())
+    rows.append(_all(f"E1-linf-flatter-{ds}", f"L-inf perturbation spectra are flatter than L2 ones ({ds})",
+                     "min(HFF(Linf) - HFF(L2), Hoyer(L2) - Hoyer(Linf)), per model and seed",
+                     [both[["d_hff", "d_hoyer"]].min(axis=1)], margin, f"{len(both)} model x seed units; {detail}",
+                     "" if len(both) else "needs an L2 and an L-inf attack on the same runs"))
     return rows
 
 
@@ -204,11 +208,13 @@ def _theory_claims(t: pd.DataFrame) -> list[dict]:
     s = dict(zip(t["key"], t["value"]))
     if not {"cos_conv_l1", "cos_fc_svm", "gamma1_conv", "gamma1_l1"} <= s.keys():
         return []
+    exact = {"threshold": 0.9, "direction": ">", "aggregate": "value", "unit": "fixed-seed experiment", "figure": FIGS["T1"],
+                 "reading": "one deterministic experiment (spec §8 T1, frozen seed); exact value, no sampling"}
     return [
         claim(STUDY, "T1-conv-l1", "full-width circular linear conv (1-D, 2 layers) converges to the Fourier-l1 "
-              "max-margin predictor (Gunasekar et al. 2018)", "cos(beta_conv, beta_l1)", s["cos_conv_l1"], 0.9, ">", 1,
-              f"gamma1 ratio {s['gamma1_conv'] / s['gamma1_l1']:.3f}; Hoyer|F beta| conv {s['hoyer_conv']:.3f} vs "
+              "max-margin predictor (Gunasekar et al. 2018)", "cos(beta_conv, beta_l1)", value=s["cos_conv_l1"], **exact,
+              detail=f"gamma1 ratio {s['gamma1_conv'] / s['gamma1_l1']:.3f}; Hoyer|F beta| conv {s['hoyer_conv']:.3f} vs "
               f"FC {s['hoyer_fc']:.3f}; l1 reference certified gap {s['l1_gap']:.1e}"),
         claim(STUDY, "T1-fc-svm", "a fully connected linear net (2 layers) converges to the l2 max-margin SVM",
-              "cos(beta_fc, beta_svm)", s["cos_fc_svm"], 0.9, ">", 1, f"SVM duality gap {s['svm_gap']:.1e}"),
+              "cos(beta_fc, beta_svm)", value=s["cos_fc_svm"], **exact, detail=f"SVM duality gap {s['svm_gap']:.1e}"),
     ]
