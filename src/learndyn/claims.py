@@ -249,13 +249,3 @@ def verdict_counts(df: pd.DataFrame) -> pd.DataFrame:
     counts["total"] = counts.sum(axis=1)
     return counts
 
-
-def legacy_claim(study: str, claim_id: str, statement: str, metric: str, value: float, threshold: float,
-                 direction: str, seeds: int, detail: str = "") -> dict:
-    """The pre-core call (one point value, no interval), kept only while the studies move their
-    rows to :func:`claim`; such a row says so in its ``reading``."""
-    v = float(value)
-    return claim(study, claim_id, statement, metric, threshold=threshold, direction=direction,
-                 aggregate="value", value=v, n=int(seeds),
-                 reading="point value (not yet moved to per-unit values)", detail=detail,
-                 not_run="" if int(seeds) or not math.isnan(v) else "no runs in this config")
