@@ -83,3 +83,18 @@ def claims_html(df: pd.DataFrame, title: str = "learndyn claims") -> str:
             "<p><input id='filter' placeholder='filter rows (study, claim, verdict, text)'></p>"
             f"<table id='claims'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
             f"<script>{_SCRIPT}</script></body></html>")
+
+
+def claims_summary_rst(df: pd.DataFrame) -> str:
+    """The per-study verdict counts as reStructuredText, included at the top of the report's first page."""
+    counts = verdict_counts(df)
+    head = ["study", *VERDICTS, "total"]
+    rows = [[study, *(str(int(row[v])) for v in VERDICTS), str(int(row["total"]))] for study, row in counts.iterrows()]
+    tot = counts.sum()
+    rows.append(["**all**", *(f"**{int(tot[v])}**" for v in VERDICTS), f"**{int(tot['total'])}**"])
+    lines = [".. list-table:: Claims at this run's scale: verdicts per study (details: the claims page)",
+             "   :header-rows: 1", ""]
+    for r in [head, *rows]:
+        lines.append("   * - " + r[0])
+        lines += [f"     - {c}" for c in r[1:]]
+    return "\n".join(lines) + "\n"

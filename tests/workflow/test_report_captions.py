@@ -48,6 +48,22 @@ class Category:  # what Snakemake's Category offers the template: a sortable, ha
     name: str
 
 
+@pytest.fixture(autouse=True)
+def claims_summary(tmp_path, monkeypatch):
+    """The report's first page includes results/claims_summary.rst (written by aggregate_claims, in
+    the working directory of `snakemake --report`): render from a folder that has one, made by the
+    real writer from a small claims table, so that its RST is checked at halt_level=2 too."""
+    from learndyn.claims import claim, claims_frame
+    from learndyn.claims_page import claims_summary_rst
+
+    rows = [claim(s, f"{s}-{i}", "statement", "metric", values=[0.1 * i, 0.2, 0.3], threshold=0.25,
+                  direction="<", aggregate="median", reading="r", not_run="needs paper.yaml" if i == 2 else "")
+            for s in ("splines", "motor") for i in range(3)]
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "claims_summary.rst").write_text(claims_summary_rst(claims_frame(rows)))
+    monkeypatch.chdir(tmp_path)
+
+
 def render(text: str) -> str:
     env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -90,3 +106,9 @@ def test_a_bare_norm_is_caught():
 
 def test_escaped_norm_keeps_its_bars():
     assert "|x|" in render(r"the norm \|x\| of x")
+
+
+def test_first_page_opens_with_the_claims_summary():
+    html = render((REPO / "workflow" / "report" / "workflow.rst").read_text())
+    assert html.index("Claims at this run's scale") < html.index("Start with the claims")
+    assert "<td>splines</td>" in html.replace("<p>", "").replace("</p>", "")

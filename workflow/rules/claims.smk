@@ -6,6 +6,7 @@ rule aggregate_claims:
         claims=expand("results/{study}/claims.parquet", study=config["studies"]),
     output:
         table="results/claims.parquet",
+        summary="results/claims_summary.rst",
         page=report("results/claims.html", caption="../report/claims.rst", category="Claims and verdicts"),
     params:
         func="learndyn.tasks:aggregate_claims",
