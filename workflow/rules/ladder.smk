@@ -35,7 +35,7 @@ rule ladder_rung:
         rung="|".join(LADDER_FILES),
     log:
         "logs/ladder_rung/{rung}.log",
-    threads: workflow.cores
+    threads: 8  # capped at --cores by Snakemake; the nested run uses what it gets
     resources:
         mem_mb=16000,
         runtime=24 * 60,
