@@ -177,11 +177,12 @@ def test_every_rule_declares_what_importing_its_entry_loads(tmp_path):
 # -- editing a module on complete smoke results ---------------------------------------------------
 
 def copy_project(dst: Path) -> Path:
-    """The project's sources (Snakefile, workflow/, config/, src/learndyn) in ``dst``."""
+    """The project's sources (Snakefile, workflow/, config/, envs/: every rule names its conda env there,
+    src/learndyn) in ``dst``."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     dst.mkdir(parents=True, exist_ok=True)
     shutil.copy2(REPO / "Snakefile", dst / "Snakefile")
-    for sub in ("workflow", "config", "src/learndyn"):
+    for sub in ("workflow", "config", "envs", "src/learndyn"):
         shutil.copytree(REPO / sub, dst / sub, ignore=ignore, copy_function=shutil.copy2)
     return dst
 

@@ -61,7 +61,7 @@ def test_changing_one_sweep_reruns_only_its_jobs_and_descendants(smoke_run, tmp_
     # only the rho group's files, the tables that aggregate them, claims and the F7 figure
     allowed_prefixes = ("results/splines/runs/rho-H50/", "results/splines/tables/groups/rho-H50/")
     allowed = expected | {"results/splines/claims.parquet", "results/claims.parquet", "results/claims.html",
-                          "results/figures/splines/F7_implicit_regularisation.png"}
+                          "results/claims_summary.rst", "results/figures/splines/F7_implicit_regularisation.png"}
     # the kernel study's pseudo-kernel of the splines nets reads the rho sweep's runs (kernel.splines_regime.pool)
     allowed |= {"results/kernel/tables/splines_regime.parquet", "results/kernel/tables/splines_regime_stats.parquet",
                 "results/kernel/claims.parquet", "results/figures/kernel/M_splines_regime.png"}
