@@ -235,6 +235,9 @@ def read_provenance(path: str | os.PathLike) -> dict:
     return json.loads(meta[PROVENANCE_KEY])
 
 
+WRITER_LOCK = ".writer.lock"
+
+
 class FolderBusyError(RuntimeError):
     """Another live process writes into the same run folder."""
 
@@ -249,7 +252,7 @@ def writer_lock(folder: str | os.PathLike, what: str = "checkpoints"):
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / ".writer.lock", "a+")
+    fh = open(folder / WRITER_LOCK, "a+")
     try:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -270,11 +273,13 @@ def writer_lock(folder: str | os.PathLike, what: str = "checkpoints"):
 
 def clear_folder(folder: str | os.PathLike) -> None:
     """Delete what a folder holds but keep the folder: it may be a symlink the user made (to a
-    scratch disk), which ``shutil.rmtree`` refuses to remove."""
+    scratch disk), which ``shutil.rmtree`` refuses to remove.  The writer lock stays."""
     folder = Path(folder)
     if not folder.exists():
         return
     for child in folder.iterdir():
+        if child.name == WRITER_LOCK:
+            continue  # held by this job: deleting it would let a second writer lock a new file
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:

@@ -76,3 +76,12 @@ def test_swapped_table_is_refused_naming_both_identities(tmp_path):
     moved = tmp_path / "copy" / "results"
     shutil.copytree(tmp_path / "results", moved)  # a whole project copied elsewhere still reads
     assert read_table(moved / "perturb" / "runs" / "fmnist" / "fc_relu" / "s0" / "history.parquet", t)["acc"].iloc[0] == 0.1
+
+
+def test_clearing_a_checkpoint_folder_keeps_the_writer_lock(tmp_path):
+    from learndyn.io import WRITER_LOCK
+
+    with writer_lock(tmp_path):
+        (tmp_path / "step=1.ckpt").write_text("x")
+        clear_folder(tmp_path)
+        assert os.listdir(tmp_path) == [WRITER_LOCK]

@@ -66,7 +66,7 @@ def simulate_run(job: Job, *, stop_after_period: int | None = None) -> None:
     """Rule entry point: one group of a run (``job.cfg`` = that group's config, plan.group_configs).
     ``stop_after_period`` (tests only) returns right after saving that period's checkpoint, as a
     kill would, without writing the outputs."""
-    with writer_lock(job.output("manifest").parent, "motor checkpoints"):
+    with writer_lock(job.output("manifest").parent / "ckpt", "motor checkpoints"):
         _simulate_run(job, stop_after_period)
 
 

@@ -123,7 +123,7 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     manifest really is the last file written.  Returns the manifest DataFrame.
     """
     run_dir = Path(run_dir)
-    with writer_lock(run_dir):
+    with writer_lock(run_dir / "ckpt"):  # in the checkpoint folder: not among the job's outputs
         return _fit(module, train_data, run_dir, schedule=schedule, seed=seed, fingerprint=fingerprint,
                     provenance=provenance, threads=threads, max_steps=max_steps, accelerator=accelerator,
                     precision=precision, log=log, manifest_name=manifest_name, extra_callbacks=extra_callbacks,
