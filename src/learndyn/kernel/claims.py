@@ -7,12 +7,11 @@ checks (closed form vs autograd, the deterministic SMG net, frozen biases) stay 
 """
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pandas as pd
 
-from learndyn.claims import CLAIMS, N_BOOT, claim, claims_frame, fmt
+from learndyn.claims import CLAIMS, N_BOOT, claim, claim_rng, claims_frame, fmt
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.kernel import tables as kt
@@ -230,7 +229,7 @@ def sweep_claims(sweep: pd.DataFrame, st: pd.DataFrame, th: dict) -> list[dict]:
 
 def _boot_spearman(x: np.ndarray, y: np.ndarray, cid: str) -> tuple[float, float]:
     """Percentile bootstrap over runs of Spearman rho, seeded by the claim id (reproducible)."""
-    rng = np.random.default_rng(zlib.crc32(cid.encode()))
+    rng = claim_rng(cid)
     boot = [spearman(x[i], y[i])[0] for i in rng.integers(0, len(x), size=(N_BOOT, len(x)))]
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
     return float(lo), float(hi)

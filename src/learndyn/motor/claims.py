@@ -19,13 +19,12 @@ not published numbers; the Task-3 joint-usage rows test the spec's reconstructed
 from __future__ import annotations
 
 import math
-import zlib
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from learndyn.claims import CLAIMS, N_BOOT, claim, claims_frame, fmt
+from learndyn.claims import CLAIMS, N_BOOT, claim, claim_rng, claims_frame, fmt
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 
@@ -271,7 +270,7 @@ def _graded(da: pd.DataFrame, cid: str) -> tuple[float, tuple[float, float], np.
     def rho(m):
         ok = np.isfinite(m)
         return float(stats.spearmanr(g[ok], m[ok]).statistic) if ok.sum() >= 3 and np.ptp(m[ok]) > 0 else math.nan
-    rng = np.random.default_rng(zlib.crc32(cid.encode()))
+    rng = claim_rng(cid)
     boot = [rho(np.nanmedian(D[:, i], axis=1)) for i in rng.integers(0, D.shape[1], size=(N_BOOT, D.shape[1]))]
     lo, hi = np.nanpercentile(boot, [2.5, 97.5])
     return rho(med.to_numpy()), (float(lo), float(hi)), np.array([rho(D[:, j]) for j in range(D.shape[1])]), med

@@ -16,13 +16,12 @@ them as ``unconverged`` and is inconclusive.  Thresholds are the spec's.
 
 from __future__ import annotations
 
-import zlib
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from learndyn.claims import CLAIMS, N_BOOT, claim, claims_frame, fmt
+from learndyn.claims import CLAIMS, N_BOOT, claim, claim_rng, claims_frame, fmt
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.splines import init_analysis as ia
@@ -43,10 +42,6 @@ def figure(name: str) -> str:
 F1, F2, F3 = figure("F1_anatomy"), figure("F2_breakpoint_laws"), figure("F3_flatness")
 F4, F5 = figure("F4_loss_slices"), figure("F5_hessian_spectra")
 F6, F7 = figure("F6_trajectories"), figure("F7_implicit_regularisation")
-
-
-def _rng(claim_id: str) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(claim_id.encode()))
 
 
 def _percentile(boot: np.ndarray) -> tuple[float, float]:
@@ -83,7 +78,7 @@ def loglog_slope_interval(df: pd.DataFrame, column: str, claim_id: str, transfor
     groups = [(float(h), g[column].to_numpy(float)) for h, g in df.groupby("width")]
     logh = np.log([h for h, _ in groups])
     point = transform(np.polyfit(logh, np.log([v.mean() for _, v in groups]), 1)[0])
-    rng = _rng(claim_id)
+    rng = claim_rng(claim_id)
     means = np.stack([v[rng.integers(0, len(v), size=(N_BOOT, len(v)))].mean(1) for _, v in groups], axis=1)
     slopes = np.polyfit(logh, np.log(means).T, 1)[0]
     return float(point), _percentile(transform(slopes))
@@ -241,7 +236,7 @@ def spearman_trend(knobs: np.ndarray, matrix: np.ndarray, claim_id: str) -> tupl
 
     with np.errstate(invalid="ignore"):
         point = float(rho(np.nanmean(matrix, axis=0))[0])
-        idx = _rng(claim_id).integers(0, matrix.shape[0], size=(N_BOOT, matrix.shape[0]))
+        idx = claim_rng(claim_id).integers(0, matrix.shape[0], size=(N_BOOT, matrix.shape[0]))
         boot = rho(np.nanmean(matrix[idx], axis=1))
     return point, _percentile(boot)
 
@@ -275,7 +270,7 @@ def width_pair(widths) -> tuple[int, int]:
 
 def ratio_of_means(a: np.ndarray, b: np.ndarray, claim_id: str) -> tuple[float, tuple[float, float]]:
     """mean(b) / mean(a) and a two-sample bootstrap interval (seeds resampled within each width)."""
-    rng = _rng(claim_id)
+    rng = claim_rng(claim_id)
     ra = a[rng.integers(0, len(a), size=(N_BOOT, len(a)))].mean(1)
     rb = b[rng.integers(0, len(b), size=(N_BOOT, len(b)))].mean(1)
     return float(b.mean() / a.mean()), _percentile(rb / ra)
