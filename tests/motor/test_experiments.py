@@ -88,7 +88,7 @@ def test_killed_job_resumes_and_ends_identical(tmp_path, name, design):
     (ckpt / "period=4.npz").write_bytes(b"truncated")            # killed mid-write: falls back to 3
     ex.simulate_run(killed)
     log = []
-    assert ckpts.latest(ckpt, ex.fingerprint(cfg), log.append)[0]["period"] == 15
+    assert ckpts.latest(ckpt, ex.run_identity(cfg), log.append)[0]["period"] == 15
     for table, kind in (("results", ex.RESULTS), ("traces", ex.TRACES)):
         a = read_table(tmp_path / "full/runs" / name / f"{table}.parquet", kind)
         b = read_table(tmp_path / "killed/runs" / name / f"{table}.parquet", kind)

@@ -17,7 +17,8 @@ from learndyn.job import Job
 from learndyn.kernel import analysis as an
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
-from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
+from learndyn.checkpoints import RunCheckpoints
+from learndyn.train import breakpoint_schedule
 from learndyn.kernel.tables import CURVES, SUMMARY  # noqa: F401 (schemas: tables.py)
 
 
@@ -88,8 +89,8 @@ def _labels(cfg: dict) -> list[str]:
     return [i["init"] for i in cfg["inits"]]
 
 
-def _nets_at(path: Path, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
-    state = load_checkpoint(path)["state_dict"]
+def _nets_at(ckpts: RunCheckpoints, step: int, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
+    state = ckpts.load(step)["state_dict"]  # checked: sha256 and the run's identity
     nets = {}
     for n, init in enumerate(labels):
         net = mt.TaskNet(n_hidden)
@@ -109,9 +110,9 @@ def analyse_run(job: Job) -> None:
     train = cfg["train"]
     T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
-    files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
+    files = RunCheckpoints(manifest_path)
     steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
-    missing = [s for s in analysed_steps(train) if s not in files]
+    missing = [s for s in analysed_steps(train) if s not in files.steps]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
     sets = run_sets(read_table(job.inputs["datasets"], DATASETS), run)
@@ -119,7 +120,7 @@ def analyse_run(job: Job) -> None:
     prov = job.provenance(seed=acfg["kmeans_seed"], embedding=an.EMBEDDING)
 
     labels = _labels(cfg)
-    nets0 = _nets_at(files[0], n_hidden, labels)
+    nets0 = _nets_at(files, 0, n_hidden, labels)
     eig, groups, sil = an.t0_structure(run, nets0, sets["single_train"], acfg["eig_modes"], acfg["n_keep"])
     write_table(eig, job.output("eigvec"), an.EIGVEC, prov)
     write_table(groups, job.output("groups"), an.GROUPS, prov)
@@ -130,7 +131,7 @@ def analyse_run(job: Job) -> None:
     # embedding; ARI over the first half
     hidden = {init: {g: [] for g in an.GROUPINGS} for init in labels}
     for s in steps1:
-        for init, net in _nets_at(files[s], n_hidden, labels).items():
+        for init, net in _nets_at(files, s, n_hidden, labels).items():
             if init in INITS or s == T:
                 for g, avg in an.hidden_averages(net, sets["single_train"]).items():
                     hidden[init][g].append(avg)
@@ -160,7 +161,7 @@ def analyse_run(job: Job) -> None:
 
     # per-net summary: final losses, zero-shot multitasking, rich/lazy, O6 clustering at end of phase 1
     curves = read_table(job.inputs["curves"], CURVES)
-    nets_T, nets_end = _nets_at(files[T], n_hidden, labels), _nets_at(files[2 * T], n_hidden, labels)
+    nets_T, nets_end = _nets_at(files, T, n_hidden, labels), _nets_at(files, 2 * T, n_hidden, labels)
     rows = []
     for spec in cfg["inits"]:
         init = spec["init"]

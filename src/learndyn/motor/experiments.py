@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from learndyn.checkpoints import run_identity as store_identity
 from learndyn.io import Table, config_hash, read_tables, write_table, writer_lock
 from learndyn.job import Job
 
@@ -57,6 +58,11 @@ def fingerprint(run: dict) -> str:
     return config_hash({k: v for k, v in run.items() if k not in NON_SIM_KEYS})
 
 
+def run_identity(run: dict) -> dict:
+    """The identity every checkpoint of the run carries (:mod:`learndyn.checkpoints`)."""
+    return store_identity(fingerprint(run), run["seeds"])
+
+
 def _mean_D(sims) -> float:
     D = np.concatenate([np.sqrt(s.ops.to_numpy(s.s["edisp"]))[~s.blown] for s in sims])
     return float(D.mean()) if D.size else math.nan
@@ -76,12 +82,12 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
     groups = member_groups(run)
     sims = [MotorSim([m[2] for m in g["members"]], j_seed=g["j_seed"], backend=run["backend"],
                      device=run["device"]) for g in groups]
-    sc, fp = run["scale"], fingerprint(run)
+    sc, rid = run["scale"], run_identity(run)
     total, S = int(sc["n_train"]) + int(sc["n_test"]), sims[0].S
     manifest = job.output("manifest")
     ckpt_dir = manifest.parent / "ckpt"
     start = 0
-    got = ckpts.latest(ckpt_dir, fp, job.log)
+    got = ckpts.latest(ckpt_dir, rid, job.log)
     if got is not None:
         meta, states = got
         for sim, sd in zip(sims, states, strict=True):
@@ -97,7 +103,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
             sim.run_periods(1)
         k = p + 1
         if k % every == 0 or k == total:
-            ckpts.save(ckpt_dir, k, [s.state_dict() for s in sims], fingerprint=fp, step=k * S,
+            ckpts.save(ckpt_dir, k, [s.state_dict() for s in sims], run=rid, step=k * S,
                        loss=_mean_D(sims), final=k == total, keep=keep)
         job.log(f"period {k}/{total}: mean D {_mean_D(sims):.4g}, "
                 f"blown {sum(int(s.blown.sum()) for s in sims)}")
@@ -113,7 +119,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
                 job.provenance(seed=run["seeds"]))
     tr = pd.concat(traces, ignore_index=True)
     write_table(tr[[c for c, _ in TRACES.columns]], job.output("traces"), TRACES, job.provenance(seed=run["seeds"]))
-    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]))
+    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]), rid)
     ok = df[df["completed"]]
     job.log(f"{len(ok)}/{len(df)} completed; deviation by condition: "
             f"{ok.groupby('condition')['deviation'].median().round(4).to_dict()}")

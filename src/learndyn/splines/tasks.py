@@ -17,7 +17,8 @@ from learndyn.splines.data import DATASETS, dataset_xy, make_dataset
 from learndyn.splines.metrics import implicit_regularisation_metrics
 from learndyn.splines.runs import RUNS, group_init, group_runs
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
-from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
+from learndyn.checkpoints import RunCheckpoints
+from learndyn.train import breakpoint_schedule
 
 if TYPE_CHECKING:  # Lightning is imported only by the training jobs (train_group)
     from learndyn.splines.module import SplineGD
@@ -69,22 +70,21 @@ def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:
     job.log(f"{int((conv >= 0).sum())}/{len(conv)} runs converged (L < tol) by step {module.progress_step}")
 
 
-def _checkpoint_params(path, manifest_dir):
+def _checkpoint_params(ckpts: RunCheckpoints, step: int):
     keys = {*PARAM_NAMES, "x", "y", "step_count", "loss", "converged_step"}
-    state = load_checkpoint(manifest_dir / path, expected_keys=keys)["state_dict"]
+    state = ckpts.load(step, expected_keys=keys)["state_dict"]  # checked: sha256 and the run's identity
     return {k: state[k].numpy() for k in PARAM_NAMES}
 
 
 def analyse_group(job: Job) -> None:
     """Spline extraction at every checkpoint and implicit-regularisation metrics per run."""
-    from pathlib import Path
-    manifest_path = Path(job.inputs["manifest"])
-    manifest = read_table(manifest_path, MANIFEST)
+    ckpts = RunCheckpoints(job.inputs["manifest"])
+    manifest = ckpts.table
     runs = read_table(job.inputs["runs"], RUNS)
     x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), runs["dataset"].iloc[0])
     frames, first, last = [], None, None
     for row in manifest.itertuples(index=False):
-        params = _checkpoint_params(row.file, manifest_path.parent)
+        params = _checkpoint_params(ckpts, int(row.step))
         frames.append(trajectory_rows(params, x, y, int(row.step)))
         first = params if first is None else first
         last = params
