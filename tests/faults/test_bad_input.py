@@ -174,7 +174,7 @@ def test_checkpoint_of_another_model_is_named(group_run):
     job, run_dir = group_run
     ckpt = _latest_checkpoint(run_dir)
     torch.save({"state_dict": {"layer.weight": torch.zeros(3, 3), "layer.bias": torch.zeros(3)}}, ckpt)
-    _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "another model")
+    _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "no run identity")
 
 
 class _Payload:
@@ -187,8 +187,9 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, smoke_run, tmp_path):
-    """Both readers of checkpoints refuse it: the analysis job, and the training job resuming."""
+def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, smoke_run, tmp_path, capsys):
+    """Both readers of checkpoints refuse it: the analysis job, and the training job resuming (which
+    skips it, logging why, and trains from the start)."""
     job, run_dir = group_run
     marker = tmp_path / "payload-ran"
     ckpt = _latest_checkpoint(run_dir)
@@ -197,7 +198,7 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
     torch.save(state, ckpt)
     _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "weights-only")
     # the training job resumes from ckpt/resume.ckpt (present only while a job trains): poisoned
-    # as after a kill, it must refuse it too, before Lightning
+    # as after a kill, it must skip it too, before Lightning, and start fresh
     torch.save(state, run_dir / "ckpt" / RESUME)
     _, cfg = smoke_run
     import yaml
@@ -205,7 +206,9 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
     train = Job(rule="train_splines", inputs={"dataset": job.inputs["dataset"]}, cfg=group,
                 outputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet")},
                 wildcards={"group": GROUP})
-    _refused(train, splines_tasks.train_group, CheckpointError, RESUME, "weights-only")
+    splines_tasks.train_group(train)
+    out = capsys.readouterr().out
+    assert f"skipping {run_dir / 'ckpt' / RESUME}" in out and "weights-only" in out and "starting fresh" in out, out
     assert not marker.exists(), "the pickled payload ran"
 
 
