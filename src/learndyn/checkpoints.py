@@ -33,7 +33,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from learndyn.io import Table, atomic_write, config_hash, read_provenance, read_table, write_table
+from learndyn.io import (
+    Table,
+    atomic_write,
+    config_hash,
+    read_provenance,
+    read_table,
+    write_table,
+)
 
 MANIFEST = Table("checkpoints", (
     ("step", pa.int64()), ("file", pa.string()), ("sha256", pa.string()),

@@ -17,8 +17,21 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from learndyn.checkpoints import MANIFEST, CheckpointError, RunCheckpoints, run_identity, save_torch
-from learndyn.io import FolderBusyError, Table, TableError, read_table, write_table, writer_lock
+from learndyn.checkpoints import (
+    MANIFEST,
+    CheckpointError,
+    RunCheckpoints,
+    run_identity,
+    save_torch,
+)
+from learndyn.io import (
+    FolderBusyError,
+    Table,
+    TableError,
+    read_table,
+    write_table,
+    writer_lock,
+)
 from learndyn.motor import checkpoints as motor_ckpts
 from learndyn.train import RESUME, breakpoint_schedule
 
@@ -123,7 +136,7 @@ def _truncated(runs, run):
 def _wrong_step(runs, run):
     step, path = _step(run)
     shutil.copyfile(_step(run, 1)[1], path)  # an earlier breakpoint's file under the final step's name
-    return step, path, (f"step {_step(run, 1)[0]}", f"expected run", f"step {step}")
+    return step, path, (f"step {_step(run, 1)[0]}", "expected run", f"step {step}")
 
 
 def _no_identity(runs, run):

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from learndyn.checkpoints import RunCheckpoints
 from learndyn.io import read_table, read_tables, write_table
 from learndyn.job import Job
 from learndyn.kernel import analysis as an
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
-from learndyn.checkpoints import RunCheckpoints
 from learndyn.train import breakpoint_schedule
 from learndyn.kernel.tables import CURVES, SUMMARY  # noqa: F401 (schemas: tables.py)
 

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from learndyn.checkpoints import RunCheckpoints
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 from learndyn.splines.data import DATASETS, dataset_xy, make_dataset
 from learndyn.splines.metrics import implicit_regularisation_metrics
 from learndyn.splines.runs import RUNS, group_init, group_runs
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
-from learndyn.checkpoints import RunCheckpoints
 from learndyn.train import breakpoint_schedule
 
 if TYPE_CHECKING:  # Lightning is imported only by the training jobs (train_group)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
-from learndyn.io import atomic_write
 from learndyn.checkpoints import identity
+from learndyn.io import atomic_write
 from learndyn.train.store import RESUME, keep_policy, write_weights
 
 
