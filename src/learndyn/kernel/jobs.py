@@ -1,9 +1,14 @@
-"""Rule entry points of the kernel study's multitask experiment (each takes a :class:`Job`).
+"""Rule entry points of the kernel study, each named after its rule in workflow/rules/kernel.smk
+(each takes a :class:`Job`).
 
-prepare_data -> train_run (per run: paired Std/Large, phase 1 + phase 2, Lightning) ->
-analyse_run (t = 0 pseudo-kernel, hidden representations, embedding, ARI) -> collect_runs
-(pooled tables and Pearson correlations across runs).  The validation cases (1-D one-step, SMG
-linear net) are in :mod:`learndyn.kernel.validation`.
+prepare_kernel_data -> train_kernel (per run: paired Std/Large, phase 1 + phase 2, Lightning) ->
+analyse_kernel_run (t = 0 pseudo-kernel, hidden representations, embedding, ARI) ->
+collect_kernel_runs (pooled tables and Pearson correlations across runs) -> kernel_claims,
+render_kernel.  The validation cases (kernel_onestep, kernel_linear) and kernel_splines_regime call
+:mod:`learndyn.kernel.validation` and :mod:`learndyn.kernel.splines_regime`.
+
+Module-level imports stay light (no torch): a rule's code inputs are what its entry function can
+import (learndyn.code_inputs), so each entry imports its heavy modules inside its body.
 """
 from __future__ import annotations
 
@@ -15,14 +20,12 @@ import pandas as pd
 from learndyn.checkpoints import RunCheckpoints
 from learndyn.io import read_table, read_tables, write_table
 from learndyn.job import Job
-from learndyn.kernel import analysis as an
-from learndyn.kernel import multitask as mt
-from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
-from learndyn.train import breakpoint_schedule
-from learndyn.kernel.tables import CURVES, SUMMARY  # noqa: F401 (schemas: tables.py)
+from learndyn.kernel.tables import ARI, CURVES, INITS, SETS, SUMMARY
 
 
-def prepare_data(job: Job) -> None:
+def prepare_kernel_data(job: Job) -> None:
+    from learndyn.kernel.runs import DATASETS, datasets_frame, run_seed
+
     run = job.wildcards["krun"]
     df = datasets_frame(job.cfg, run)
     write_table(df, job.output("datasets"), DATASETS, job.provenance(seed=run_seed(job.cfg["seed"], run)))
@@ -30,19 +33,23 @@ def prepare_data(job: Job) -> None:
 
 
 def _schedule(train: dict) -> list[int]:
+    from learndyn.train import breakpoint_schedule
+
     return breakpoint_schedule({"schedule": "linear", "every": train["snapshot_every"]}, 2 * train["steps"])
 
 
 def analysed_steps(train: dict) -> list[int]:
-    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (spec §5.4) and the end of
+    """The checkpoints :func:`analyse_kernel_run` reads: the phase-1 snapshots (spec §5.4) and the end of
     phase 2 (also the training rule's retention policy: the phase-2 snapshots are never kept)."""
     T = train["steps"]
     return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
 
 
-def train_run(job: Job) -> None:
+def train_kernel(job: Job) -> None:
     """The nets of one run (paired Std/Large, plus sweep nets): single-task phase, then fine-tuning."""
+    from learndyn.kernel import multitask as mt
     from learndyn.kernel.module import TaskNetsGD  # Lightning: only training jobs import it
+    from learndyn.kernel.runs import DATASETS, run_sets
     from learndyn.train.factory import fit_with_breakpoints
 
     cfg, train, net = job.cfg, job.cfg["train"], job.cfg["net"]
@@ -89,7 +96,9 @@ def _labels(cfg: dict) -> list[str]:
     return [i["init"] for i in cfg["inits"]]
 
 
-def _nets_at(ckpts: RunCheckpoints, step: int, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
+def _nets_at(ckpts: RunCheckpoints, step: int, n_hidden: int, labels) -> dict[str, mt.TaskNet]:  # noqa: F821 (mt: lazy)
+    from learndyn.kernel import multitask as mt
+
     state = ckpts.load(step)["state_dict"]  # checked: sha256 and the run's identity
     nets = {}
     for n, init in enumerate(labels):
@@ -99,11 +108,15 @@ def _nets_at(ckpts: RunCheckpoints, step: int, n_hidden: int, labels) -> dict[st
     return nets
 
 
-def _weights(net: mt.TaskNet) -> dict:
+def _weights(net: mt.TaskNet) -> dict:  # noqa: F821 (mt: lazy)
     return {"W1": net.W1.detach().double(), "W2": net.W2.detach().double()}
 
 
-def analyse_run(job: Job) -> None:
+def analyse_kernel_run(job: Job) -> None:
+    from learndyn.kernel import analysis as an
+    from learndyn.kernel import multitask as mt
+    from learndyn.kernel.runs import DATASETS, parse_run, run_sets
+
     cfg, acfg = job.cfg, job.cfg["analysis"]
     run = job.wildcards["krun"]
     schedule, rep = parse_run(run)
@@ -185,7 +198,7 @@ def analyse_run(job: Job) -> None:
     job.log(f"summary: {pd.DataFrame(rows)[['init', 'silhouette', 'final_single_test', 'final_multi_test']].to_dict('records')}")
 
 
-def collect_runs(job: Job) -> None:
+def collect_kernel_runs(job: Job) -> None:
     """Pooled tables of the paper's Std/Large pairs (+ correlations) and of the init-scale sweep."""
     from learndyn.kernel.stats import CORRELATIONS, SWEEP_STATS, correlation_table, sweep_table
 
@@ -194,7 +207,7 @@ def collect_runs(job: Job) -> None:
     runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (spec §5.6)
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
-    write_table(read_tables(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
+    write_table(read_tables(job.inputs["ari"], ARI), job.output("ari"), ARI, job.provenance())
     corr = correlation_table(runs, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
     write_table(corr, job.output("correlations"), CORRELATIONS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(corr[["pool", "loss", "n", "r"]].to_string())
@@ -207,3 +220,41 @@ def collect_runs(job: Job) -> None:
     write_table(st, job.output("sweep_stats"), SWEEP_STATS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(f"sweep: {sweep.w.nunique()} scales x {sweep.replicate.nunique()} replicates\n"
             + st[st.level != "replicate"].to_string())
+
+
+def kernel_onestep(job: Job) -> None:
+    """One-step identity: 1-D ReLU net (Fig. A) and the multitask net, error vs learning rate."""
+    from learndyn.kernel import validation
+
+    validation.onestep(job)
+
+
+def kernel_linear(job: Job) -> None:
+    """Saxe-McClelland-Ganguli linear net (Figs. B-D)."""
+    from learndyn.kernel import validation
+
+    validation.linear(job)
+
+
+def kernel_splines_regime(job: Job) -> None:
+    """The t = 0 pseudo-kernel of the splines study's nets vs their measured regime."""
+    from learndyn.kernel import splines_regime
+
+    splines_regime.splines_regime(job)
+
+
+def kernel_claims(job: Job) -> None:
+    from learndyn.kernel import claims
+
+    claims.write_claims(job)
+
+
+def render_kernel(job: Job) -> None:
+    """One figure of the kernel study: read its tables, draw it, save PNG (no torch: figure jobs)."""
+    from learndyn.figures.kernel import FIGURES, NEEDS_CFG, TABLES
+    from learndyn.figures.style import render_figure
+
+    def call(name, func, frames):
+        return func(*frames, job.cfg["ari"]) if name in NEEDS_CFG else func(*frames)
+
+    render_figure(job, "kernel", FIGURES, TABLES.__getitem__, call=call)
