@@ -149,14 +149,44 @@ def _summary():
     return _frame(SUMMARY, rows)
 
 
-@pytest.mark.xfail(strict=True, reason="F1 belongs to the perturb helper's branch: its curve panels have no y labels "
-                   "(units) and a 14-entry legend over data; fix there, then drop this marker")
-def test_f1_dynamics_panels_are_readable(breakpoints):
-    # F1's image rows belong to fig_dynamics (perturb helper); its curve panels are shared here
-    from learndyn.figures.style import new_figure
+def _perturbations(n_images=12, side=28):
+    rng = np.random.default_rng(4)
+    rows = []
+    for step in STEPS:
+        for attack in (*ATTACKS, "saliency"):
+            for image in range(n_images):
+                ok = step > 2 and image % 3 != 0
+                d = rng.normal(size=side * side).astype(np.float32) * (0.05 if ok or attack == "saliency" else 0)
+                rows.append({"step": step, "image": image, "attack": attack, "label": image % 10, "correct": ok,
+                             "success": ok, "l2": float(np.linalg.norm(d)), "linf": float(np.abs(d).max()),
+                             "delta": d})
+    return pd.DataFrame(rows)
 
-    fig = new_figure(13, 5.5)
-    pdy._dynamics_panels(fig.subfigures(1, 1), _summary(), breakpoints)
+
+def _boundary():
+    from learndyn.perturb.boundary import BOUNDARY
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for run in RUNS:
+        _, model, s = run.split("/")
+        for step in STEPS:
+            for image in range(20):
+                d = float(np.exp(rng.normal(np.log(0.2 + step / 40), 0.3)))
+                rows.append({"run": run, "dataset": "fmnist", "model": model, "seed": int(s[1:]), "step": step,
+                             "epoch_float": step / IPE, "attack": "l2", "kind": "deepfool", "norm": "l2",
+                             "image": image, "label": image % 10, "pred": image % 10, "correct": True, "gap": 0.1,
+                             "dist": d, "dist_x": d / 10, "dist_nn": d / 5, "x_norm": 10.0, "nn_other": 5.0,
+                             "reason": "ok"})
+    return _frame(BOUNDARY, rows)
+
+
+def test_f1_dynamics_is_readable(breakpoints):
+    # the whole F1 at its saved size: 8 image rows of one run, then the five curve panels over 14 runs
+    rng = np.random.default_rng(6)
+    data = {"shape": (1, 28, 28), "x_train": rng.random((12, 1, 28, 28)).astype(np.float32)}
+    fig = pdy.fig_dynamics(_perturbations(), data, _summary(), breakpoints, run=RUNS[0], rows=8,
+                           boundary=_boundary())
     assert layout_problems(fig) == []
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import gzip
+import json
 import pickle
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
+from learndyn.io import PROVENANCE_KEY
 from learndyn.perturb import data as pd_data
 from learndyn.perturb.data import (
     ChecksumError,
@@ -245,3 +248,32 @@ def test_images_table_round_trip(tmp_path):
     assert back["shape"] == (1, 16, 16)
     for k in ("x_train", "y_train", "x_test", "y_test", "index_train"):
         assert np.array_equal(back[k], d[k]), k
+
+
+def test_generated_data_are_stored_as_a_recipe_and_regenerated(tmp_path):
+    # synthetic and contaminated sets: labels + recipe + pixel hash on disk, the same arrays on read
+    spec = {**SYN, "key": "sf", "contamination": {"eps": 0.25, "p": 0.2, "seed": 1}}
+    for cfg in (SYN, spec):
+        d = load_dataset(cfg)
+        write_images(d, tmp_path / "full.parquet", {"rule": "test"})
+        write_images(d, tmp_path / "recipe.parquet", {"rule": "test"}, recipe=cfg)
+        back = read_images(tmp_path / "recipe.parquet")
+        for k in ("x_train", "y_train", "x_test", "y_test", "index_train", "index_test"):
+            assert np.array_equal(back[k], d[k]), k
+        assert back["shape"] == tuple(d["x_train"].shape[1:])
+        assert (tmp_path / "recipe.parquet").stat().st_size < (tmp_path / "full.parquet").stat().st_size / 10
+
+
+def test_regenerated_data_that_differ_are_refused(tmp_path):
+    d = load_dataset(SYN)
+    other = {**SYN, "seed": SYN.get("seed", 0) + 1}  # a recipe that no longer makes the stored data
+    write_images(d, tmp_path / "r.parquet", {"rule": "test"}, recipe=SYN)
+    t = pq.read_table(tmp_path / "r.parquet")
+    prov = json.loads(t.schema.metadata[PROVENANCE_KEY])
+    prov["recipe"] = other
+    pq.write_table(t.replace_schema_metadata({**t.schema.metadata, PROVENANCE_KEY: json.dumps(prov).encode()}),
+                   tmp_path / "r.parquet")
+    with pytest.raises(DatasetError, match="rerun prepare_perturb_dataset"):
+        read_images(tmp_path / "r.parquet")
+    with pytest.raises(ValueError, match="not generated data"):
+        write_images(d, tmp_path / "x.parquet", {"rule": "test"}, recipe={"name": "fashion_mnist", "key": "f"})

@@ -24,6 +24,7 @@ def test_dry_run_perturb_target(tmp_path, config):
     ({"perturb__contamination__pairs": {"synth": "fmnist"}}, r"perturb\.datasets\.fmnist: paired as contaminated"),
     ({"perturb__dynamics__models": ["conv_k3"]}, r"perturb"),
     ({"perturb__train__overrides": {"linear": {"lr": 0.1}}}, r"perturb\.train\.overrides\.linear: unknown keys \['lr'\]"),
+    ({"perturb__attack__boundary_images": 500}, r"perturb\.attack\.boundary_images = 500: more than the"),
 ])
 def test_bad_perturb_config_names_the_key(tmp_path, change, match):
     cfg = write_config(tmp_path / "bad.yaml", **change)

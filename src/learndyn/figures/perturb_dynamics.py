@@ -110,17 +110,20 @@ def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.
         ok = (series["correct"] & series["success"]).to_numpy()
         deltas = np.stack(series["delta"].to_numpy()).reshape(-1, *shape)
         met = spectral_metrics(deltas[ok]) if ok.any() else None
-        for ax, vals, name in ((axes[r, 6], None if met is None else met["maxlog"], cols[6]),
-                               (axes[r, 7], series["l2"].to_numpy()[ok], cols[7])):
+        for ax, vals, name, ylabel in ((axes[r, 6], None if met is None else met["maxlog"], cols[6], "max log|DFT|"),
+                                       (axes[r, 7], series["l2"].to_numpy()[ok], cols[7], "‖δ‖₂ (pixels)")):
             if vals is not None and len(vals):
                 ax.plot(_x(series["step"].to_numpy()[ok]), np.asarray(vals), "o-", ms=2.5, lw=1)
             ax.set_xscale("log")
             ax.set_xlim(_x(0) * 0.8, _x(last) * 1.25)
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.ticklabel_format(axis="y", useOffset=False)
-            ax.tick_params(labelsize=6.5)
+            ax.tick_params(labelsize=6.5, labelbottom=r == len(images) - 1)  # step ticks on the bottom row only
+            ax.set_ylabel(ylabel, fontsize=6.5, labelpad=1)
             if head:
                 ax.set_title(name, fontsize=7.5)
+            if r == len(images) - 1:
+                ax.set_xlabel("step + 1 (log)", fontsize=6.5)
         axes[r, 0].set_ylabel(f"image {i}", fontsize=7.5)
     _dynamics_panels(sub[1], summary, bps, boundary)
     return fig
@@ -144,15 +147,13 @@ def _boundary_panel(ax, boundary: pd.DataFrame | None, summary: pd.DataFrame, mo
         for mi, model in enumerate(models):
             if model in med.index.get_level_values(0):
                 m = med.loc[model]
-                ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2, marker="o", ms=2,
-                        label=f"{model} · {norm}" if mi == 0 or norm == "l2" else None)
+                ax.plot(_x(m.index), m.to_numpy(), ls, color=colour_cycle(mi), lw=1.2, marker="o", ms=2)
     _epoch_line(ax, summary)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step + 1 (log)")
     ax.set_ylabel("median d_boundary / nn_other (log)", fontsize=7)
-    ax.set_title(name + "\n" + "; ".join(units), fontsize=7)
-    ax.legend(fontsize=5.5, loc="best")
+    ax.set_title(name + "\n" + "; ".join(units) + "\n(L2 solid, L-inf dashed)", fontsize=7)
 
 
 def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary: pd.DataFrame | None = None) -> None:
@@ -175,7 +176,7 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary:
             for (attack, kind), g in frame[frame["model"] == model].groupby(["attack", "kind"], sort=False):
                 m = g.groupby("step")[col].agg(["mean", "std"]).reset_index()  # over seeds
                 ax.plot(_x(m["step"]), m["mean"], LINESTYLES.get(kind, "-"), color=colour_cycle(mi), lw=1.2,
-                        marker="o", ms=2, label=f"{model} · {attack}")
+                        marker="o", ms=2)
                 if m["std"].notna().any():
                     ax.fill_between(_x(m["step"]), m["mean"] - m["std"], m["mean"] + m["std"],
                                     color=colour_cycle(mi), alpha=0.12, lw=0)
@@ -185,7 +186,13 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary:
         ax.set_ylabel({"success_rate": "fraction of correct images", "l2_median": "‖δ‖₂ (pixel units)",
                        "hff": "fraction of power", "hoyer": "Hoyer sparsity [0, 1]"}[col], fontsize=7)
         ax.set_title(name)
-    axes[0].legend(fontsize=6, loc="best")
+    # one legend below the panels: model = colour, attack = line style (14 entries in a panel cover its data)
+    kinds = dict(summary.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
+    handles = [Line2D([], [], color=colour_cycle(mi), lw=1.5, label=m) for mi, m in enumerate(models)]
+    handles += [Line2D([], [], color="0.3", ls=LINESTYLES.get(k, "-"), lw=1.2, label=f"attack {a} ({k})")
+                for a, k in kinds.items()]
+    subfig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=7,
+                  frameon=False)
 
 
 @style

@@ -132,9 +132,11 @@ def attack_checkpoints(job: Job) -> None:
     steps = sorted(int(s) for s in read_table(job.inputs["manifest"], MANIFEST)["step"])
     epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
     attack_seed = int(acfg.get("seed", 0)) + seed
-    scales = {nm: data_scales(data["x_train"], data["y_train"], n, nm) for nm in
+    nb = int(acfg.get("boundary_images", n))  # the boundary attack is as costly as both PGDs: thinned (R1 units)
+    scales = {nm: data_scales(data["x_train"], data["y_train"], nb, nm) for nm in
               sorted({NORM_OF_KIND[s["kind"]] for s in bspecs.values()})}
-    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency + boundary {list(bspecs)} on {n} images, "
+    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, boundary {list(bspecs)} "
+            f"on the first {nb}, "
             f"bounds {bounds}, data scales {scales}")
     rows, summary, bound, t_start = [], [], [], time.monotonic()
     for k, step in enumerate(steps):
@@ -154,8 +156,8 @@ def attack_checkpoints(job: Job) -> None:
                             "linf_mean": float(r.linf[kept].mean()) if kept.any() else math.nan,
                             "step": step, "seconds": time.monotonic() - t0})
         for name, spec in bspecs.items():  # distance to the boundary from the model's own prediction (R1)
-            b = boundary_distance(model, x, spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
-            bound.append(boundary_frame(b, step=step, labels=y, attack=name, kind=spec["kind"],
+            b = boundary_distance(model, x[:nb], spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
+            bound.append(boundary_frame(b, step=step, labels=y[:nb], attack=name, kind=spec["kind"],
                                         scales=scales[b["norm"]]))
         g = saliency(model, x, preprocessing=pre)
         correct = r.correct  # saliency rows: success = correct, so 'kept' selects correct images

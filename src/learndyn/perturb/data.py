@@ -300,30 +300,61 @@ def load_dataset(cfg: dict) -> dict[str, np.ndarray]:
 
 
 # -- the prepared-images table --------------------------------------------------------------------------
+# Generated data (the synthetic set, any contaminated set) are cheap to remake and deterministic, so their
+# table stores the recipe, labels and a sha256 of the pixels instead of the pixels (~16 MB per dataset):
+# read_images regenerates them and refuses a result whose hash differs (another numpy, a changed generator).
+IMAGE_LABELS = Table("perturb.image_labels", (("split", pa.string()), ("index", pa.int64()), ("label", pa.int64())))
+
+
 def images_table(n_values: int) -> Table:
     return Table("perturb.images", (("split", pa.string()), ("index", pa.int64()), ("label", pa.int64()),
                                     ("pixels", pa.list_(pa.float32(), n_values))))
 
 
-def images_frame(data: dict) -> pd.DataFrame:
+def regenerable(cfg: dict) -> bool:
+    """A dataset remade from its config alone (seeded generator and/or seeded contamination)."""
+    return cfg.get("name") == "synthetic" or "contamination" in cfg
+
+
+def pixels_sha256(data: dict) -> str:
+    h = hashlib.sha256()
+    for split in ("train", "test"):
+        h.update(np.ascontiguousarray(data[f"x_{split}"], np.float32).tobytes())
+    return h.hexdigest()
+
+
+def images_frame(data: dict, pixels: bool = True) -> pd.DataFrame:
     parts = []
     for split in ("train", "test"):
         x = data[f"x_{split}"]
-        parts.append(pd.DataFrame({"split": split, "index": data[f"index_{split}"], "label": data[f"y_{split}"],
-                                   "pixels": list(x.reshape(len(x), -1))}))
+        part = {"split": split, "index": data[f"index_{split}"], "label": data[f"y_{split}"]}
+        if pixels:
+            part["pixels"] = list(x.reshape(len(x), -1))
+        parts.append(pd.DataFrame(part))
     return pd.concat(parts, ignore_index=True)
 
 
-def write_images(data: dict, path, prov: dict) -> None:
-    shape = tuple(int(s) for s in data["x_train"].shape[1:])
-    write_table(images_frame(data), path, images_table(int(np.prod(shape))), {**prov, "shape": list(shape)})
+def write_images(data: dict, path, prov: dict, recipe: dict | None = None) -> None:
+    """The images table; with ``recipe`` (a :func:`regenerable` dataset config) labels + recipe + pixel hash only."""
+    shape = [int(s) for s in data["x_train"].shape[1:]]
+    if recipe is None:
+        write_table(images_frame(data), path, images_table(int(np.prod(shape))), {**prov, "shape": shape})
+        return
+    if not regenerable(recipe):
+        raise ValueError(f"write_images: {recipe.get('key', recipe.get('name'))!r} is not generated data "
+                         "(synthetic or contaminated): store its pixels")
+    write_table(images_frame(data, pixels=False), path, IMAGE_LABELS,
+                {**prov, "shape": shape, "storage": "recipe", "recipe": recipe, "pixels_sha256": pixels_sha256(data)})
 
 
 def read_images(path) -> dict[str, np.ndarray]:
     """The prepared dataset: x_/y_/index_ train and test (file order), and ``shape`` (C, N, N)."""
+    prov = read_provenance(path)
+    shape = tuple(prov["shape"])
+    if prov.get("storage") == "recipe":
+        return _regenerate(path, prov, shape)
     n_values = pq.read_schema(path).field("pixels").type.list_size
     df = read_table(path, images_table(n_values))
-    shape = tuple(read_provenance(path)["shape"])
     out = {"shape": shape}
     for split in ("train", "test"):
         part = df[df["split"] == split]
@@ -332,3 +363,20 @@ def read_images(path) -> dict[str, np.ndarray]:
         out[f"y_{split}"] = part["label"].to_numpy(np.int64)
         out[f"index_{split}"] = part["index"].to_numpy(np.int64)
     return out
+
+
+def _regenerate(path, prov: dict, shape: tuple) -> dict[str, np.ndarray]:
+    df = read_table(path, IMAGE_LABELS)
+    data = load_dataset(prov["recipe"])
+    for split in ("train", "test"):
+        part = df[df["split"] == split]
+        if not (np.array_equal(part["label"].to_numpy(np.int64), data[f"y_{split}"])
+                and np.array_equal(part["index"].to_numpy(np.int64), data[f"index_{split}"])):
+            raise DatasetError(f"{path}: the regenerated {split} labels / indices differ from the stored ones; "
+                               "rerun prepare_perturb_dataset")
+    if pixels_sha256(data) != prov["pixels_sha256"]:
+        raise DatasetError(f"{path}: the regenerated pixels differ from those prepared (sha256 "
+                           f"{pixels_sha256(data)[:12]} != {prov['pixels_sha256'][:12]}: another numpy or a changed "
+                           "generator); rerun prepare_perturb_dataset")
+    return {"shape": shape, **{k: data[k] for k in ("x_train", "y_train", "x_test", "y_test", "index_train",
+                                                   "index_test")}}

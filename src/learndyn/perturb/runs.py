@@ -127,6 +127,9 @@ def config_problems(cfg: dict) -> list[str]:
         if name not in names:
             problems.append(f"perturb.breakpoints.attacks[{i}] = {name!r}: not a key of perturb.attack.attacks "
                             f"{sorted(names)}")
+    if atk.get("boundary_images", 0) > atk.get("n_images", 0):
+        problems.append(f"perturb.attack.boundary_images = {atk['boundary_images']}: more than the "
+                        f"perturb.attack.n_images = {atk.get('n_images')} attacked images")
     if bp.get("n_images", 0) > atk.get("n_images", 0):
         problems.append(f"perturb.breakpoints.n_images = {bp['n_images']}: more than the "
                         f"perturb.attack.n_images = {atk.get('n_images')} attacked images")

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from learndyn.io import Table, read_tables, write_table
 from learndyn.job import Job
-from learndyn.perturb.data import load_dataset, read_images, write_images
+from learndyn.perturb.data import load_dataset, read_images, regenerable, write_images
 from learndyn.perturb.runs import CONTAM_ROOT, checkpoint_schedule, run_name
 
 HISTORY = Table("perturb.history", (
@@ -55,7 +55,8 @@ def prepare_dataset(job: Job) -> None:
     extra = {"contamination": {**cfg["contamination"], "dft_norm": "backward (unnormalised forward DFT)",
                                "clipping": "none"}} if "contamination" in cfg else {}
     # the md5 of every input file, so a table says which copy of the data it was built from
-    write_images(data, job.output("images"), job.provenance(seed=seed, sources=data["sources"], **extra))
+    write_images(data, job.output("images"), job.provenance(seed=seed, sources=data["sources"], **extra),
+                 recipe=dict(cfg) if regenerable(cfg) else None)  # generated data: remade on read
     x = data["x_train"]
     job.log(f"{cfg['key']}: train {x.shape}, test {data['x_test'].shape}, range [{x.min():.3f}, {x.max():.3f}]")
 
