@@ -122,7 +122,8 @@ def fd_jump(w, b, v, c, kappa, h=1e-6):
     even where |f| ≫ |J| (knots at |x| ~ 40); the parameters are the same float64 values."""
     ld = np.longdouble
     w, b, v = (np.asarray(a, dtype=ld) for a in (w, b, v))
-    f = lambda t: (np.maximum(np.multiply.outer(t, w) + b, 0) * v).sum(axis=-1) + ld(c)
+    def f(t):
+        return (np.maximum(np.multiply.outer(t, w) + b, 0) * v).sum(axis=-1) + ld(c)
     k, h = np.asarray(kappa, dtype=ld), ld(h)
     return np.asarray(((f(k + h) - f(k)) - (f(k) - f(k - h))) / h, dtype=np.float64)
 

@@ -181,7 +181,8 @@ def analyse_run(job: Job) -> None:
             "biases_frozen": bool((nets_end[init].b1 == mt.BIAS).all() and (nets_end[init].b2 == mt.BIAS).all()),
         })
     write_table(pd.DataFrame(rows), job.output("summary"), SUMMARY, prov)
-    job.log(f"summary: {pd.DataFrame(rows)[['init', 'silhouette', 'final_single_test', 'final_multi_test']].to_dict('records')}")
+    summary = pd.DataFrame(rows)[["init", "silhouette", "final_single_test", "final_multi_test"]]
+    job.log(f"summary: {summary.to_dict('records')}")
 
 
 def collect_runs(job: Job) -> None:

@@ -114,17 +114,17 @@ def _gram_check(b, W, d, uses, G, blowup):
         off = 0 if p == 0 else nW - d
         fro = 0.0
         for k in range(d):
-            for l in range(d):
+            for j in range(d):
                 acc = 0.0
                 for n in range(W.shape[2]):
-                    acc += W[b, off + k, n] * W[b, off + l, n]
-                G[p, k, l] = acc
+                    acc += W[b, off + k, n] * W[b, off + j, n]
+                G[p, k, j] = acc
             fro += G[p, k, k]
         if not (math.isfinite(fro) and math.sqrt(fro) <= blowup):
             ok = False
         for k in range(d):
-            for l in range(d):
-                if not math.isfinite(G[p, k, l]):
+            for j in range(d):
+                if not math.isfinite(G[p, k, j]):
                     ok = False
     return ok
 

@@ -91,7 +91,8 @@ def boundary_rows(bnd: pd.DataFrame, crit: dict) -> list[dict]:
             per_model = r.groupby(u["model"]).median()
             rows.append(claim(
                 STUDY, f"R1-dmin-{attack}-init-vs-{key}", f"adversarial examples are absent at init: the distance to "
-                f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x its value at {ref}",
+                f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x "
+                f"its value at {ref}",
                 f"d_boundary(step 0) / d_boundary({ref})", threshold=crit["r1_ratio"], direction=">=",
                 aggregate="median", unit="image x run", values=r.to_numpy(float),
                 reading="'not present at init' read as: the boundary is much farther from the data at step 0 than "

@@ -283,14 +283,16 @@ def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0, b
     rows = []
     for (run, attack), g, readings in groups:
         ep = g.drop_duplicates("step").sort_values("step")
-        to_epoch = lambda s, ep=ep: float(np.interp(s, ep["step"], ep["epoch_float"]))
+        def to_epoch(s, ep=ep):
+            return float(np.interp(s, ep["step"], ep["epoch_float"]))
         for reading, names in readings:
             for series in names:
                 vals = _series_values(g, series)
                 ok = vals.notna().to_numpy()
                 res = hinge_changepoint(np.log1p(g["step"].to_numpy(float))[ok], vals.to_numpy()[ok],
                                         groups=g["image"].to_numpy()[ok], n_boot=n_boot, seed=seed)
-                to_step = lambda u: float(np.expm1(u)) if np.isfinite(u) else math.nan
+                def to_step(u):
+                    return float(np.expm1(u)) if np.isfinite(u) else math.nan
                 steps = [to_step(res[k]) for k in ("tau", "ci_low", "ci_high")]
                 rows.append({"run": run, **runs_meta[run], "reading": reading, "series": series, "attack": attack,
                              "kind": g["kind"].iloc[0], "tau_step": steps[0],

@@ -92,8 +92,10 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     linf = _final(s, "delta", kinds=LINF_KINDS)
     beta = _final(s, "target", names=["beta"])
     seeds = int(s["seed"].nunique())
-    conv_lin = lambda m: bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"
-    fc_lin = lambda m: _fc(m, "lin")
+    def conv_lin(m):
+        return bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"
+    def fc_lin(m):
+        return _fc(m, "lin")
 
     # R2: Fourier sparsity (Hoyer) of beta and of delta_L2, conv_lin vs FC linear
     diffs = {"beta": _per_seed(beta, conv_lin, fc_lin, "hoyer"), "delta_L2": _per_seed(l2, conv_lin, fc_lin, "hoyer")}

@@ -194,7 +194,8 @@ def contamination_table(job: Job) -> None:
     runs["dataset"] = runs["dataset"].map(lambda d: clean_of.get(d, d))
     write_table(runs[[c for c, _ in CONTAM_RUNS.columns]], job.output("runs"), CONTAM_RUNS, job.provenance())
     rows = []
-    sd = (lambda s: float(s.std(ddof=1)) if len(s) > 1 else float("nan"))
+    def sd(s):
+        return float(s.std(ddof=1)) if len(s) > 1 else float("nan")
     for (clean, model), g in runs.groupby(["dataset", "model"], sort=False):
         base = g[g["condition"] == "clean"].set_index("seed")["final_test_acc"]
         for dirty in pairs.get(clean, []):

@@ -67,7 +67,8 @@ def knot_displacement(sp0: Spline, spT: Spline) -> dict:
     """M2: median |β_i(T) − β_i(0)| and its |μ_i(T)|-weighted mean, units matched by Spline.unit.
 
     Excluded and counted: n_far (far at either time, or w_i = 0 at either time, so that there is no
-    finite knot to compare; units never seen, e.g. width padding, count here too), n_flipped (orientation changed, i.e. w_i crossed 0 and β_i passed through ±∞).
+    finite knot to compare; units never seen, e.g. width padding, count here too), n_flipped
+    (orientation changed, i.e. w_i crossed 0 and β_i passed through ±∞).
     """
     width = max(sp0.width, spT.width)
     idx0 = np.full(width, -1)
