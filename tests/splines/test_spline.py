@@ -1,4 +1,4 @@
-"""Spec §8 T1–T4: the spline reparametrisation φ, its piecewise form and its inverse."""
+"""Spec splines.md, 'Automated tests' T1–T4: the spline reparametrisation φ, its piecewise form and its inverse."""
 import numpy as np
 import pytest
 import torch
@@ -9,7 +9,7 @@ from learndyn.splines.spline import (evaluate_pieces, evaluate_spline, network_f
 
 
 def fixture_net(seed=0, H=40):
-    """Random net plus every §1 edge case: w = 0, coincident knots with opposite s (a visible and an
+    """Random net plus every splines.md, 'Spline reparametrization' edge case: w = 0, coincident knots with opposite s (a visible and an
     invisible merged jump), v = 0, out-of-hull knots and one far unit. Dyadic values keep coincident
     breakpoints bitwise equal."""
     rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""Validation cases (spec §2): the 1-D ReLU one-step check and the Saxe–McClelland–Ganguli
+"""Validation cases (pseudo_kernel.md, 'Validation cases'): the 1-D ReLU one-step check and the Saxe–McClelland–Ganguli
 (SMG) deep linear network, with the pseudo-kernel's dominant direction tracked along training.
 
 In the linear net f(x) = M x with M = W2 W1, so probing the pseudo-kernel at x = e_q gives

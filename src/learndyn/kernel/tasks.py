@@ -33,7 +33,7 @@ def _schedule(train: dict) -> list[int]:
 
 
 def analysed_steps(train: dict) -> list[int]:
-    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (spec §5.4) and the end of
+    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training') and the end of
     phase 2 (also the training rule's retention policy: the phase-2 snapshots are never kept)."""
     T = train["steps"]
     return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
@@ -110,7 +110,7 @@ def analyse_run(job: Job) -> None:
     T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
     files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
-    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
+    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training')
     missing = [s for s in analysed_steps(train) if s not in files]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
@@ -191,7 +191,7 @@ def collect_runs(job: Job) -> None:
 
     nets = read_tables(job.inputs["summary"], SUMMARY)
     curves = read_tables(job.inputs["curves"], CURVES)
-    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (spec §5.6)
+    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (pseudo_kernel.md, 't = 0 structure vs final performance')
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
     write_table(read_tables(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())

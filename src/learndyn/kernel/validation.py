@@ -1,4 +1,4 @@
-"""Rule entry points of the validation cases (spec §2): the one-step identity (1-D ReLU net, Fig. A,
+"""Rule entry points of the validation cases (pseudo_kernel.md, 'Validation cases'): the one-step identity (1-D ReLU net, Fig. A,
 and the multitask net) and the Saxe–McClelland–Ganguli linear net (Figs. B–D).  Full size in
 every config: they are cheap.
 """
