@@ -1,4 +1,5 @@
-"""Gradient-flow dynamics in spline coordinates (splines.md, 'Gradient-flow dynamics'; T9, T10). Tolerances as in 'Automated tests'."""
+"""Gradient-flow dynamics in spline coordinates (splines.md, 'Gradient-flow dynamics'; T9, T10). Tolerances as in
+'Automated tests'."""
 
 import numpy as np
 import pytest

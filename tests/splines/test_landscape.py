@@ -1,4 +1,5 @@
-"""Loss surface, Hessians and critical points in spline vs NN coordinates (splines.md, 'Loss surface, critical points, Hessian'; T8, T11-T15).
+"""Loss surface, Hessians and critical points in spline vs NN coordinates (splines.md, 'Loss surface, critical points,
+Hessian'; T8, T11-T15).
 
 Tolerances are splines.md, 'Automated tests' values. "rel" for a vector/matrix means max-abs difference divided by the
 max-abs entry of the reference; Hessian differences are max-abs entrywise.

@@ -9,8 +9,8 @@ from learndyn.splines.spline import (evaluate_pieces, evaluate_spline, network_f
 
 
 def fixture_net(seed=0, H=40):
-    """Random net plus every splines.md, 'Spline reparametrization' edge case: w = 0, coincident knots with opposite s (a visible and an
-    invisible merged jump), v = 0, out-of-hull knots and one far unit. Dyadic values keep coincident
+    """Random net plus every splines.md, 'Spline reparametrization' edge case: w = 0, coincident knots with opposite s
+    (a visible and an invisible merged jump), v = 0, out-of-hull knots and one far unit. Dyadic values keep coincident
     breakpoints bitwise equal."""
     rng = np.random.default_rng(seed)
     w = rng.uniform(-2, 2, H)

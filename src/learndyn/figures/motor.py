@@ -1,9 +1,10 @@
-"""Motor study figures M1-M7 (Pyle & Rosenbaum 2019; motor.md, 'Metrics and figures', 'Parkinson's disease and automaticity protocol'), drawn from Parquet only.
+"""Motor study figures M1-M7 (Pyle & Rosenbaum 2019; motor.md, 'Metrics and figures', 'Parkinson's disease and
+automaticity protocol'), drawn from Parquet only.
 
 Tables: ``results`` (one row per member), ``traces`` (thinned per-member traces), ``summary``
-(per condition). Every figure is titled as a reconstruction; the Parkinson's panels (motor.md, 'Parkinson's disease and automaticity protocol') and the
-Task-3 joint usage (M7, motor.md, 'Metrics and figures') are the spec's own reconstructions. M1-M3 show the standard runs at
-the default joint cost; the cost comparison is M7's (M4 has every run).
+(per condition). Every figure is titled as a reconstruction; the Parkinson's panels (motor.md, 'Parkinson's disease and
+automaticity protocol') and the Task-3 joint usage (M7, motor.md, 'Metrics and figures') are the spec's own
+reconstructions. M1-M3 show the standard runs at the default joint cost; the cost comparison is M7's (M4 has every run).
 """
 from __future__ import annotations
 
@@ -207,7 +208,8 @@ def _strip(ax, groups, labels):
 
 @style
 def fig_parkinsons(res: pd.DataFrame, seed_design: str = ""):
-    """M6: DA(g) grid, LES(k) grid, BGON vs H, LDOPA vs DA(g) (motor.md, 'Parkinson's disease and automaticity protocol' reconstruction)."""
+    """M6: DA(g) grid, LES(k) grid, BGON vs H, LDOPA vs DA(g) (motor.md, 'Parkinson's disease and automaticity protocol'
+    reconstruction)."""
     pd_ = res[res["experiment"] == "parkinsons"]
     fig = new_figure(11.0, 3.4)
     axes = fig.subplots(1, 4, sharey=True)

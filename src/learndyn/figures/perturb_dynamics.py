@@ -1,8 +1,9 @@
-"""F1 (perturbation dynamics) and F2 (breakpoints over training) of the perturb study (adversarial.md, 'Figures and tables').
+"""F1 (perturbation dynamics) and F2 (breakpoints over training) of the perturb study (adversarial.md, 'Figures and
+tables').
 
 Read Parquet only: the perturbations table of one run, the prepared images, the attack summaries
-and the breakpoint / change-point tables.  HFF, Hoyer and maxlog are perturb-spectra's metrics (adversarial.md, 'Quantitative metrics')
-metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
+and the breakpoint / change-point tables.  HFF, Hoyer and maxlog are perturb-spectra's metrics (adversarial.md,
+'Quantitative metrics') metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
 """
 
 from __future__ import annotations

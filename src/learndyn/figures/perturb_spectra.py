@@ -1,5 +1,5 @@
-"""Perturb study, spectral figures (adversarial.md, 'Figures and tables'): F3 linear FC vs conv, F4 LC vs conv, F5 kernel sweep,
-and the theory figure (T1 Gunasekar 1-D, T2 Donoho-Stark, T3 lambda_max).  Parquet only.
+"""Perturb study, spectral figures (adversarial.md, 'Figures and tables'): F3 linear FC vs conv, F4 LC vs conv, F5
+kernel sweep, and the theory figure (T1 Gunasekar 1-D, T2 Donoho-Stark, T3 lambda_max).  Parquet only.
 
     fc_vs_conv    fig_fc_vs_conv(spectra_final, spectra_summary, theory_t1)
     lc_vs_conv    fig_lc_vs_conv(spectra_final, spectra_summary)
@@ -258,7 +258,8 @@ def fig_kernel_sweep(summary, kernels):
         ax[0].legend(fontsize=6, ncol=2, **BELOW)
     _lambda_curve(ax[3], kernels)
     title(fig, f"F5 kernel-size sweep ({ds}, final checkpoint, mean ± s.e.m. over seeds)",
-          "expected (paper): smaller K and more depth -> higher-frequency delta; right: adversarial.md, 'Theory checks' T3 lambda_max(K)")
+          "expected (paper): smaller K and more depth -> higher-frequency delta; right: adversarial.md, 'Theory "
+          "checks' T3 lambda_max(K)")
     return fig
 
 

@@ -2,8 +2,8 @@
 representations over training, their embedding, and k-means + ARI against the predicted groups.
 
 Embedding: M-PHATE (``m-phate``) is not installed here, so the documented substitute is PCA
-fitted on all (snapshot × item) rows of one array pooled (pseudo_kernel.md, 'Hidden representations over training'); every table and caption
-that shows it says ``embedding = pca``.
+fitted on all (snapshot × item) rows of one array pooled (pseudo_kernel.md, 'Hidden representations over training');
+every table and caption that shows it says ``embedding = pca``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ PREDICTED = {"input": dc.PREDICTED_INPUT_GROUPS, "task": dc.PREDICTED_TASK_GROUP
 
 
 def kernel_t0(net: mt.TaskNet, data: mt.TaskData) -> np.ndarray:
-    """P (N, N, 9) on train × train (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at t = 0' default), closed form in float64."""
+    """P (N, N, 9) on train × train (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at t = 0' default), closed
+    form in float64."""
     x, y = data.x.double(), data.y.double()
     return multitask_closed_form(net.W1.double(), net.W2.double(), x, x, y,
                                  b1=net.b1.double(), b2=net.b2.double()).numpy()

@@ -76,7 +76,8 @@ def decompose(P, mode: str = "sorted", n_keep: int = 10) -> Decomposition:
 
 
 def leading_vectors(dec: Decomposition, which: int = 0) -> np.ndarray:
-    """E (N_train, K): column k = vector `which` of output k (pseudo_kernel.md, 't = 0 structure vs final performance')."""
+    """E (N_train, K): column k = vector `which` of output k (pseudo_kernel.md, 't = 0 structure vs final
+    performance')."""
     return dec.vectors[:, which, :].T
 
 

@@ -1,4 +1,5 @@
-"""The Musslick/Cohen task-cued multitask environment and network (pseudo_kernel.md, 'Multitask environment' to 'Training protocol').
+"""The Musslick/Cohen task-cued multitask environment and network (pseudo_kernel.md, 'Multitask environment' to
+'Training protocol').
 
 Stimulus: 4 input dimensions i × 3 features f, unit 3i + f, each dimension one-hot.
 Task t = 3i + g: "report input dimension i's feature on output group g".
@@ -195,7 +196,8 @@ def paired_inits(
 
 
 def scaled_inits(seed: int, w: float, multiples, n_hidden: int = N_HIDDEN) -> list[TaskNet]:
-    """Nets of one draw at init scales w × m for m in `multiples` (the init-scale sweep, pseudo_kernel.md, 'Extensions').
+    """Nets of one draw at init scales w × m for m in `multiples` (the init-scale sweep, pseudo_kernel.md,
+    'Extensions').
 
     Every net is m × the Std net of :func:`paired_inits` (float32), so m = 1 is Std and
     m = Large's scale is Large, bit for bit: the sweep extends the Std/Large pair, not a new draw.

@@ -33,8 +33,9 @@ def _schedule(train: dict) -> list[int]:
 
 
 def analysed_steps(train: dict) -> list[int]:
-    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training') and the end of
-    phase 2 (also the training rule's retention policy: the phase-2 snapshots are never kept)."""
+    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over
+    training') and the end of phase 2 (also the training rule's retention policy: the phase-2 snapshots are never
+    kept)."""
     T = train["steps"]
     return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
 

@@ -1,5 +1,5 @@
-"""Rule entry points of the validation cases (pseudo_kernel.md, 'Validation cases'): the one-step identity (1-D ReLU net, Fig. A,
-and the multitask net) and the Saxe–McClelland–Ganguli linear net (Figs. B–D).  Full size in
+"""Rule entry points of the validation cases (pseudo_kernel.md, 'Validation cases'): the one-step identity (1-D ReLU
+net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli linear net (Figs. B–D).  Full size in
 every config: they are cheap.
 """
 from __future__ import annotations

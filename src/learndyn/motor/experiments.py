@@ -39,7 +39,8 @@ RESULTS = Table("motor.results", (
     ("w1_fro_end", _F), ("w2_fro_end", _F), ("blowup_step", _I), ("rls_updates", _I),
     *((c, _F) for c in JOINT_PATH),
 ))
-#: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; motor.md, 'Cost, speed and configurations', technique 6).
+#: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; motor.md, 'Cost, speed and
+# configurations', technique 6).
 TRACES = Table("motor.traces", (
     ("run", _STR), ("condition", _STR), ("seed", _I), ("step", _I), ("phase", _STR),
     ("e", _F), ("D", _F), ("ebar", _F), ("w1_norm", _F), ("w2_norm", _F), ("w1_fro", _F), ("w2_fro", _F),

@@ -1,4 +1,5 @@
-"""Compiled step loop of the numpy engine (motor.md, 'Cost, speed and configurations', technique 8): the per-step Python overhead removed.
+"""Compiled step loop of the numpy engine (motor.md, 'Cost, speed and configurations', technique 8): the per-step Python
+overhead removed.
 
 One call of :func:`train_block` / :func:`test_block` runs a stretch of steps (inside one
 period and one pre-drawn noise block) for the B members of a batch, with the same per-step

@@ -1,4 +1,5 @@
-"""Learning rules of Pyle & Rosenbaum (2019): FORCE, RMHL and SUPERTREX (motor.md, 'Per-step ordering' to 'Per-task hyperparameters', 'Discrepancies and robustness fixes, as config options').
+"""Learning rules of Pyle & Rosenbaum (2019): FORCE, RMHL and SUPERTREX (motor.md, 'Per-step ordering' to 'Per-task
+hyperparameters', 'Discrepancies and robustness fixes, as config options').
 
 Constants are the authors' scripts' (the parity default). Where the paper or the replication
 (Sankar et al. 2021, ReScience C 7(1) #11) differs, the other value is an :class:`Options` field.
@@ -28,7 +29,8 @@ RLS_EVERY = 10            # RLS at 1-based steps t with t mod 10 == 0
 
 @dataclass(frozen=True)
 class Options:
-    """Paper/script discrepancies and the replication's fixes (motor.md, 'Discrepancies and robustness fixes, as config options').
+    """Paper/script discrepancies and the replication's fixes (motor.md, 'Discrepancies and robustness fixes, as config
+    options').
 
     ``None`` fields resolve from ``variant``: ``'scripts'`` (default, the authors' MATLAB
     scripts) or ``'modified'`` (the replication's "modified" Python column).

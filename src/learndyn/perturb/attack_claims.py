@@ -48,7 +48,8 @@ def fixed_eps_row(summ: pd.DataFrame, crit: dict) -> dict:
         STUDY, "R1-success-fixed-eps", f"fixed-eps success ({crit['r1_kind']}, among the images correctly "
         "classified at that checkpoint) at step 0 <= at the end of epoch 0", "success(end of epoch 0) - success(step 0)",
         threshold=0.0, direction=">=", aggregate="all", unit="run", values=diffs,
-        reading="weak reading (adversarial.md, 'Figures and tables'): at chance accuracy the few images correct at step 0 sit at tiny "
+        reading="weak reading (adversarial.md, 'Figures and tables'): at chance accuracy the few images correct at "
+                "step 0 sit at tiny "
         "margins; every run must satisfy it; runs with no correct image at step 0 are undefined (listed)",
         not_run="" if len(fixed) else f"no {crit['r1_kind']} attack in perturb.attack.attacks",
         detail="; ".join(notes) + (f" | undefined (no correct image at step 0): {', '.join(undefined)}"
@@ -123,7 +124,8 @@ def _tau_rows(g: pd.DataFrame, tag: str, what: str, crit: dict) -> list[dict]:
     detail = (f"{n_acc}/{len(g)} hinges accepted by BIC ({len(g) - n_acc} without a change point counted as "
               f"tau = inf); {in0}/{len(g)} with tau in epoch 0; per unit, tau with its bootstrap 95% CI over images: "
               + per)
-    label = "reconstruction (adversarial.md, 'Breakpoint analysis (C1)'): hinge s = a + b u + c (u - tau)+ over u = log(1 + step), BIC vs a line"
+    label = ("reconstruction (adversarial.md, 'Breakpoint analysis (C1)'): hinge s = a + b u + c (u - tau)+ over u = "
+             "log(1 + step), BIC vs a line")
     return [
         claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first "
               f"{crit['r6_max_epochs']:g} epoch(s) (median over runs)", "tau (epochs)",
@@ -157,7 +159,8 @@ def changepoint_rows(cps: pd.DataFrame, crit: dict) -> list[dict]:
         else:
             rows.append(claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first epoch(s)",
                               "tau (epochs)", threshold=crit["r6_max_epochs"], direction="<=", aggregate="median",
-                              reading="reconstruction (adversarial.md, 'Breakpoint analysis (C1)')", not_run=f"no {what} series in this config",
+                              reading="reconstruction (adversarial.md, 'Breakpoint analysis "
+                                      "(C1)')", not_run=f"no {what} series in this config",
                               figure=F2))
     return rows
 

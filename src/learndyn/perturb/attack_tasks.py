@@ -1,4 +1,5 @@
-"""Rule entry points: attack every checkpoint (adversarial.md, 'Attacks'), breakpoints ('Breakpoint analysis (C1)'), change points (claims R1, R6:
+"""Rule entry points: attack every checkpoint (adversarial.md, 'Attacks'), breakpoints ('Breakpoint analysis (C1)'),
+change points (claims R1, R6:
 :mod:`learndyn.perturb.attack_claims`).
 
 attack_checkpoints (per run) -> perturbations table (+ per-checkpoint summary) ->
@@ -85,7 +86,8 @@ def attack_specs(attack_cfg: dict) -> dict[str, dict]:
 
 
 def data_bounds(x: np.ndarray) -> tuple[float, float]:
-    """(0, 1) for ToTensor data; the data range where contamination leaves [0, 1] (adversarial.md, 'Fourier-feature contamination experiment (C4)')."""
+    """(0, 1) for ToTensor data; the data range where contamination leaves [0, 1] (adversarial.md, 'Fourier-feature
+    contamination experiment (C4)')."""
     return float(min(0.0, x.min())), float(max(1.0, x.max()))
 
 

@@ -154,7 +154,8 @@ def _as_inputs(model, images, labels, bounds):
     lo, hi = bounds
     if x.numel() and (float(x.min()) < lo - 1e-6 or float(x.max()) > hi + 1e-6):
         raise ValueError(f"attack: images span [{float(x.min()):.4g}, {float(x.max()):.4g}] outside "
-                         f"bounds {bounds}; pass the data range as bounds (adversarial.md, 'Fourier-feature contamination experiment (C4)')")
+                         f"bounds {bounds}; pass the data range as bounds (adversarial.md, 'Fourier-feature "
+                         "contamination experiment (C4)')")
     return x, y
 
 

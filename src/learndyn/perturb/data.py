@@ -4,9 +4,9 @@
 y_train int64, x_test, y_test.  Subsets are deterministic: the first n per class in file order.
 Sources: Fashion-MNIST IDX files (Debian package dataset-fashion-mnist), MNIST IDX / CIFAR-10 pickles
 from a local folder named by ``root``, scikit-learn's bundled digits, and the synthetic dataset
-(reconstruction).  A ``contamination`` key adds the Fourier-feature patterns of adversarial.md, 'Fourier-feature contamination experiment (C4)'.
-The prepare rule stores the result as the ``perturb.images`` table, with the md5 of every file
-read in its provenance (``sources``).
+(reconstruction).  A ``contamination`` key adds the Fourier-feature patterns of adversarial.md, 'Fourier-feature
+contamination experiment (C4)'. The prepare rule stores the result as the ``perturb.images`` table, with the md5 of
+every file read in its provenance (``sources``).
 
 Files are checked against the published md5 checksums before they are read, and CIFAR-10
 batches are unpickled by :class:`_BatchUnpickler`, which builds numpy arrays and nothing else:
@@ -236,7 +236,8 @@ def synthetic(cfg: dict) -> dict:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-# -- Fourier-feature contamination (adversarial.md, 'Fourier-feature contamination experiment (C4)') --------------------------------------------------------
+# -- Fourier-feature contamination (adversarial.md, 'Fourier-feature contamination experiment (C4)')
+# --------------------------------------------------------
 def contamination_patterns(spec: dict, channels: int, n: int) -> np.ndarray:
     """P_c = eps · Z ⊙ M per class and channel (complex-free, fftshifted frequency layout), own seed."""
     rng = np.random.default_rng(int(spec["seed"]))

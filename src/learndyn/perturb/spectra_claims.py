@@ -1,4 +1,5 @@
-"""Claims R2, R3, R4 and "L-inf flatter than L2" (adversarial.md, 'Figures and tables') from the spectra summary, and the theory job.
+"""Claims R2, R3, R4 and "L-inf flatter than L2" (adversarial.md, 'Figures and tables') from the spectra summary, and
+the theory job.
 
 Every claim is computed at each run's final checkpoint on the kept maps (correct and successfully
 attacked), per seed; a directional claim needs every unit (seed x comparison) on the claimed side
@@ -160,7 +161,8 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     return rows
 
 
-# ---- theory (adversarial.md, 'Theory checks'): tables for figures, and rows restating the hard checks ----------------------
+# ---- theory (adversarial.md, 'Theory checks'): tables for figures, and rows restating the hard checks
+# ----------------------
 
 THEORY_BETAS = Table("perturb.theory_t1", (
     ("method", pa.string()), ("index", pa.int64()), ("beta", pa.float64()), ("beta_unit", pa.float64()),
@@ -211,7 +213,8 @@ def _theory_claims(t: pd.DataFrame) -> list[dict]:
     if not {"cos_conv_l1", "cos_fc_svm", "gamma1_conv", "gamma1_l1"} <= s.keys():
         return []
     exact = {"threshold": 0.9, "direction": ">", "aggregate": "value", "unit": "fixed-seed experiment", "figure": FIGS["T1"],
-                 "reading": "one deterministic experiment (adversarial.md, 'Theory checks' T1, frozen seed); exact value, no sampling"}
+                 "reading": "one deterministic experiment (adversarial.md, 'Theory checks' T1, frozen seed); exact "
+                            "value, no sampling"}
     return [
         claim(STUDY, "T1-conv-l1", "full-width circular linear conv (1-D, 2 layers) converges to the Fourier-l1 "
               "max-margin predictor (Gunasekar et al. 2018)", "cos(beta_conv, beta_l1)", value=s["cos_conv_l1"], **exact,

@@ -150,7 +150,8 @@ def train_run(job: Job) -> None:
 
 
 def train_contamination(job: Job) -> None:
-    """Clean and contaminated runs of one model on one clean dataset and its variants, every seed (adversarial.md, 'Fourier-feature contamination experiment (C4)')."""
+    """Clean and contaminated runs of one model on one clean dataset and its variants, every seed (adversarial.md,
+    'Fourier-feature contamination experiment (C4)')."""
     cfg = job.cfg
     dirty = job.inputs["contaminated"]
     dirty = [dirty] if isinstance(dirty, (str, os.PathLike)) else list(dirty)
