@@ -49,7 +49,10 @@ class _Schema:
         parts.append({k: v for k, v in node.items() if k not in ("$ref", "allOf")})
         merged: dict = {}
         for part in parts:
-            props = {**merged.get("properties", {}), **part.get("properties", {})}
+            props = dict(merged.get("properties", {}))
+            for key, sub in part.get("properties", {}).items():
+                # a key that two parts constrain must satisfy both (e.g. a narrower enum of the same list)
+                props[key] = {"allOf": [props[key], sub]} if key in props else sub
             merged.update(part)
             if props:
                 merged["properties"] = props
@@ -80,7 +83,7 @@ class _Schema:
             return "one of " + ", ".join(json.dumps(v) if not isinstance(v, str) else v for v in s["enum"])
         for key in ("oneOf", "anyOf"):
             if key in s and "type" not in s:
-                return " or ".join(self.type_of(alt) for alt in s[key])
+                return " or ".join(self._alternative(alt) for alt in s[key])
         kind = s.get("type", "object" if "properties" in s or "additionalProperties" in s else "any")
         if kind == "array":
             if "prefixItems" in s:
@@ -103,6 +106,14 @@ class _Schema:
         return " ".join([kind, *bounds]) if not bounds else f"{kind} " + ", ".join(bounds)
 
 
+    def _alternative(self, node: dict) -> str:
+        """One alternative of a oneOf / anyOf; an inline section is spelled out ({key: type, ...}), as the
+        table has no rows for it (its keys are documented by this type)."""
+        if "$ref" not in node and "properties" in node:
+            return "{" + ", ".join(f"{k}: {self.type_of(v)}" for k, v in node["properties"].items()) + "}"
+        return self.type_of(node)
+
+
 def _children(schema: _Schema, node: dict):
     """(key suffix, child node) of a node: its properties, `<name>` for the values of a mapping, `[]`
     for the items of a list of sections, and the same through each alternative of oneOf / anyOf."""
@@ -116,10 +127,10 @@ def _children(schema: _Schema, node: dict):
     if s.get("type") == "array" and isinstance(s.get("items"), dict):
         if _children_exist(schema, s["items"]):
             yield "[]", s["items"]
+    # alternatives that are $defs entries (or lists of them) have rows; inline ones are spelled out in the type
     for key in ("oneOf", "anyOf"):
         for alt in s.get(key, []):
-            r = schema.resolve(alt)
-            if "properties" in r or r.get("type") == "array":
+            if "$ref" in alt or (alt.get("type") == "array" and "$ref" in alt.get("items", {})):
                 yield from _children(schema, alt)
 
 
@@ -142,7 +153,8 @@ def _rows(schema: _Schema, node: dict, path: tuple[str, ...]):
     yield from visit(node, path)
 
 
-def _default(config: dict, path: tuple[str, ...]) -> str:
+def _default(config: dict, path: tuple[str, ...], leaf: bool) -> str:
+    """The value at `path` in the default config, as JSON (a mapping only for a key without rows below)."""
     node = config
     for key in path:
         if key == ANY and isinstance(node, dict):
@@ -150,7 +162,7 @@ def _default(config: dict, path: tuple[str, ...]) -> str:
         if not isinstance(node, dict) or key not in node:
             return ""
         node = node[key]
-    if isinstance(node, dict):
+    if isinstance(node, dict) and not leaf:
         return ""
     text = json.dumps(node)
     return text if len(text) <= _MAX_DEFAULT else text[: _MAX_DEFAULT - 1] + "…"
@@ -205,7 +217,7 @@ def render() -> str:
         lines += [f"Schema: `workflow/schemas/{schema.path.name}`.", "", "| key | type | default | description |",
                   "|---|---|---|---|"]
         for path, child in _rows(schema, node, prefix):
-            default = _default(config, path)
+            default = _default(config, path, leaf=not _children_exist(schema, child))
             cells = (schema.type_of(child), f"`{default}`" if default else "", schema.description(child) or "")
             lines.append("| `" + ".".join(path) + "` | " + " | ".join(_cell(x) for x in cells) + " |")
     return "\n".join(lines) + "\n"
