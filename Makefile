@@ -61,7 +61,7 @@ format: $(VENV)/.installed
 	$(BIN)/ruff check $(PY_FILES)
 
 config-doc: $(VENV)/.installed
-	$(BIN)/python -m learndyn.config_doc --write
+	PYTHONPATH=src $(BIN)/python -m learndyn.config_doc --write  # this checkout's schemas, whichever the venv has installed
 
 reproduce: setup
 	$(SMK) --cores $(CORES) --configfile config/config.yaml
