@@ -96,7 +96,7 @@ def test_snakemake_lint_has_only_the_explained_findings(configfile):
     found = parse_lints(out)
     assert proc.returncode == 0 or found, f"findings printed but none parsed:\n{out[-4000:]}"
     new, gone = sorted(found - ACCEPTED_LINTS), sorted(ACCEPTED_LINTS - found)
-    assert not new, "new `snakemake --lint` findings: fix them, or explain each in a comment beside it and " \
-                    f"add it to ACCEPTED_LINTS:\n" + "\n".join(map(str, new))
-    assert not gone, "accepted findings no longer reported: remove them (and their comments):\n" + \
-                     "\n".join(map(str, gone))
+    assert not new, ("new `snakemake --lint` findings: fix them, or explain each in a comment beside it and "
+                     "add it to ACCEPTED_LINTS:\n" + "\n".join(map(str, new)))
+    assert not gone, ("accepted findings no longer reported: remove them (and their comments):\n"
+                      + "\n".join(map(str, gone)))
