@@ -44,14 +44,14 @@ def _simulate(results: Path, run: str, group: str, cfg: dict) -> tuple[str, str,
     with open(log, "w") as fh:
         sys.stdout = sys.stderr = fh
         simulate_run(Job("simulate_motor", {}, {"manifest": out["checkpoints"], "results": out["results"],
-                                                 "traces": out["traces"]}, cfg, {"run": run, "group": group}))
+                                                 "traces": out["traces"]}, cfg, {"run": run, "seedgroup": group}))
     return run, group, time.perf_counter() - t0
 
 
 def _collect(results: Path, section: dict) -> None:
     import pandas as pd
     from learndyn.motor.claims import write_claims
-    from learndyn.motor.experiments import collect
+    from learndyn.motor.jobs import collect_motor as collect
     done = sorted(results.glob("motor/runs/*/*/results.parquet"))
     if not done:
         sys.exit(f"no finished runs under {results}/motor/runs")

@@ -41,7 +41,7 @@ def test_table_and_motor_checkpoint_and_figure_get_the_umask_mode(tmp_path, umas
 
     expected = 0o666 & ~umask
     table = write_table(pd.DataFrame({"x": [1, 2]}), tmp_path / "t.parquet", TABLE)
-    npz = save(tmp_path / "ckpt", 1, [{"w": np.ones(3)}], fingerprint="f", step=10, loss=0.5, final=True)
+    npz = save(tmp_path / "ckpt", 1, [{"w": np.ones(3)}], run={"run": "f", "seed": 0}, step=10, loss=0.5, final=True)
     png = save_figure(Figure(figsize=(1, 1)), tmp_path / "fig.png")
     plain = tmp_path / "plain"
     plain.write_text("reference")  # what open() gives under this umask

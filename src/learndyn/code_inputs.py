@@ -11,6 +11,13 @@ one call executes, never a subset. Followed: ``import learndyn.x``, ``from learn
 (``y`` a submodule or a name), relative imports, ``importlib.import_module("learndyn.x")`` and, for
 an f-string such as ``f"learndyn.perturb.{name}"``, every module of that package. A package's
 ``__init__.py`` counts for every module under it (importing ``a.b.c`` runs ``a`` and ``a.b``).
+
+An entry is a function, not a module: one ``<study>/jobs.py`` holds every rule entry of a study, and a
+per-module closure would make each job depend on every sibling's imports. The entry module counts by
+what importing it runs (its module-level statements) plus what the named function's body imports and,
+transitively, the bodies of the module's own functions and classes it names (:func:`entry_imports`);
+an entry keeps its heavy imports inside its body, so that e.g. a collect job does not depend on the
+training modules. Every other module of the closure counts whole.
 """
 
 from __future__ import annotations
@@ -79,9 +86,18 @@ def direct_imports(name: str, root: Path = ROOT) -> frozenset[str]:
     path = module_file(name, root)
     if path is None:
         raise CodeInputError(f"{name}: no such module under {root}")
-    tree = ast.parse(path.read_text(), filename=str(path))
+    return _ours(name, path, ast.walk(_parse(path)), root)
+
+
+@cache
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def _ours(name: str, path: Path, nodes, root: Path) -> frozenset[str]:
+    """The learndyn modules the import statements and import_module calls among ``nodes`` name."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -124,6 +140,73 @@ def closure(name: str, root: Path = ROOT) -> frozenset[Path]:
     return frozenset(module_file(m, root) for m in seen)
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _bound_at_module_level(tree: ast.Module) -> set[str]:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, _DEFS):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).partition(".")[0] for a in node.names)
+        else:
+            names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names
+
+
+def _run_at_import(node: ast.AST) -> list[ast.AST]:
+    """The parts of a module-level def that run when the module is imported: decorators, default
+    values, base classes and a class body's own statements (not its methods)."""
+    if isinstance(node, ast.ClassDef):
+        parts = [*node.decorator_list, *node.bases, *node.keywords,
+                 *(s for s in node.body if not isinstance(s, _DEFS))]
+    else:
+        parts = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+    return [n for part in parts for n in ast.walk(part)]
+
+
+@cache
+def entry_imports(module: str, function: str, root: Path = ROOT) -> frozenset[str]:
+    """The learndyn modules that calling ``module:function`` can import from the entry module itself:
+    what its module-level statements import, what ``function``'s body imports and, transitively, the
+    bodies of the module-level functions and classes it names. Names reached otherwise (getattr,
+    globals()) are not followed. A name bound at module level but not by a def (an assignment, an
+    import) counts as the whole module; a name not bound at all is refused."""
+    path = module_file(module, root)
+    if path is None:
+        raise CodeInputError(f"{module}: no such module under {root} (is params.func 'module:function'?)")
+    tree = _parse(path)
+    defs = {n.name: n for n in tree.body if isinstance(n, _DEFS)}
+    if function not in defs:
+        if function in _bound_at_module_level(tree):
+            return direct_imports(module, root)
+        raise CodeInputError(f"{path}: no module-level function {function!r} (params.func {module}:{function})")
+    nodes = [n for top in tree.body
+             for n in (_run_at_import(top) if isinstance(top, _DEFS) else ast.walk(top))]
+    seen, todo = {function}, [function]
+    while todo:
+        body = list(ast.walk(defs[todo.pop()]))
+        nodes += body
+        for n in body:
+            if isinstance(n, ast.Name) and n.id in defs and n.id not in seen:
+                seen.add(n.id)
+                todo.append(n.id)
+    return _ours(module, path, nodes, root)
+
+
+def entry_closure(module: str, function: str, root: Path = ROOT) -> frozenset[Path]:
+    """Every source file that calling ``module:function`` can run: the entry module and its packages,
+    and the closure of each module :func:`entry_imports` names."""
+    imports = entry_imports(module, function, root)  # refuses an unknown module or function first
+    files = set(closure(module.rpartition(".")[0], root)) if "." in module else set()
+    files.add(module_file(module, root))
+    for name in imports:
+        if name != module:
+            files |= closure(name, root)
+    return frozenset(files)
+
+
 def script_imports(script: Path) -> set[str]:
     """The learndyn modules a script (workflow/scripts/run.py) imports."""
     tree = ast.parse(Path(script).read_text(), filename=str(script))
@@ -134,11 +217,11 @@ def script_imports(script: Path) -> set[str]:
 
 def rule_code(func: str, script: Path, root: Path = ROOT) -> list[Path]:
     """The source files of a rule that runs ``script`` with ``params.func = "module:function"``:
-    the closure of the entry module and of what the script itself imports (learndyn.job, io, ...)."""
+    the closure of the entry function and of what the script itself imports (learndyn.job, io, ...)."""
     module, sep, function = func.partition(":")
     if not sep or not function:
         raise CodeInputError(f"params.func {func!r}: expected 'module:function'")
-    files = set(closure(module, root))
+    files = set(entry_closure(module, function, root))
     for name in sorted(script_imports(script)):
         files |= closure(name, root)
     return sorted(files)

@@ -18,7 +18,7 @@ from smk import REPO, run_snakemake, write_config
 
 from learndyn.io import TableError
 from learndyn.job import Job
-from learndyn.splines import tasks as splines_tasks
+from learndyn.splines import jobs as splines_jobs
 from learndyn.splines.runs import training_groups
 from learndyn.train import RESUME, CheckpointError
 
@@ -144,19 +144,19 @@ def test_truncated_parquet_input_is_named(group_run):
     job, _ = group_run
     runs = Path(job.inputs["runs"])
     runs.write_bytes(runs.read_bytes()[: runs.stat().st_size // 2])
-    _refused(job, splines_tasks.analyse_group, TableError, str(runs), "truncated")
+    _refused(job, splines_jobs.analyse_splines_group, TableError, str(runs), "truncated")
 
 
 def test_foreign_parquet_input_is_named(group_run):
     job, _ = group_run
     pq.write_table(pa.table({"step": [0, 1]}), job.inputs["manifest"])
-    _refused(job, splines_tasks.analyse_group, TableError, job.inputs["manifest"], "foreign Parquet")
+    _refused(job, splines_jobs.analyse_splines_group, TableError, job.inputs["manifest"], "foreign Parquet")
 
 
 def test_missing_dataset_file_is_named(group_run):
     job, _ = group_run
     Path(job.inputs["dataset"]).unlink()
-    _refused(job, splines_tasks.analyse_group, FileNotFoundError, job.inputs["dataset"], "not found")
+    _refused(job, splines_jobs.analyse_splines_group, FileNotFoundError, job.inputs["dataset"], "not found")
 
 
 def _latest_checkpoint(run_dir: Path) -> Path:
@@ -167,14 +167,14 @@ def test_truncated_checkpoint_is_named(group_run):
     job, run_dir = group_run
     ckpt = _latest_checkpoint(run_dir)
     ckpt.write_bytes(ckpt.read_bytes()[:300])
-    _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "truncated")
+    _refused(job, splines_jobs.analyse_splines_group, CheckpointError, ckpt.name, "truncated")
 
 
 def test_checkpoint_of_another_model_is_named(group_run):
     job, run_dir = group_run
     ckpt = _latest_checkpoint(run_dir)
     torch.save({"state_dict": {"layer.weight": torch.zeros(3, 3), "layer.bias": torch.zeros(3)}}, ckpt)
-    _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "another model")
+    _refused(job, splines_jobs.analyse_splines_group, CheckpointError, ckpt.name, "no run identity")
 
 
 class _Payload:
@@ -187,17 +187,18 @@ class _Payload:
         return (Path.touch, (self.marker,))
 
 
-def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, smoke_run, tmp_path):
-    """Both readers of checkpoints refuse it: the analysis job, and the training job resuming."""
+def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, smoke_run, tmp_path, capsys):
+    """Both readers of checkpoints refuse it: the analysis job, and the training job resuming (which
+    skips it, logging why, and trains from the start)."""
     job, run_dir = group_run
     marker = tmp_path / "payload-ran"
     ckpt = _latest_checkpoint(run_dir)
     state = torch.load(ckpt, weights_only=True)
     state["learndyn"] = {"payload": _Payload(marker)}
     torch.save(state, ckpt)
-    _refused(job, splines_tasks.analyse_group, CheckpointError, ckpt.name, "weights-only")
+    _refused(job, splines_jobs.analyse_splines_group, CheckpointError, ckpt.name, "weights-only")
     # the training job resumes from ckpt/resume.ckpt (present only while a job trains): poisoned
-    # as after a kill, it must refuse it too, before Lightning
+    # as after a kill, it must skip it too, before Lightning, and start fresh
     torch.save(state, run_dir / "ckpt" / RESUME)
     _, cfg = smoke_run
     import yaml
@@ -205,7 +206,9 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
     train = Job(rule="train_splines", inputs={"dataset": job.inputs["dataset"]}, cfg=group,
                 outputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet")},
                 wildcards={"group": GROUP})
-    _refused(train, splines_tasks.train_group, CheckpointError, RESUME, "weights-only")
+    splines_jobs.train_splines(train)
+    out = capsys.readouterr().out
+    assert f"skipping {run_dir / 'ckpt' / RESUME}" in out and "weights-only" in out and "starting fresh" in out, out
     assert not marker.exists(), "the pickled payload ran"
 
 

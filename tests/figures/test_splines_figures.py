@@ -17,8 +17,10 @@ from learndyn.job import Job
 from learndyn.splines import init_analysis as ia
 from learndyn.splines import landscape_analysis as la
 from learndyn.splines.data import DATASETS, dataset_xy, make_datasets
+from learndyn.splines.jobs import render_splines
 from learndyn.splines.metrics import implicit_regularisation_metrics
 from learndyn.splines.runs import RUNS, group_init, group_runs
+from learndyn.splines.tables import schema as schema_of
 from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,17 +117,17 @@ def test_non_converged_runs_are_kept_and_marked(tables):
 
 
 def test_render_writes_png_through_job(tables, tmp_path):
-    schema = {n: figs.table_of(n) for n in tables}
+    schema = {n: schema_of(n) for n in tables}
     assert schema["trajectory_presets"] is TRAJECTORY and schema["datasets"] is DATASETS
     paths = {n: write_table(df, tmp_path / f"{n}.parquet", schema[n]) for n, df in tables.items()}
     for name, (_, inputs) in figs.FIGURES.items():
         out = tmp_path / "figures" / f"{name}.png"
         job = Job(rule=f"render_splines_{name}", inputs={n: str(paths[n]) for n in inputs},
                   outputs={"figure": str(out)}, cfg={"figure": name})
-        figs.render(job)
+        render_splines(job)
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(KeyError, match="unknown splines figure"):
-        figs.render(Job(rule="x", inputs={}, outputs={"figure": str(tmp_path / "x.png")}, cfg={"figure": "F9_x"}))
+        render_splines(Job(rule="x", inputs={}, outputs={"figure": str(tmp_path / "x.png")}, cfg={"figure": "F9_x"}))
 
 
 def test_every_figure_has_a_caption():

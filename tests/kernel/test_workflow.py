@@ -8,7 +8,7 @@ import yaml
 from smk import REPO, run_snakemake, snapshot, write_config
 
 from learndyn.claims import VERDICTS
-from learndyn.kernel.tasks import analysed_steps
+from learndyn.kernel.jobs import analysed_steps, render_kernel
 from learndyn.train import RESUME, checkpoint_files
 
 pytestmark = pytest.mark.workflow
@@ -108,7 +108,7 @@ def test_every_figure_renders_from_the_smoke_tables(kernel_smoke, tmp_path):
         if name == "M_splines_regime":  # needs the splines study: rendered in test_splines_regime
             continue
         out = tmp_path / f"{name}.png"
-        fk.render(Job(rule=f"render_kernel_{name}", inputs={t: str(paths[t]) for t in needed},
+        render_kernel(Job(rule=f"render_kernel_{name}", inputs={t: str(paths[t]) for t in needed},
                       outputs={"figure": str(out)}, cfg={"figure": name, "ari": ker["ari"]}))
         assert out.stat().st_size > 10_000, name
 

@@ -13,6 +13,7 @@ from learndyn.io import read_table
 from learndyn.job import Job
 from learndyn.motor import checkpoints as ckpts
 from learndyn.motor import experiments as ex
+from learndyn.motor.jobs import collect_motor, render_motor
 from learndyn.motor.claims import motor_claims
 from learndyn.motor.plan import check_runs, group_configs, member_groups, motor_runs
 from learndyn.motor.simulate import MotorConfig, run
@@ -34,7 +35,7 @@ def job_for(root, name, cfg, rule="simulate_motor", group="shared"):
     return Job(rule=rule, inputs={}, outputs={"manifest": str(out / "checkpoints.parquet"),
                                               "results": str(out / "results.parquet"),
                                               "traces": str(out / "traces.parquet")},
-               cfg=copy.deepcopy(cfg), wildcards={"run": name, "group": group})
+               cfg=copy.deepcopy(cfg), wildcards={"run": name, "seedgroup": group})
 
 
 def test_plan_names_conditions_and_groups():
@@ -88,7 +89,7 @@ def test_killed_job_resumes_and_ends_identical(tmp_path, name, design):
     (ckpt / "period=4.npz").write_bytes(b"truncated")            # killed mid-write: falls back to 3
     ex.simulate_run(killed)
     log = []
-    assert ckpts.latest(ckpt, ex.fingerprint(cfg), log.append)[0]["period"] == 15
+    assert ckpts.latest(ckpt, ex.run_identity(cfg), log.append)[0]["period"] == 15
     for table, kind in (("results", ex.RESULTS), ("traces", ex.TRACES)):
         a = read_table(tmp_path / "full/runs" / name / f"{table}.parquet", kind)
         b = read_table(tmp_path / "killed/runs" / name / f"{table}.parquet", kind)
@@ -227,13 +228,13 @@ def test_claims_readings_one_bad_seed():
 
 
 def test_figures_render_from_tables(tmp_path):
-    from learndyn.figures.motor import FIGURES, render
+    from learndyn.figures.motor import FIGURES
     from learndyn.io import write_table
     runs = motor_runs(SECTION)
     names = ["task1-force-scripts", "pd-da", "pd-lesion", "task3-rmhl-scripts-none"]
     for name in names:
         ex.simulate_run(job_for(tmp_path, name, runs[name]))
-    ex.collect(Job(rule="collect", inputs={k: [str(tmp_path / "runs" / n / f"{k}.parquet") for n in names]
+    collect_motor(Job(rule="collect", inputs={k: [str(tmp_path / "runs" / n / f"{k}.parquet") for n in names]
                                            for k in ("results", "traces")},
                    outputs={k: str(tmp_path / "tables" / f"{k}.parquet") for k in ("results", "traces", "summary")}))
     summ = read_table(tmp_path / "tables/summary.parquet", ex.SUMMARY)
@@ -251,6 +252,6 @@ def test_figures_render_from_tables(tmp_path):
     for fig, (_, inputs) in FIGURES.items():
         for tables in [tmp_path / "tables"] + ([syn] if "traces" not in inputs else []):
             out = tmp_path / tables.name / f"{fig}.png"
-            render(Job(rule="r", inputs={n: str(tables / f"{n}.parquet") for n in inputs},
+            render_motor(Job(rule="r", inputs={n: str(tables / f"{n}.parquet") for n in inputs},
                        outputs={"figure": str(out)}, cfg={"figure": fig, "seed_design": "shared_j"}))
             assert out.stat().st_size > 5000

@@ -7,7 +7,7 @@ from smk import REPO, run_snakemake, snapshot, write_config
 
 from learndyn.claims import CLAIMS, VERDICTS
 from learndyn.io import read_table
-from learndyn.motor.experiments import RESULTS
+from learndyn.motor.tables import RESULTS
 
 pytestmark = pytest.mark.workflow
 

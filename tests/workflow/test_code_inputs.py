@@ -78,6 +78,59 @@ def test_closure_of_an_fstring_import_takes_the_whole_package(tmp_path):
     assert {"plug/__init__.py", "plug/a.py", "plug/b.py"} <= got
 
 
+def _entry_files(pkg: Path, func: str) -> set[str]:
+    return {str(p.relative_to(pkg)) for p in rule_code(func, RUNNER, pkg)} - {"__init__.py", "job.py", "io.py"}
+
+
+def test_an_entry_function_runs_its_own_imports_not_its_siblings(tmp_path):
+    """One jobs.py holds every entry of a study: a function that imports lazily does not pull its
+    sibling's imports, but module-level imports and the module's own helpers it calls do count."""
+    pkg = _package(tmp_path, {
+        "job.py": "", "io.py": "",
+        "study/__init__.py": "from . import light\n",
+        "study/jobs.py": """
+            from learndyn.study import tables
+            LIMIT = 3
+            def _helper():
+                from learndyn.study import helped
+            class Reader:
+                def read(self):
+                    from learndyn.study import read_by_class
+            def collect(job):
+                from learndyn.study import stats
+                _helper()
+                return Reader()
+            def train(job):
+                from learndyn.study import model
+            def alias(job):
+                pass
+            render = alias
+            """,
+        "study/light.py": "", "study/tables.py": "", "study/helped.py": "", "study/read_by_class.py": "",
+        "study/stats.py": "", "study/model.py": "from learndyn.study import heavy\n", "study/heavy.py": "",
+    })
+    common = {"study/__init__.py", "study/light.py", "study/jobs.py", "study/tables.py"}
+    assert _entry_files(pkg, "learndyn.study.jobs:collect") == common | {
+        "study/stats.py", "study/helped.py", "study/read_by_class.py"}
+    assert _entry_files(pkg, "learndyn.study.jobs:train") == common | {"study/model.py", "study/heavy.py"}
+    assert _entry_files(pkg, "learndyn.study.jobs:alias") == common
+    # bound at module level but not by a def: the whole module counts (a superset, never a subset)
+    assert {"study/stats.py", "study/model.py"} <= _entry_files(pkg, "learndyn.study.jobs:render")
+    with pytest.raises(CodeInputError, match="no module-level function 'trian'"):
+        rule_code("learndyn.study.jobs:trian", RUNNER, pkg)
+
+
+def test_each_collect_entry_stays_clear_of_training_code():
+    """The real entry modules: collecting and claims jobs do not depend on the training modules."""
+    training = {SRC / "train" / "factory.py", SRC / "kernel" / "module.py", SRC / "splines" / "module.py"}
+    for func in ("learndyn.kernel.jobs:collect_kernel_runs", "learndyn.kernel.jobs:kernel_claims",
+                 "learndyn.kernel.jobs:render_kernel", "learndyn.splines.jobs:collect_splines_metrics",
+                 "learndyn.splines.jobs:splines_claims", "learndyn.motor.jobs:collect_motor"):
+        assert not training & set(rule_code(func, RUNNER)), func
+    assert SRC / "kernel" / "module.py" in rule_code("learndyn.kernel.jobs:train_kernel", RUNNER)
+    assert SRC / "kernel" / "multitask.py" not in rule_code("learndyn.kernel.jobs:collect_kernel_runs", RUNNER)
+
+
 def test_unknown_module_or_entry_is_refused_naming_it(tmp_path):
     pkg = _package(tmp_path, {"a.py": "import learndyn.gone\n"})
     with pytest.raises(CodeInputError, match=r"a\.py: imports learndyn\.gone"):

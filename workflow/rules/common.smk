@@ -53,12 +53,12 @@ def declare_code_inputs():
         r.set_input(code=[code_path(str(f)) for f in files])
 
 
-# {group} is a training group in two studies: splines "<sweep>-H<width>" (one batched job per sweep x
-# width) and motor "shared" | "seed-<n>" (the seeds sharing a J). The shapes are disjoint and the paths
-# differ by study, so one constraint serves both. Constraints are global: two per-study values of one
-# name override each other (each study's rules kept its own only by being defined right after it).
+# One wildcard name, one meaning across the studies: constraints are global (two per-study values of one
+# name override each other). {group}: a splines training group "<sweep>-H<width>" (one batched job per
+# sweep x width); {seedgroup}: a motor job's seeds, "shared" | "seed-<n>" (the seeds sharing a J).
 wildcard_constraints:
-    group="[a-z][a-z0-9_]*-H[0-9]+|shared|seed-[0-9]+",
+    group="[a-z][a-z0-9_]*-H[0-9]+",
+    seedgroup="shared|seed-[0-9]+",
 
 
 def study_targets(study):

@@ -37,7 +37,7 @@ if KERNEL_SPLINES:
                             f"splines sweeps (have {sorted(config['splines']['sweeps'])})")
     KERNEL_TABLES.update(splines_regime=f"{KT}/splines_regime.parquet",
                          splines_regime_stats=f"{KT}/splines_regime_stats.parquet")
-# figure -> named input tables, as learndyn.figures.kernel:render reads them (one source of truth)
+# figure -> named input tables, as learndyn.kernel.jobs:render_kernel reads them (one source of truth)
 KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()
                   if all(t in KERNEL_TABLES for t in tables)}
 KERNEL_RUN_RE = "(LR|ET)-r[0-9]+"
@@ -61,7 +61,7 @@ rule prepare_kernel_data:
     output:
         datasets="results/kernel/data/{krun}.parquet",
     params:
-        func="learndyn.kernel.tasks:prepare_data",
+        func="learndyn.kernel.jobs:prepare_kernel_data",
         cfg=canonical({"seed": KER["seed"], "data": KER["data"]}),
     wildcard_constraints:
         krun=KERNEL_RUN_RE,
@@ -84,7 +84,7 @@ rule train_kernel:
         manifest="results/kernel/runs/{krun}/checkpoints.parquet",
         curves="results/kernel/runs/{krun}/curves.parquet",
     params:
-        func="learndyn.kernel.tasks:train_run",
+        func="learndyn.kernel.jobs:train_kernel",
         cfg=lambda wc: canonical(run_config(KER, wc.krun)),
         accelerator=ACCELERATOR,
     wildcard_constraints:
@@ -111,7 +111,7 @@ rule analyse_kernel_run:
     output:
         **{name: f"{KT}/runs/{{krun}}/{name}.parquet" for name in KERNEL_RUN_OUT},
     params:
-        func="learndyn.kernel.tasks:analyse_run",
+        func="learndyn.kernel.jobs:analyse_kernel_run",
         cfg=lambda wc: canonical({**run_config(KER, wc.krun), "analysis": KER["analysis"]}),
     wildcard_constraints:
         krun=KERNEL_RUN_RE,
@@ -143,7 +143,7 @@ rule collect_kernel_runs:
         sweep_curves=KERNEL_TABLES["sweep_curves"],
         sweep_stats=KERNEL_TABLES["sweep_stats"],
     params:
-        func="learndyn.kernel.tasks:collect_runs",
+        func="learndyn.kernel.jobs:collect_kernel_runs",
         cfg=canonical(KER["stats"]),
     log:
         "logs/collect_kernel_runs.log",
@@ -161,7 +161,7 @@ rule kernel_onestep:
         relu1d=KERNEL_TABLES["relu1d"],
         errors=KERNEL_TABLES["onestep"],
     params:
-        func="learndyn.kernel.validation:onestep",
+        func="learndyn.kernel.jobs:kernel_onestep",
         cfg=canonical(KER["onestep"]),
     log:
         "logs/kernel_onestep.log",
@@ -185,7 +185,7 @@ rule kernel_linear:
         corr=KERNEL_TABLES["smg_corr"],
         summary=KERNEL_TABLES["smg_summary"],
     params:
-        func="learndyn.kernel.validation:linear",
+        func="learndyn.kernel.jobs:kernel_linear",
         cfg=canonical(KER["linear"]),
     log:
         "logs/kernel_linear.log",
@@ -211,7 +211,7 @@ if KERNEL_SPLINES:
             regime=KERNEL_TABLES["splines_regime"],
             stats=KERNEL_TABLES["splines_regime_stats"],
         params:
-            func="learndyn.kernel.splines_regime:splines_regime",
+            func="learndyn.kernel.jobs:kernel_splines_regime",
             # the inits only: training keys reach this job through the metrics table
             cfg=canonical({"regime": KER["splines_regime"],
                            "groups": {g: {k: v for k, v in spec.items() if k != "train"}
@@ -236,7 +236,7 @@ rule kernel_claims:
     output:
         claims="results/kernel/claims.parquet",
     params:
-        func="learndyn.kernel.claims:write_claims",
+        func="learndyn.kernel.jobs:kernel_claims",
         cfg=canonical(
             {"claims": KER["claims"], "ari": KER["ari"], "splines_regime_pool": KER["splines_regime"]["pool"]}
         ),
@@ -264,7 +264,7 @@ for _fig, _tables in KERNEL_FIGURES.items():
                 category="Study kernel - pseudo-kernel (Pyle et al. 2023)",
             ),
         params:
-            func="learndyn.figures.kernel:render",
+            func="learndyn.kernel.jobs:render_kernel",
             cfg=canonical({"figure": _fig, "ari": KER["ari"], "embedding": "pca"}),
         log:
             f"logs/render_kernel/{_fig}.log",

@@ -1,20 +1,21 @@
 # The motor study: SUPERTREX, FORCE and RMHL on motor tasks, and the Parkinson's protocol
 # (Pyle & Rosenbaum 2019; spec: shared/papers/motor.md).
-# simulate (one job per run x group: a run = experiment x condition, a group = the seeds sharing a J,
+# simulate (one job per run x seedgroup: a run = experiment x condition, a seedgroup = the seeds sharing a J,
 # i.e. one seed under seed_design per_seed, so adding a seed runs only that seed's jobs)
 # -> collect -> claims, figures.
 from learndyn.figures.motor import FIGURES as MOTOR_FIGURES_SPECS
 from learndyn.motor.plan import group_configs, motor_runs
+from learndyn.motor.tables import SCHEMAS as MOTOR_TABLE_SCHEMAS, table_path as motor_table_path
 
 validate_study("motor")
 MOTOR = config["motor"]
 MOTOR_RUNS = motor_runs(MOTOR)
 # (run, group) -> the config of that job alone (seeds of other groups are not part of it)
 MOTOR_JOBS = {(run, group): cfg for run, r in MOTOR_RUNS.items() for group, cfg in group_configs(r).items()}
-MOTOR_GROUP_DIR = "results/motor/runs/{run}/{group}"
-# figure -> named input tables, as learndyn.figures.motor:render reads them (one source of truth)
+MOTOR_GROUP_DIR = "results/motor/runs/{run}/{seedgroup}"
+# figure -> named input tables, as learndyn.motor.jobs:render_motor reads them (one source of truth)
 MOTOR_FIGURES = {name: list(tables) for name, (_, tables) in MOTOR_FIGURES_SPECS.items()}
-MOTOR_TABLES = {t: f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")}
+MOTOR_TABLES = {t: motor_table_path(t) for t in MOTOR_TABLE_SCHEMAS}
 
 
 wildcard_constraints:
@@ -38,11 +39,11 @@ rule motor:
 # that use them, so that a study is found by its name and leaves the DAG with its file (studies are
 # included only when listed). tests/workflow/test_conventions.py accepts exactly this finding.
 def motor_job(wc):
-    return MOTOR_JOBS[(wc.run, wc.group)]
+    return MOTOR_JOBS[(wc.run, wc.seedgroup)]
 
 
 def motor_group_files(table):
-    return [f"{MOTOR_GROUP_DIR}/{table}.parquet".format(run=r, group=g) for r, g in MOTOR_JOBS]
+    return [f"{MOTOR_GROUP_DIR}/{table}.parquet".format(run=r, seedgroup=g) for r, g in MOTOR_JOBS]
 
 
 rule simulate_motor:
@@ -53,12 +54,12 @@ rule simulate_motor:
         results=f"{MOTOR_GROUP_DIR}/results.parquet",
         traces=f"{MOTOR_GROUP_DIR}/traces.parquet",
     params:
-        func="learndyn.motor.experiments:simulate_run",
+        func="learndyn.motor.jobs:simulate_motor",
         cfg=lambda wc: canonical(motor_job(wc)),
     log:
-        "logs/simulate_motor/{run}/{group}.log",
+        "logs/simulate_motor/{run}/{seedgroup}.log",
     benchmark:
-        "results/benchmarks/simulate_motor/{run}/{group}.tsv"
+        "results/benchmarks/simulate_motor/{run}/{seedgroup}.tsv"
     threads: 1
     resources:
         mem_mb=lambda wc: 1000 + 9 * len(motor_job(wc)["seeds"]) * len(motor_job(wc)["conditions"])
@@ -76,7 +77,7 @@ rule collect_motor:
     output:
         **MOTOR_TABLES,
     params:
-        func="learndyn.motor.experiments:collect",
+        func="learndyn.motor.jobs:collect_motor",
     log:
         "logs/collect_motor.log",
     threads: 1
@@ -93,7 +94,7 @@ rule motor_claims:
     output:
         claims="results/motor/claims.parquet",
     params:
-        func="learndyn.motor.claims:write_claims",
+        func="learndyn.motor.jobs:motor_claims",
         cfg=canonical({"experiments": MOTOR["experiments"], "scale": MOTOR["scale"], "seed_design": MOTOR["seed_design"]}),
     log:
         "logs/motor_claims.log",
@@ -119,7 +120,7 @@ for _fig, _tables in MOTOR_FIGURES.items():
                 category="Study motor - SUPERTREX, FORCE, RMHL (Pyle and Rosenbaum 2019)",
             ),
         params:
-            func="learndyn.figures.motor:render",
+            func="learndyn.motor.jobs:render_motor",
             cfg=canonical({"figure": _fig, "seed_design": MOTOR["seed_design"]}),
         log:
             f"logs/render_motor/{_fig}.log",

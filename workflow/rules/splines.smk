@@ -3,11 +3,12 @@
 from learndyn.figures.splines import FIGURES as SPLINE_FIGURE_SPECS
 from learndyn.splines.data import DATASET_KEYS
 from learndyn.splines.runs import training_groups
+from learndyn.splines.tables import table_path
 
 validate_study("splines")
 SPL = config["splines"]
 SPLINE_GROUPS = training_groups(SPL)
-# figure -> named input tables, as learndyn.figures.splines:render reads them (one source of truth)
+# figure -> named input tables, as learndyn.splines.jobs:render_splines reads them (one source of truth)
 SPLINE_FIGURES = {name: list(tables) for name, (_, tables) in SPLINE_FIGURE_SPECS.items()}
 
 
@@ -21,18 +22,8 @@ wildcard_constraints:
 # that use them, so that a study is found by its name and leaves the DAG with its file (studies are
 # included only when listed). tests/workflow/test_conventions.py accepts exactly this finding.
 def splines_table(name):
-    """Path of a splines table by the name figures and claims use.
-
-    trajectory_<sweep> / runs_<sweep>: the trajectory / runs table of the sweep's first width group.
-    """
-    for prefix, path in (("trajectory_", "results/splines/tables/groups/{group}/trajectory.parquet"),
-                         ("runs_", "results/splines/runs/{group}/runs.parquet")):
-        if name.startswith(prefix):
-            sweep = name.removeprefix(prefix)
-            return path.format(group=f"{sweep}-H{SPL['sweeps'][sweep]['widths'][0]}")
-    if name == "datasets":
-        return "results/splines/data/datasets.parquet"
-    return f"results/splines/tables/{name}.parquet"
+    """Path of a splines table by the name figures and claims use (learndyn.splines.tables)."""
+    return table_path(name, SPL["sweeps"])
 
 
 STUDY_TARGETS["splines"] = lambda: [
@@ -51,7 +42,7 @@ rule prepare_splines_dataset:
     output:
         dataset="results/splines/data/{dataset}.parquet",
     params:
-        func="learndyn.splines.tasks:prepare_dataset",
+        func="learndyn.splines.jobs:prepare_splines_dataset",
         cfg=lambda wc: canonical({k: SPL["data"][k] for k in DATASET_KEYS[wc.dataset]}),
     log:
         "logs/prepare_splines_dataset/{dataset}.log",
@@ -70,7 +61,7 @@ rule collect_splines_datasets:
     output:
         datasets="results/splines/data/datasets.parquet",
     params:
-        func="learndyn.splines.tasks:collect_datasets",
+        func="learndyn.splines.jobs:collect_splines_datasets",
     log:
         "logs/collect_splines_datasets.log",
     threads: 1
@@ -88,7 +79,7 @@ rule train_splines:
         manifest="results/splines/runs/{group}/checkpoints.parquet",
         runs="results/splines/runs/{group}/runs.parquet",
     params:
-        func="learndyn.splines.tasks:train_group",
+        func="learndyn.splines.jobs:train_splines",
         cfg=lambda wc: canonical(SPLINE_GROUPS[wc.group]),
     log:
         "logs/train_splines/{group}.log",
@@ -111,7 +102,7 @@ rule analyse_splines_group:
         trajectory="results/splines/tables/groups/{group}/trajectory.parquet",
         metrics="results/splines/tables/groups/{group}/metrics.parquet",
     params:
-        func="learndyn.splines.tasks:analyse_group",
+        func="learndyn.splines.jobs:analyse_splines_group",
     log:
         "logs/analyse_splines_group/{group}.log",
     benchmark:
@@ -130,7 +121,7 @@ rule collect_splines_metrics:
     output:
         table="results/splines/tables/implicit_regularisation.parquet",
     params:
-        func="learndyn.splines.tasks:collect_metrics",
+        func="learndyn.splines.jobs:collect_splines_metrics",
     log:
         "logs/collect_splines_metrics.log",
     benchmark:
@@ -153,7 +144,7 @@ rule analyse_splines_init:
         flatness="results/splines/tables/flatness.parquet",
         flat_functions="results/splines/tables/flat_functions.parquet",
     params:
-        func="learndyn.splines.tasks:analyse_init",
+        func="learndyn.splines.jobs:analyse_splines_init",
         cfg=canonical({"init_laws": SPL["init_laws"], "flatness": SPL["flatness"]}),
     log:
         "logs/analyse_splines_init.log",
@@ -177,7 +168,7 @@ rule analyse_splines_landscape:
         hessian_spectra="results/splines/tables/hessian_spectra.parquet",
         hessian_checks="results/splines/tables/hessian_checks.parquet",
     params:
-        func="learndyn.splines.tasks:analyse_landscape",
+        func="learndyn.splines.jobs:analyse_splines_landscape",
         cfg=canonical(SPL["landscape"]),
     log:
         "logs/analyse_splines_landscape.log",
@@ -203,7 +194,7 @@ rule splines_claims:
     output:
         claims="results/splines/claims.parquet",
     params:
-        func="learndyn.splines.claims:write_claims",
+        func="learndyn.splines.jobs:splines_claims",
     log:
         "logs/splines_claims.log",
     benchmark:
@@ -230,7 +221,7 @@ for _fig, _tables in SPLINE_FIGURES.items():
                 category="Study splines - ReLU nets as splines (Sahs et al. 2022)",
             ),
         params:
-            func="learndyn.figures.splines:render",
+            func="learndyn.splines.jobs:render_splines",
             cfg=canonical({"figure": _fig}),
         log:
             f"logs/render_splines/{_fig}.log",

@@ -1,6 +1,6 @@
 """Figures A–K of the kernel study (pseudo_kernel.md, 'Figures to reproduce'), from Parquet only.  The rule
-``render_kernel_<figure>`` calls :func:`render`, which reads the figure's named input tables
-and calls one plotting function (each returns an Agg Figure).
+``render_kernel_<figure>`` calls :func:`learndyn.kernel.jobs.render_kernel`, which reads the
+figure's named input tables and calls one plotting function (each returns an Agg Figure).
 
     A_one_step               fig_one_step(relu1d, onestep)                 (kernel_validation)
     B_linear_loss            fig_linear_loss(smg_track, smg_summary)
@@ -21,8 +21,6 @@ from __future__ import annotations
 from learndyn.figures import kernel_beyond as kb
 from learndyn.figures import kernel_multitask as km
 from learndyn.figures import kernel_validation as kv
-from learndyn.figures.style import render_figure
-from learndyn.job import Job
 from learndyn.kernel import tables as kt  # schemas only: no torch / scikit-learn in figure jobs
 
 TABLES = {
@@ -50,12 +48,3 @@ FIGURES = {
     "M_splines_regime": (kb.fig_splines_regime, ("splines_regime", "splines_regime_stats")),
 }
 NEEDS_CFG = {"H_ari"}
-
-
-def render(job: Job) -> None:
-    """Rule entry point: read the figure's tables, draw it, save PNG."""
-    def call(name, func, frames):
-        return func(*frames, job.cfg["ari"]) if name in NEEDS_CFG else func(*frames)
-
-    render_figure(job, "kernel", FIGURES, TABLES.__getitem__, call=call)
-

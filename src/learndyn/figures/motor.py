@@ -11,15 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from learndyn.figures.style import empty_panel, new_figure, render_figure, style, title
-from learndyn.job import Job
-from learndyn.motor.experiments import JOINT_PATH, RESULTS, SUMMARY, TRACES
+from learndyn.figures.style import empty_panel, new_figure, style, title
+from learndyn.motor.tables import JOINT_PATH
 from learndyn.motor.tasks import SUCCESS_THRESHOLD
 
 MODEL_COLOURS = {"force": "tab:blue", "rmhl": "tab:orange", "supertrex": "tab:green"}
 W_COLOURS = {"w1_norm": "tab:purple", "w2_norm": "tab:green"}   # as the scripts' figures (motor.md, 'Metrics and figures')
 COST_COLOURS = {"default": "tab:red", "beta": "tab:purple", "none": "0.45"}
-TABLES = {"results": RESULTS, "traces": TRACES, "summary": SUMMARY}
 
 
 def _standard(df: pd.DataFrame) -> pd.DataFrame:
@@ -305,11 +303,3 @@ FIGURES = {  # figure -> (plotting function, input tables in argument order)
     "M6_parkinsons": (fig_parkinsons, ("results",)),
     "M7_joint_usage": (fig_joint_usage, ("results",)),
 }
-
-
-def render(job: Job) -> None:
-    """Rule entry point: read the figure's tables, draw it, save PNG."""
-    seed_design = job.cfg.get("seed_design", "")
-    render_figure(job, "motor", FIGURES, TABLES.__getitem__,
-                  call=lambda name, func, frames: func(*frames, seed_design=seed_design))
-

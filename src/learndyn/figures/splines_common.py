@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy.interpolate import CubicSpline
 
-from learndyn.splines.data import dataset_xy
 from learndyn.splines.spline import evaluate_pieces, spline_from_network, spline_pieces
+from learndyn.splines.tables import dataset_xy
 
 STEP0_OFFSET = 0.5  # where step 0 sits on a log step axis
 

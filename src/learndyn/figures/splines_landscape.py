@@ -8,8 +8,8 @@ from matplotlib.colors import LogNorm
 
 from learndyn.figures.splines_common import data_lines
 from learndyn.figures.style import empty_panel, new_figure, style, title
-from learndyn.splines.data import dataset_xy
-from learndyn.splines.landscape import gap_index
+from learndyn.splines.spline import gap_index
+from learndyn.splines.tables import dataset_xy
 
 
 def slice_dataset(slices: pd.DataFrame, datasets: pd.DataFrame) -> tuple[str, np.ndarray]:

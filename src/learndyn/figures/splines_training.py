@@ -18,7 +18,7 @@ from learndyn.figures.splines_common import (STEP0_OFFSET, data_lines, f_of_para
                                              presets_in_order, references, run_data, status)
 from learndyn.figures.style import (ORIENTATION_COLOURS, PRESET_COLOURS, REF_STYLE, SIGN_COLOURS, colour_cycle,
                                     empty_panel, new_figure, style, title)
-from learndyn.splines.trajectory import run_params
+from learndyn.splines.tables import run_params
 
 ANATOMY_RANGE = (-3.0, 3.0)
 ALPHA_QUANTILE = 0.9  # F6: opacity ∝ |μ|, saturating at this quantile of the panel's |μ|

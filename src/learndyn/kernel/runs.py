@@ -19,11 +19,10 @@ import torch
 
 from learndyn.io import Table
 from learndyn.kernel import multitask as mt
+from learndyn.kernel.tables import INITS, SETS  # noqa: F401 (constants: tables.py)
 
 SCHEDULE_IDS = {"LR": 0, "ET": 1}  # fixed ids: adding a schedule never changes another's seeds
-INITS = ("std", "large")
 CURRICULUM = {1: "Single12All", 2: "Multi12All"}  # phase -> training curriculum
-SETS = ("single_train", "single_test", "multi_train", "multi_test")  # loss curves record all four
 RUN_RE = re.compile(r"^(LR|ET)-r([0-9]+)$")
 
 DATASETS = Table("kernel.datasets", (

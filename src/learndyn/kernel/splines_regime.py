@@ -118,7 +118,8 @@ def regime_stats(table: pd.DataFrame, pool: list[str]) -> pd.DataFrame:
 
 
 def splines_regime(job: Job) -> None:
-    """Rule entry point: read the splines study's tables, rebuild its inits, write both tables."""
+    """Run by learndyn.kernel.jobs.kernel_splines_regime: read the splines study's tables, rebuild its inits, write both
+    tables."""
     from learndyn.splines.data import DATASETS
     from learndyn.splines.trajectory import METRICS
 

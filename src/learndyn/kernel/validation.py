@@ -1,6 +1,6 @@
-"""Rule entry points of the validation cases (pseudo_kernel.md, 'Validation cases'): the one-step identity (1-D ReLU
-net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli linear net (Figs. B–D).  Full size in
-every config: they are cheap.
+"""The validation cases (pseudo_kernel.md, 'Validation cases'), run by :mod:`learndyn.kernel.jobs` (kernel_onestep,
+kernel_linear): the one-step identity (1-D ReLU net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli
+linear net (Figs. B–D).  Full size in every config: they are cheap.
 """
 from __future__ import annotations
 

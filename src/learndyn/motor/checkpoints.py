@@ -1,29 +1,27 @@
 """Period-boundary checkpoints of motor runs: ``ckpt/period=<k>.npz`` and the manifest.
 
 A checkpoint holds the :meth:`MotorSim.state_dict` of every batch of a run (keys
-``g<i>.<key>``; readout weights, RLS matrices, filters, counters, traces) plus the run's
-fingerprint, written atomically with ``np.savez`` and read back with ``allow_pickle=False``
-(nothing on disk runs as code). Checkpoints of another fingerprint are discarded, not resumed.
-The manifest ``checkpoints.parquet`` (:data:`learndyn.train.store.MANIFEST`: step = simulation
-steps done, file, sha256, loss = mean display distance D over members, final) is written last.
+``g<i>.<key>``; readout weights, RLS matrices, filters, counters, traces) plus the run identity
+(:func:`learndyn.checkpoints.run_identity` of the simulation's fingerprint and seeds, at the
+simulation step), written and read by the store core (:mod:`learndyn.checkpoints`: atomic
+``np.savez``, ``allow_pickle=False``, nothing on disk runs as code).  A resume skips, logging why and
+deleting them, the newest files that are unreadable (killed mid-write) or another run's (another
+config, or copied in); the manifest ``checkpoints.parquet`` (step = simulation steps done, file,
+sha256, loss = mean display distance D over members, final) is written last.
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from learndyn.io import atomic_write, clear_folder, write_table
-from learndyn.train.store import MANIFEST, sha256
+from learndyn import checkpoints as store
+from learndyn.checkpoints import CheckpointError
 
 _FILE = re.compile(r"^period=(\d+)\.npz$")
-
-
-class MotorCheckpointError(RuntimeError):
-    """A checkpoint is unreadable or belongs to another run configuration."""
+MotorCheckpointError = CheckpointError  # one error for every checkpoint of the DAG
 
 
 def checkpoint_files(ckpt_dir: Path) -> dict[int, Path]:
@@ -34,19 +32,16 @@ def checkpoint_files(ckpt_dir: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def save(ckpt_dir: Path, period: int, states: list[dict], *, fingerprint: str, step: int,
+def save(ckpt_dir: Path, period: int, states: list[dict], *, run: dict, step: int,
          loss: float, final: bool, keep: str = "all") -> Path:
     """Write period=<k>.npz atomically; ``keep='last'`` then removes older periods' files."""
     ckpt_dir = Path(ckpt_dir)
-    arrays = {"meta.fingerprint": np.array(fingerprint), "meta.n_groups": np.array(len(states)),
-              "meta.period": np.array(period), "meta.step": np.array(step),
-              "meta.loss": np.array(loss), "meta.final": np.array(final)}
+    arrays = {"meta.n_groups": np.array(len(states)), "meta.period": np.array(period),
+              "meta.step": np.array(step), "meta.loss": np.array(loss), "meta.final": np.array(final)}
     for i, sd in enumerate(states):
         for k, v in sd.items():
             arrays[f"g{i}.{k}"] = np.asarray(v)
-    path = ckpt_dir / f"period={period}.npz"
-    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, **arrays)
+    path = store.save_npz(arrays, ckpt_dir / f"period={period}.npz", store.identity(run, step))
     if keep == "last":
         for k, p in checkpoint_files(ckpt_dir).items():
             if k < period:
@@ -54,22 +49,10 @@ def save(ckpt_dir: Path, period: int, states: list[dict], *, fingerprint: str, s
     return path
 
 
-def _scalar(a: np.ndarray):
-    if a.ndim:
-        return a
-    return {"i": int, "u": int, "b": bool, "f": float, "U": str}.get(a.dtype.kind, lambda x: x)(a[()])
-
-
-def load(path: Path, fingerprint: str | None = None) -> tuple[dict, list[dict]]:
-    """(meta, per-batch state dicts) of a checkpoint; refuses another fingerprint."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: _scalar(f[k]) for k in f.files}
-    except Exception as err:                      # truncated zip, foreign file, pickled object
-        raise MotorCheckpointError(f"{path}: unreadable motor checkpoint: {type(err).__name__}: {err}") from err
+def _split(path: Path, data: dict) -> tuple[dict, list[dict]]:
     meta = {k.split(".", 1)[1]: v for k, v in data.items() if k.startswith("meta.")}
-    if fingerprint is not None and meta.get("fingerprint") != fingerprint:
-        raise MotorCheckpointError(f"{path}: checkpoint of another run configuration")
+    if "n_groups" not in meta:
+        raise CheckpointError(f"{path}: not a motor checkpoint (no meta.n_groups)")
     states = [{} for _ in range(int(meta["n_groups"]))]
     for k, v in data.items():
         if not k.startswith("meta."):
@@ -78,38 +61,33 @@ def load(path: Path, fingerprint: str | None = None) -> tuple[dict, list[dict]]:
     return meta, states
 
 
-def read_meta(path: Path) -> dict:
-    """Only the meta.* entries (npz members load lazily: the RLS matrices are not read)."""
-    with np.load(path, allow_pickle=False) as f:
-        return {k.split(".", 1)[1]: _scalar(f[k]) for k in f.files if k.startswith("meta.")}
+def load(path: Path, run: dict | None = None) -> tuple[dict, list[dict]]:
+    """(meta, per-batch state dicts) of a checkpoint; with ``run``, refuses another run's file."""
+    data, found = store.decode(path)
+    meta, states = _split(Path(path), data)
+    if run is not None:
+        store.check_identity(Path(path), found, store.identity(run, meta["step"]))
+    return meta, states
 
 
-def latest(ckpt_dir: Path, fingerprint: str, log=print):
-    """(meta, states) of the newest usable checkpoint, or None. A fingerprint mismatch (another
-    config) wipes the folder; an unreadable newest file (killed mid-write) falls back to older ones."""
+def latest(ckpt_dir: Path, run: dict, log=print):
+    """(meta, states) of the newest checkpoint of ``run``, or None.  Newer files that are unreadable
+    (killed mid-write) or another run's (config changed, or copied in) are skipped, logging why, and
+    deleted, so the manifest can never list them."""
     files = checkpoint_files(ckpt_dir)
     for period in sorted(files, reverse=True):
         try:
-            return load(files[period], fingerprint)
-        except MotorCheckpointError as err:
-            if "another run configuration" in str(err):
-                log(f"{ckpt_dir}: checkpoints belong to another config; starting fresh")
-                clear_folder(ckpt_dir)
-                return None
+            return load(files[period], run)
+        except CheckpointError as err:
             log(f"skipping {err}")
+            files[period].unlink()
     return None
 
 
-def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict) -> pd.DataFrame:
-    """Hash every checkpoint of the run and write the manifest (the job's declared output) last."""
-    manifest_path = Path(manifest_path)
-    rows = []
-    for path in checkpoint_files(ckpt_dir).values():
-        meta = read_meta(path)
-        rows.append({"step": int(meta["step"]), "file": os.path.relpath(path, manifest_path.parent),
-                     "sha256": sha256(path), "loss": float(meta["loss"]), "final": bool(meta["final"])})
-    if not rows:
-        raise MotorCheckpointError(f"{ckpt_dir}: no checkpoints to list in the manifest")
-    df = pd.DataFrame(rows)
-    write_table(df, manifest_path, MANIFEST, prov)
-    return df
+def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict, run: dict) -> pd.DataFrame:
+    """Hash every checkpoint of the run (each must carry ``run``'s identity) and write the manifest
+    (the job's declared output) last."""
+    def row(data: dict) -> dict:
+        return {"step": int(data["meta.step"]), "loss": float(data["meta.loss"]), "final": bool(data["meta.final"])}
+
+    return store.write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row)

@@ -30,7 +30,7 @@ from learndyn.claims import CLAIMS, N_BOOT, claim, claim_rng, claims_frame, fmt
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
 
-from .experiments import JOINT_PATH, RESULTS
+from .tables import JOINT_PATH, RESULTS
 from .tasks import SUCCESS_THRESHOLD, make_task, rest_posture_deviation
 
 STUDY = "motor"

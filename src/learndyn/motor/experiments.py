@@ -1,10 +1,10 @@
-"""Rule entry points of the motor study: each takes a :class:`learndyn.job.Job`.
+"""The motor study's simulation and collection steps, run by :mod:`learndyn.motor.jobs`.
 
-``simulate_run`` runs one group of a run of :mod:`.plan` (the seeds sharing a J, with all the
+``simulate_run`` (rule simulate_motor) runs one group of a run of :mod:`.plan` (the seeds sharing a J, with all the
 run's conditions) period by period, saving the batch's state at period boundaries and resuming
-from the newest checkpoint after a kill (bit-identical: the simulator regenerates J, Q, x(0) and
-the noise from the seeds), then writes the per-member results and thinned traces and, last, the checkpoint manifest.
-``collect`` concatenates every run's groups into the study's tables and the per-condition summary.
+from the newest checkpoint after a kill (bit-identical: the simulator regenerates J, Q, x(0) and the noise from the
+seeds), then writes the per-member results and thinned traces and, last, the checkpoint manifest.
+``summary_frame`` is the per-condition summary that collect_motor writes.
 """
 from __future__ import annotations
 
@@ -12,50 +12,26 @@ import math
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from learndyn.io import Table, config_hash, read_tables, write_table, writer_lock
+from learndyn.checkpoints import run_identity as store_identity
+from learndyn.io import config_hash, write_table, writer_lock
 from learndyn.job import Job
 
 from . import checkpoints as ckpts
 from .plan import NON_SIM_KEYS, member_groups
 from .simulate import MotorSim, w_crossing_step
+from .tables import _COND, _RUN, JOINT_PATH, JOINTS, RESULTS, SUMMARY, TRACES  # noqa: F401 (schemas: tables.py)
 from .tasks import SUCCESS_THRESHOLD, butterfly, summarize
-
-_STR, _F, _I, _B = pa.string(), pa.float64(), pa.int64(), pa.bool_()
-_COND = (("condition", _STR), ("da_gain", _F), ("lesion_after", _I), ("bg_on_test", _B), ("ldopa_until", _I))
-#: ``arm_cost``: Task 3's joint costs ('default', 'beta', 'none'); null where the task has no cost.
-_RUN = (("run", _STR), ("experiment", _STR), ("task", _STR), ("model", _STR), ("variant", _STR),
-        ("arm_cost", _STR))
-#: Joint usage (motor.md, 'Metrics and figures', reconstruction): angular path sum_t |dz_k| of joint k per test period,
-#: mean over the test periods; NaN for Task 1 (z is a pen position), joints beyond d, blow-ups.
-JOINTS = 3
-JOINT_PATH = tuple(f"joint_path_{k}" for k in range(1, JOINTS + 1))
-#: One row per (run, condition, seed): the test deviation and the PD / automaticity markers.
-RESULTS = Table("motor.results", (
-    *_RUN, *_COND, ("seed", _I), ("j_seed", _I), ("N", _I), ("S", _I),
-    ("completed", _B), ("deviation", _F), ("success", _B), ("D_end_train", _F),
-    ("gate_open_step", _I), ("w_cross_step", _I), ("w1_norm_end", _F), ("w2_norm_end", _F),
-    ("w1_fro_end", _F), ("w2_fro_end", _F), ("blowup_step", _I), ("rls_updates", _I),
-    *((c, _F) for c in JOINT_PATH),
-))
-#: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; motor.md, 'Cost, speed and
-# configurations', technique 6).
-TRACES = Table("motor.traces", (
-    ("run", _STR), ("condition", _STR), ("seed", _I), ("step", _I), ("phase", _STR),
-    ("e", _F), ("D", _F), ("ebar", _F), ("w1_norm", _F), ("w2_norm", _F), ("w1_fro", _F), ("w2_fro", _F),
-    ("hand_x", _F), ("hand_y", _F), ("target_x", _F), ("target_y", _F), ("z0", _F), ("z1", _F), ("z2", _F),
-))
-#: Per (run, condition): deviation statistics over seeds (motor.md, 'Metrics and figures': mean, sd, median, success).
-SUMMARY = Table("motor.summary", (
-    *_RUN, *_COND, ("n", _I), ("n_completed", _I), ("mean", _F), ("sd", _F), ("median", _F),
-    ("success_fraction", _F),
-))
 
 
 def fingerprint(run: dict) -> str:
     """Everything that determines the simulation (not trace thinning or checkpoint keeping)."""
     return config_hash({k: v for k, v in run.items() if k not in NON_SIM_KEYS})
+
+
+def run_identity(run: dict) -> dict:
+    """The identity every checkpoint of the run carries (:mod:`learndyn.checkpoints`)."""
+    return store_identity(fingerprint(run), run["seeds"])
 
 
 def _mean_D(sims) -> float:
@@ -77,12 +53,12 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
     groups = member_groups(run)
     sims = [MotorSim([m[2] for m in g["members"]], j_seed=g["j_seed"], backend=run["backend"],
                      device=run["device"]) for g in groups]
-    sc, fp = run["scale"], fingerprint(run)
+    sc, rid = run["scale"], run_identity(run)
     total, S = int(sc["n_train"]) + int(sc["n_test"]), sims[0].S
     manifest = job.output("manifest")
     ckpt_dir = manifest.parent / "ckpt"
     start = 0
-    got = ckpts.latest(ckpt_dir, fp, job.log)
+    got = ckpts.latest(ckpt_dir, rid, job.log)
     if got is not None:
         meta, states = got
         for sim, sd in zip(sims, states, strict=True):
@@ -91,7 +67,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
         job.log(f"resumed from {ckpt_dir}/period={start}.npz")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     every, keep = int(run["checkpoint"]["every"]), run["checkpoint"]["keep"]
-    job.log(f"{name} {job.wildcards.get('group', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), "
+    job.log(f"{name} {job.wildcards.get('seedgroup', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), "
             f"N={sc['N']}, S={S}, "
             f"{total} periods from period {start}")
     for p in range(start, total):
@@ -99,7 +75,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
             sim.run_periods(1)
         k = p + 1
         if k % every == 0 or k == total:
-            ckpts.save(ckpt_dir, k, [s.state_dict() for s in sims], fingerprint=fp, step=k * S,
+            ckpts.save(ckpt_dir, k, [s.state_dict() for s in sims], run=rid, step=k * S,
                        loss=_mean_D(sims), final=k == total, keep=keep)
         job.log(f"period {k}/{total}: mean D {_mean_D(sims):.4g}, "
                 f"blown {sum(int(s.blown.sum()) for s in sims)}")
@@ -115,7 +91,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
                 job.provenance(seed=run["seeds"]))
     tr = pd.concat(traces, ignore_index=True)
     write_table(tr[[c for c, _ in TRACES.columns]], job.output("traces"), TRACES, job.provenance(seed=run["seeds"]))
-    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]))
+    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]), rid)
     ok = df[df["completed"]]
     job.log(f"{len(ok)}/{len(df)} completed; deviation by condition: "
             f"{ok.groupby('condition')['deviation'].median().round(4).to_dict()}")
@@ -168,13 +144,3 @@ def summary_frame(results: pd.DataFrame) -> pd.DataFrame:
     for key, grp in results.groupby(keys, sort=False, dropna=False):
         rows.append({**dict(zip(keys, key)), **summarize(grp["deviation"], grp["completed"])})
     return pd.DataFrame(rows, columns=[c for c, _ in SUMMARY.columns])
-
-
-def collect(job: Job) -> None:
-    """Rule entry point: concatenate every group's results and traces; summary per condition."""
-    res, tr = read_tables(job.inputs["results"], RESULTS), read_tables(job.inputs["traces"], TRACES)
-    write_table(res, job.output("results"), RESULTS, job.provenance())
-    write_table(tr, job.output("traces"), TRACES, job.provenance())
-    summ = summary_frame(res)
-    write_table(summ, job.output("summary"), SUMMARY, job.provenance())
-    job.log(f"{len(res)} members in {res['run'].nunique()} runs; {len(tr)} trace rows")

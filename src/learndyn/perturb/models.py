@@ -285,16 +285,17 @@ def checkpoint_path(run_dir_or_ckpt: str | os.PathLike, step: int | None = None)
     return path / "ckpt" / f"step={int(step)}.ckpt"
 
 
-def load_model(run_dir_or_ckpt: str | os.PathLike, step: int | None = None) -> nn.Module:
-    """The model saved at ``step`` of a training run (weights-only load), in eval mode.
+def load_model(run_dir: str | os.PathLike, step: int) -> nn.Module:
+    """The model saved at ``step`` of a training run, in eval mode: loaded weights-only through the
+    run's manifest (``checkpoints.parquet``), which checks the file's sha256 and run identity.
 
     The checkpoint carries the model's description (id, input shape, classes, pad mode) under
     ``checkpoint["perturb"]`` (written by :class:`learndyn.perturb.module.PerturbClassifier`).
     """
-    from learndyn.train import CheckpointError, load_checkpoint
+    from learndyn.checkpoints import CheckpointError, RunCheckpoints
 
-    path = checkpoint_path(run_dir_or_ckpt, step)
-    ckpt = load_checkpoint(path)
+    ckpts = RunCheckpoints(Path(run_dir) / "checkpoints.parquet")
+    path, ckpt = ckpts.file(step), ckpts.load(step)
     meta = ckpt.get("perturb")
     if not isinstance(meta, dict) or "model" not in meta:
         raise CheckpointError(f"{path}: not a perturb checkpoint (no 'perturb' model description)")

@@ -24,11 +24,9 @@ from scipy import stats
 from learndyn.claims import CLAIMS, N_BOOT, claim, claim_rng, claims_frame, fmt
 from learndyn.io import read_table, write_table
 from learndyn.job import Job
-from learndyn.splines import init_analysis as ia
-from learndyn.splines.data import DATASETS, dataset_xy
-from learndyn.splines.landscape_analysis import SLICE_CHECKS, SPECTRUM_CHECKS
+from learndyn.splines import tables as st
 from learndyn.splines.spline import evaluate_pieces, network_forward, spline_from_network, spline_pieces
-from learndyn.splines.trajectory import METRICS, TRAJECTORY, run_params
+from learndyn.splines.tables import DATASETS, METRICS, SLICE_CHECKS, SPECTRUM_CHECKS, TRAJECTORY, dataset_xy, run_params
 
 STUDY = "splines"
 CONFIDENCE = 0.95
@@ -368,8 +366,8 @@ def landscape_claims(checks: pd.DataFrame, slice_checks: pd.DataFrame) -> list[d
 
 def write_claims(job: Job) -> None:
     metrics = read_table(job.inputs["implicit_regularisation"], METRICS)
-    laws = read_table(job.inputs["breakpoint_laws"], ia.LAWS)
-    flatness = read_table(job.inputs["flatness"], ia.FLATNESS)
+    laws = read_table(job.inputs["breakpoint_laws"], st.LAWS)
+    flatness = read_table(job.inputs["flatness"], st.FLATNESS)
     traj = read_table(job.inputs["trajectory_presets"], TRAJECTORY)
     x, _ = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D1")
     rows = splines_claims(metrics, laws, flatness, traj, len(x))

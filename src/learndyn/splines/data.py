@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from learndyn.io import Table
 from learndyn.splines.constructions import dataset_d3, dataset_d4, dataset_d5
+from learndyn.splines.tables import DATASETS, dataset_xy  # noqa: F401 (schemas and readers: tables.py)
 
-DATASETS = Table("splines.datasets", (
-    ("dataset", pa.string()), ("index", pa.int64()), ("x", pa.float64()), ("y", pa.float64()),
-))
 
 
 # Which data config keys each set reads: a job depends only on its own set, so changing
@@ -41,10 +37,3 @@ def make_dataset(name: str, d2_seed: int | None = None, d5_points: int | None = 
 def make_datasets(d2_seed: int, d5_points: int) -> pd.DataFrame:
     """Every data set in one table (what figures read)."""
     return pd.concat([make_dataset(n, d2_seed, d5_points) for n in DATASET_KEYS], ignore_index=True)
-
-
-def dataset_xy(table: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    sub = table[table["dataset"] == name].sort_values("index")
-    if sub.empty:
-        raise KeyError(f"dataset {name!r} not in the datasets table (have {sorted(table['dataset'].unique())})")
-    return sub["x"].to_numpy(), sub["y"].to_numpy()

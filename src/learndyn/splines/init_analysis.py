@@ -9,34 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import torch
 from scipy import stats
 
-from learndyn.io import Table
 from learndyn.splines.init import breakpoint_cdf, init_moments, sample_init
 from learndyn.splines.spline import network_forward
+from learndyn.splines.tables import FLAT_FUNCTIONS, FLATNESS, HISTOGRAMS, LAWS  # noqa: F401 (schemas: tables.py)
 
-LAWS = Table("splines.breakpoint_laws", (
-    ("case", pa.string()), ("family", pa.string()), ("n", pa.int64()), ("ks", pa.float64()),
-    ("ks_threshold", pa.float64()), ("p_abs_le_1", pa.float64()), ("theory_p_abs_le_1", pa.float64()),
-    ("p_abs_gt_2", pa.float64()), ("theory_p_abs_gt_2", pa.float64()),
-))
-HISTOGRAMS = Table("splines.breakpoint_histograms", (
-    ("case", pa.string()), ("bin_lo", pa.float64()), ("bin_hi", pa.float64()),
-    ("density", pa.float64()), ("theory_density", pa.float64()),
-))
-FLATNESS = Table("splines.flatness", (
-    ("family", pa.string()), ("width", pa.int64()), ("draw", pa.int64()), ("r2_0", pa.float64()),
-    ("tv_0", pa.float64()), ("max_abs_slope", pa.float64()), ("n_knots", pa.int64()),
-    ("var_f0", pa.float64()), ("r2_ratio", pa.float64()), ("tv_ratio", pa.float64()),
-    ("sum_mu2", pa.float64()), ("fprime2", pa.float64()),
-    ("theory_sum_mu2", pa.float64()), ("theory_fprime2", pa.float64()),
-))
-FLAT_FUNCTIONS = Table("splines.flat_functions", (
-    ("family", pa.string()), ("width", pa.int64()), ("draw", pa.int64()),
-    ("x", pa.float64()), ("f", pa.float64()),
-))
 HIST_EDGES = np.linspace(-10, 10, 201)
 FPRIME_AT = 0.37  # off the zero-bias kink at 0 (spec T6)
 
@@ -55,6 +33,8 @@ def breakpoint_cases(gaussian_ratios, uniform_ab) -> list[tuple[str, str, dict]]
 
 def _draw_breakpoints(family: str, knobs: dict, n: int, seed: int) -> np.ndarray:
     if family == "torch":  # the real PyTorch layer, not our reimplementation of its law
+        import torch  # here: figures import this module for loglog_slope
+
         gen_state = torch.random.get_rng_state()
         torch.manual_seed(seed)
         layer = torch.nn.Linear(1, n, dtype=torch.float64)

@@ -9,30 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from learndyn.io import Table
 from learndyn.splines import constructions as cons
+from learndyn.splines.tables import (  # noqa: F401 (schemas: tables.py)
+    F64, LOSS_SLICES, SLICE_CHECKS, SPECTRA, SPECTRUM_CHECKS,
+)
 
-F64, I64 = pa.float64(), pa.int64()
-LOSS_SLICES = Table("splines.loss_slices", (
-    ("kind", pa.string()), ("unit", I64), ("orientation", F64), ("beta", F64), ("mu", F64),
-    ("gamma", F64), ("loss", F64), ("gap", I64),
-))
-SLICE_CHECKS = Table("splines.loss_slice_checks", (
-    ("check", pa.string()), ("unit", I64), ("location", F64), ("data_index", F64), ("gap", F64),
-    ("predicted", F64), ("measured", F64), ("abs_error", F64), ("rel_error", F64),
-))
-SPECTRA = Table("splines.hessian_spectra", (
-    ("case", pa.string()), ("coordinates", pa.string()), ("index", I64), ("eigenvalue", F64),
-    ("abs_eigenvalue", F64), ("is_zero", pa.bool_()),
-))
-SPECTRUM_CHECKS = Table("splines.hessian_checks", (
-    ("case", pa.string()), ("coordinates", pa.string()), ("H", I64), ("N", I64), ("dim", I64),
-    ("n_zero", I64), ("min_zero_theory", F64), ("n_negative", I64), ("lambda_min", F64),
-    ("lambda_max", F64), ("saddle_lower", F64), ("saddle_upper", F64),
-    ("max_tangent_residual", F64), ("max_abs_diff_vs_minimum", F64), ("rank", I64),
-))
 SLICE_UNITS = (0, 1)
 
 

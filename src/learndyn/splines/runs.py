@@ -10,16 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from learndyn.io import Table
 from learndyn.splines.init import draw_init
+from learndyn.splines.tables import RUNS  # noqa: F401 (schemas: tables.py)
 
-RUNS = Table("splines.runs", (
-    ("run", pa.int64()), ("group", pa.string()), ("sweep", pa.string()), ("dataset", pa.string()),
-    ("width", pa.int64()), ("preset", pa.string()), ("knob", pa.string()), ("knob_value", pa.float64()),
-    ("seed", pa.int64()), ("converged", pa.bool_()), ("steps", pa.int64()), ("final_loss", pa.float64()),
-))
 KNOB = {"rho": "rho", "antisymmetric": "alpha"}
 
 

@@ -259,3 +259,9 @@ def network_from_spline(spline: Spline, scales=None):
     b = -w * beta
     v = mu / a
     return w, b, v, float(spline.offset)
+
+
+def gap_index(x, beta) -> np.ndarray:
+    """Gap g_i in {0..N}: #{x_n < beta_i} (g = 0 left of the hull, g = N right of it)."""
+    x, beta = (np.atleast_1d(np.asarray(a, dtype=np.float64)) for a in (x, beta))
+    return np.searchsorted(np.sort(x), beta, side="left")

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 
-from learndyn.io import Table
 from learndyn.splines.gd import loss_and_grads
 from learndyn.splines.spline import spline_from_network
+from learndyn.splines.tables import (  # noqa: F401 (schemas and readers: tables.py)
+    METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, run_params,
+)
 
-PARAM_NAMES = ("w", "b", "v", "c")
-TRAJECTORY = Table("splines.trajectory", (
-    ("run", pa.int64()), ("step", pa.int64()), ("unit", pa.int64()),
-    ("w", pa.float64()), ("b", pa.float64()), ("v", pa.float64()), ("c", pa.float64()),
-    ("breakpoint", pa.float64()), ("delta_slope", pa.float64()), ("orientation", pa.int8()),
-    ("far", pa.bool_()), ("loss", pa.float64()),
-))
-METRIC_NAMES = ("d_cs", "d_li", "rms_cs", "rms_li", "displacement_median", "displacement_weighted",
-                "n_far", "n_flipped", "pinning_fraction", "pinning_chance", "effective_kinks",
-                "r2", "tv", "r2_li", "tv_li", "ncs_curvature", "lazy_rms")
-METRICS = Table("splines.metrics", (
-    ("group", pa.string()), ("run", pa.int64()), ("sweep", pa.string()), ("dataset", pa.string()),
-    ("width", pa.int64()), ("preset", pa.string()), ("knob", pa.string()), ("knob_value", pa.float64()),
-    ("seed", pa.int64()), ("converged", pa.bool_()), ("steps", pa.int64()), ("final_loss", pa.float64()),
-    *((m, pa.float64()) for m in METRIC_NAMES),
-))
 
 
 def trajectory_rows(params: dict, x: np.ndarray, y: np.ndarray, step: int) -> pd.DataFrame:
@@ -52,12 +37,3 @@ def trajectory_rows(params: dict, x: np.ndarray, y: np.ndarray, step: int) -> pd
                                     "v": v, "c": float(c), "breakpoint": beta, "delta_slope": mu,
                                     "orientation": orient, "far": far, "loss": float(loss[r])}))
     return pd.concat(frames, ignore_index=True)
-
-
-def run_params(traj: pd.DataFrame, run: int, step: int | None = None) -> dict:
-    """(w, b, v, c) of one run at one step (default: its last) from a trajectory table."""
-    g = traj[traj["run"] == run]
-    g = g[g["step"] == (g["step"].max() if step is None else step)].sort_values("unit")
-    if g.empty:
-        raise KeyError(f"no trajectory rows for run {run} at step {step}")
-    return {"w": g["w"].to_numpy(), "b": g["b"].to_numpy(), "v": g["v"].to_numpy(), "c": float(g["c"].iloc[0])}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 
+from learndyn.checkpoints import identity
 from learndyn.io import atomic_write
 from learndyn.train.store import RESUME, keep_policy, write_weights
 
@@ -33,8 +34,9 @@ class BreakpointCheckpoint(pl.Callback):
     """
 
     def __init__(self, ckpt_dir: str | os.PathLike, schedule: list[int],
-                 log: Callable[[str], None] = print, keep="all"):
+                 log: Callable[[str], None] = print, keep="all", run: dict | None = None):
         self.ckpt_dir = Path(ckpt_dir)
+        self.run = run  # learndyn.checkpoints.run_identity: stamped into every file
         self.schedule = {int(s) for s in schedule}
         self.emit = log
         self.keeps = keep_policy(keep)
@@ -44,6 +46,8 @@ class BreakpointCheckpoint(pl.Callback):
         path = self.ckpt_dir / f"step={step}.ckpt"
         self._pending = {"step": step, "final": final,
                          "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
+        if self.run is not None:
+            self._pending["identity"] = identity(self.run, step)
         with atomic_write(self.ckpt_dir / RESUME) as tmp:
             trainer.save_checkpoint(tmp, weights_only=False)  # full state: resume needs it
         resume = self.ckpt_dir / RESUME

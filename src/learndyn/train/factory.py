@@ -19,6 +19,7 @@ import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.environments import LightningEnvironment
 
+from learndyn.checkpoints import check_identity, decode, identity, run_identity
 from learndyn.io import clear_folder, config_hash, writer_lock
 from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
 from learndyn.train.store import (
@@ -39,7 +40,7 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
                  threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
                  precision: str = "32-true", log: Callable[[str], None] = print,
                  progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = (),
-                 keep: Any = "all") -> pl.Trainer:
+                 keep: Any = "all", run: dict | None = None) -> pl.Trainer:
     # Lightning's banner lines (accelerator list, logger tips) would drown the job logs.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     # Lightning probes for SLURM auto-resume at every fresh fit and warns when `srun` exists but
@@ -56,7 +57,7 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
         # One process, one device per job: Snakemake (or its SLURM executor) does the scheduling,
         # so Lightning must not try to act as a SLURM/multi-node launcher (nor warn about srun).
         plugins=[LightningEnvironment()],
-        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log, keep=keep),
+        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log, keep=keep, run=run),
                    ProgressLog(progress_every_s, log=log), *callbacks],
     )
 
@@ -79,19 +80,35 @@ def _prepare_run_dir(ckpt_dir: Path, fingerprint: dict, log: Callable[[str], Non
     marker.write_text(json.dumps({"hash": want, "config": fingerprint}, sort_keys=True, default=str))
 
 
-def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None]) -> Path | None:
+def _own(path: Path, run: dict, step: int | None, log: Callable[[str], None]) -> dict | None:
+    """``path``'s content if it is a readable checkpoint of ``run`` (at ``step`` when given); else
+    None, after logging why and deleting it: a foreign, stale or broken file is never resumed from."""
+    try:
+        ckpt, found = decode(path)
+        check_identity(path, found, dict(run) if step is None else identity(run, step))
+        return ckpt
+    except CheckpointError as err:
+        log(f"skipping {err}")
+        path.unlink()
+        return None
+
+
+def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None],
+                  run: dict) -> Path | None:
     """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
 
-    Without a resume file (never started, or finished: it is deleted after the manifest) the run
-    starts fresh and old step files go, so that no file of an earlier run is taken for this
-    one's; so does a killed run whose policy now keeps a passed breakpoint it did not write.  A
-    kill between replacing the resume file and writing its kept step file is repaired.
+    Without a valid resume file (never started; finished: it is deleted after the manifest; or
+    skipped: unreadable or another run's, logged) the run starts fresh and old step files go, so
+    that no file of an earlier run is taken for this one's; so does a killed run whose policy now
+    keeps a passed breakpoint it did not write (or whose step file was skipped).  A kill between
+    replacing the resume file and writing its kept step file is repaired.
     """
     resume = ckpt_dir / RESUME
-    if resume.exists():
-        meta = load_checkpoint(resume).get("learndyn", {})
+    ckpt = _own(resume, run, None, log) if resume.exists() else None
+    if ckpt is not None:
+        meta = ckpt.get("learndyn", {})
         step, final = int(meta.get("step", -1)), bool(meta.get("final", False))
-        files = checkpoint_files(ckpt_dir)
+        files = {s: p for s, p in checkpoint_files(ckpt_dir).items() if _own(p, run, s, log) is not None}
         lost = [s for s in schedule if s < step and keeps(s, False) and s not in files]
         if not lost:
             if keeps(step, final) and (final or step not in files):
@@ -116,7 +133,8 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     ``keep`` is the rule's retention policy (:func:`learndyn.train.store.keep_policy`): the
     breakpoints its analyses read; the others are never written as step files.
     ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
-    checkpoints written under another fingerprint are discarded rather than resumed.  ``keep``
+    checkpoints written under another fingerprint are discarded rather than resumed; its hash and
+    ``seed`` are the run identity every checkpoint carries (:mod:`learndyn.checkpoints`).  ``keep``
     is not part of it: a killed run resumes under a narrower policy (a wider one that needs a
     breakpoint already passed starts fresh).
     ``before_manifest`` writes the job's other outputs once training has ended, so that the
@@ -134,8 +152,9 @@ def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, prov
          accelerator, precision, log, manifest_name, extra_callbacks, before_manifest, keep):
     ckpt_dir = run_dir / "ckpt"
     keeps = keep_policy(keep)
+    run = run_identity(fingerprint, seed)
     _prepare_run_dir(ckpt_dir, fingerprint, log)
-    resume = _resume_point(ckpt_dir, keeps, schedule, log)
+    resume = _resume_point(ckpt_dir, keeps, schedule, log, run)
     if resume is not None:
         expected = set(module.state_dict())
         ckpt = load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
@@ -144,7 +163,7 @@ def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, prov
         log(f"starting fresh in {ckpt_dir}")
     trainer = make_trainer(ckpt_dir=ckpt_dir, schedule=schedule, seed=seed, threads=threads,
                            max_steps=max_steps, accelerator=accelerator, precision=precision, log=log,
-                           callbacks=extra_callbacks, keep=keep)
+                           callbacks=extra_callbacks, keep=keep, run=run)
     try:
         trainer.fit(module, train_dataloaders=train_data,
                     ckpt_path=str(resume) if resume else None, weights_only=True)
@@ -154,6 +173,7 @@ def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, prov
         raise
     if before_manifest is not None:
         before_manifest()
-    manifest = write_manifest(ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)})
+    manifest = write_manifest(ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)},
+                              run)
     (ckpt_dir / RESUME).unlink(missing_ok=True)  # only a resume reads it, and training has ended
     return manifest

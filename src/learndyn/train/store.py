@@ -1,6 +1,8 @@
-"""Checkpoint files on disk: safe loading, discovery, hashing and the manifest.
+"""Lightning training's checkpoint files: discovery, retention, resume state and the manifest.
 
-Nothing here imports Lightning, so analyses that only read checkpoints start fast.
+Identity, hashing, the manifest and verified loading are the store core's
+(:mod:`learndyn.checkpoints`, shared with the motor simulator).  Nothing here imports Lightning,
+so analyses that only read checkpoints start fast.
 
 The checkpoint folder is deliberately *not* a Snakemake output (Snakemake deletes outputs
 before rerunning a job, which would defeat resuming).  The declared output is the manifest
@@ -16,31 +18,26 @@ never written as a step file, so the manifest lists exactly the files that exist
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import torch
 
-from learndyn.io import Table, atomic_write, write_table
+from learndyn.checkpoints import (  # MANIFEST, CheckpointError: re-exported by learndyn.train
+    MANIFEST,  # noqa: F401
+    CheckpointError,
+    check_state_keys,
+    decode,
+    save_torch,
+)
+from learndyn.checkpoints import write_manifest as _write_manifest
 
-MANIFEST = Table("checkpoints", (
-    ("step", pa.int64()), ("file", pa.string()), ("sha256", pa.string()),
-    ("loss", pa.float64()), ("final", pa.bool_()),
-))
 _STEP_FILE = re.compile(r"^step=(\d+)\.ckpt$")
 RESUME = "resume.ckpt"
 # what only a resume reads; a kept breakpoint's file drops it (analyses load state_dict + metadata)
 RESUME_ONLY = ("optimizer_states", "lr_schedulers", "callbacks")
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is unreadable, unsafe, or belongs to another model or config."""
 
 
 def checkpoint_files(ckpt_dir: str | os.PathLike) -> dict[int, Path]:
@@ -58,26 +55,17 @@ def checkpoint_files(ckpt_dir: str | os.PathLike) -> dict[int, Path]:
 def load_checkpoint(path: str | os.PathLike, expected_keys: set[str] | None = None) -> dict:
     """Load a checkpoint with weights-only unpickling; nothing on disk runs as code.
 
+    No identity or sha256 check: this is for the training job's own files (resume) and tests;
+    analyses read through :class:`learndyn.checkpoints.RunCheckpoints`, which checks both.
     ``expected_keys`` (state-dict keys of the model it should belong to) turns a checkpoint of
     another model into a clear error instead of a confusing one downstream.
     """
     path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated zip, foreign file, or a pickled object
-        raise CheckpointError(
-            f"{path}: cannot be loaded as a weights-only checkpoint "
-            f"(truncated, foreign, or carrying pickled objects): {type(err).__name__}: {err}"
-        ) from err
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+    ckpt, _ = decode(path)
+    if "state_dict" not in ckpt:
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no state_dict)")
-    if expected_keys is not None and set(ckpt["state_dict"]) != set(expected_keys):
-        raise CheckpointError(
-            f"{path}: checkpoint of another model: has {sorted(ckpt['state_dict'])}, "
-            f"expected {sorted(expected_keys)}"
-        )
+    if expected_keys is not None:
+        check_state_keys(path, ckpt, expected_keys)
     return ckpt
 
 
@@ -102,20 +90,10 @@ def describe_keep(keep) -> str:
     return keep if isinstance(keep, str) else f"steps {sorted(int(s) for s in keep)} + final"
 
 
-def _torch_save_atomic(obj: dict, path: Path) -> None:
-    # through a buffer: torch.save names the zip's root after a file's (random temp) name, so the
-    # same weights would hash differently on every write; a buffer's root is always "archive"
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(buf.getvalue())
-
-
 def write_weights(full: str | os.PathLike, path: str | os.PathLike) -> Path:
     """``path`` <- the checkpoint ``full`` without its resume-only state (atomic)."""
-    ckpt = torch.load(full, map_location="cpu", weights_only=True)
-    _torch_save_atomic({k: v for k, v in ckpt.items() if k not in RESUME_ONLY}, Path(path))
-    return Path(path)
+    ckpt, _ = decode(full)
+    return save_torch({k: v for k, v in ckpt.items() if k not in RESUME_ONLY}, path)
 
 
 def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
@@ -126,25 +104,12 @@ def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
     return int(load_checkpoint(path).get("learndyn", {}).get("step", -1))
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def write_manifest(ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict,
+                   run: dict) -> pd.DataFrame:
+    """Hash every step file (each must carry ``run``'s identity) and write the manifest last."""
+    def row(ckpt: dict) -> dict:
+        meta = ckpt.get("learndyn", {})
+        return {"step": int(meta.get("step", -1)), "loss": float(meta.get("loss", float("nan"))),
+                "final": bool(meta.get("final", False))}
 
-
-def write_manifest(ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict) -> pd.DataFrame:
-    """Hash every checkpoint and write the manifest (the job's declared output) last."""
-    manifest_path = Path(manifest_path)
-    rows = []
-    for step, path in checkpoint_files(ckpt_dir).items():
-        meta = load_checkpoint(path).get("learndyn", {})
-        rows.append({"step": step, "file": os.path.relpath(path, manifest_path.parent),
-                     "sha256": sha256(path), "loss": float(meta.get("loss", float("nan"))),
-                     "final": bool(meta.get("final", False))})
-    if not rows:
-        raise CheckpointError(f"{ckpt_dir}: no checkpoints to list in the manifest")
-    df = pd.DataFrame(rows)
-    write_table(df, manifest_path, MANIFEST, prov)
-    return df
+    return _write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row)

@@ -1,45 +1,40 @@
-"""Rule entry points of the splines study: each takes a :class:`learndyn.job.Job`.
+"""Rule entry points of the splines study, each named after its rule in workflow/rules/splines.smk
+(each takes a :class:`learndyn.job.Job`).
 
 Thin by design: read Parquet/checkpoints, call the pure functions of this package, write
-Parquet.  Everything here is importable and runnable without Snakemake.
+Parquet.  Everything here is importable and runnable without Snakemake.  Module-level imports stay
+light (no torch): a rule's code inputs are what its entry function can import
+(learndyn.code_inputs), so each entry imports its heavy modules inside its body.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-from learndyn.io import read_table, write_table
+from learndyn.checkpoints import RunCheckpoints
+from learndyn.io import read_table, read_tables, write_table
 from learndyn.job import Job
-from learndyn.splines.data import DATASETS, dataset_xy, make_dataset
-from learndyn.splines.metrics import implicit_regularisation_metrics
-from learndyn.splines.runs import RUNS, group_init, group_runs
-from learndyn.splines.trajectory import METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, trajectory_rows
-from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
-
-if TYPE_CHECKING:  # Lightning is imported only by the training jobs (train_group)
-    from learndyn.splines.module import SplineGD
+from learndyn.splines.tables import DATASETS, METRIC_NAMES, METRICS, PARAM_NAMES, RUNS, TRAJECTORY, dataset_xy
 
 
-def prepare_dataset(job: Job) -> None:
+def prepare_splines_dataset(job: Job) -> None:
+    from learndyn.splines.data import make_dataset
+
     df = make_dataset(job.wildcards["dataset"], **job.cfg)
     write_table(df, job.output("dataset"), DATASETS, job.provenance(seed=job.cfg.get("d2_seed")))
 
 
-def collect_datasets(job: Job) -> None:
-    df = pd.concat([read_table(p, DATASETS) for p in _paths(job.inputs["datasets"])], ignore_index=True)
+def collect_splines_datasets(job: Job) -> None:
+    df = read_tables(job.inputs["datasets"], DATASETS)
     write_table(df, job.output("datasets"), DATASETS, job.provenance())
 
 
-def _paths(value) -> list:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def train_group(job: Job) -> None:
+def train_splines(job: Job) -> None:
     """Batched full-batch GD of every run of one group, checkpointed at breakpoints."""
     from learndyn.splines.module import SplineGD  # Lightning: imported only by training jobs
+    from learndyn.splines.runs import group_init, group_runs
+    from learndyn.train import breakpoint_schedule
     from learndyn.train.factory import fit_with_breakpoints
 
     group, train = job.cfg, job.cfg["train"]
@@ -57,10 +52,10 @@ def train_group(job: Job) -> None:
                          provenance=job.provenance(seed=group["seeds"]), threads=job.threads,
                          precision="64-true", log=job.log,
                          before_manifest=lambda: _write_runs(job, runs, module),
-                         keep="all")  # analyse_group extracts the spline at every checkpoint
+                         keep="all")  # analyse_splines_group extracts the spline at every checkpoint
 
 
-def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:
+def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:  # noqa: F821 (Lightning: lazy)
     conv = module.converged_step.numpy()
     runs = runs.assign(group=job.wildcards.get("group", ""), converged=conv >= 0,
                        steps=np.where(conv >= 0, conv, module.progress_step),
@@ -69,22 +64,24 @@ def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:
     job.log(f"{int((conv >= 0).sum())}/{len(conv)} runs converged (L < tol) by step {module.progress_step}")
 
 
-def _checkpoint_params(path, manifest_dir):
+def _checkpoint_params(ckpts: RunCheckpoints, step: int):
     keys = {*PARAM_NAMES, "x", "y", "step_count", "loss", "converged_step"}
-    state = load_checkpoint(manifest_dir / path, expected_keys=keys)["state_dict"]
+    state = ckpts.load(step, expected_keys=keys)["state_dict"]  # checked: sha256 and the run's identity
     return {k: state[k].numpy() for k in PARAM_NAMES}
 
 
-def analyse_group(job: Job) -> None:
+def analyse_splines_group(job: Job) -> None:
     """Spline extraction at every checkpoint and implicit-regularisation metrics per run."""
-    from pathlib import Path
-    manifest_path = Path(job.inputs["manifest"])
-    manifest = read_table(manifest_path, MANIFEST)
+    from learndyn.splines.metrics import implicit_regularisation_metrics
+    from learndyn.splines.trajectory import trajectory_rows
+
+    ckpts = RunCheckpoints(job.inputs["manifest"])
+    manifest = ckpts.table
     runs = read_table(job.inputs["runs"], RUNS)
     x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), runs["dataset"].iloc[0])
     frames, first, last = [], None, None
     for row in manifest.itertuples(index=False):
-        params = _checkpoint_params(row.file, manifest_path.parent)
+        params = _checkpoint_params(ckpts, int(row.step))
         frames.append(trajectory_rows(params, x, y, int(row.step)))
         first = params if first is None else first
         last = params
@@ -99,12 +96,12 @@ def analyse_group(job: Job) -> None:
                 job.provenance())
 
 
-def collect_metrics(job: Job) -> None:
-    df = pd.concat([read_table(p, METRICS) for p in _paths(job.inputs["metrics"])], ignore_index=True)
+def collect_splines_metrics(job: Job) -> None:
+    df = read_tables(job.inputs["metrics"], METRICS)
     write_table(df, job.output("table"), METRICS, job.provenance())
 
 
-def analyse_init(job: Job) -> None:
+def analyse_splines_init(job: Job) -> None:
     """Breakpoint laws at init (F2) and flatness of initial functions (F3)."""
     from learndyn.splines import init_analysis as ia
 
@@ -121,7 +118,7 @@ def analyse_init(job: Job) -> None:
     job.log(f"flatness: {len(flat)} draws over {flat_cfg['families']} x {flat_cfg['widths']}")
 
 
-def analyse_landscape(job: Job) -> None:
+def analyse_splines_landscape(job: Job) -> None:
     """Loss slices (F4, on D3) and Hessian spectra in both coordinate systems (F5)."""
     from learndyn.splines import landscape_analysis as la
 
@@ -134,3 +131,18 @@ def analyse_landscape(job: Job) -> None:
     write_table(checks, job.output("hessian_checks"), la.SPECTRUM_CHECKS, job.provenance(seed=0))
     job.log("Hessian zero counts: " + ", ".join(
         f"{r.case}/{r.coordinates}: {r.n_zero} (theory >= {r.min_zero_theory})" for r in checks.itertuples()))
+
+
+def splines_claims(job: Job) -> None:
+    from learndyn.splines import claims
+
+    claims.write_claims(job)
+
+
+def render_splines(job: Job) -> None:
+    """One figure of the splines study: read its tables, draw it, save PNG (no torch: figure jobs)."""
+    from learndyn.figures.splines import FIGURES
+    from learndyn.figures.style import render_figure
+    from learndyn.splines.tables import schema
+
+    render_figure(job, "splines", FIGURES, schema)

@@ -1,9 +1,14 @@
-"""Rule entry points of the kernel study's multitask experiment (each takes a :class:`Job`).
+"""Rule entry points of the kernel study, each named after its rule in workflow/rules/kernel.smk
+(each takes a :class:`Job`).
 
-prepare_data -> train_run (per run: paired Std/Large, phase 1 + phase 2, Lightning) ->
-analyse_run (t = 0 pseudo-kernel, hidden representations, embedding, ARI) -> collect_runs
-(pooled tables and Pearson correlations across runs).  The validation cases (1-D one-step, SMG
-linear net) are in :mod:`learndyn.kernel.validation`.
+prepare_kernel_data -> train_kernel (per run: paired Std/Large, phase 1 + phase 2, Lightning) ->
+analyse_kernel_run (t = 0 pseudo-kernel, hidden representations, embedding, ARI) ->
+collect_kernel_runs (pooled tables and Pearson correlations across runs) -> kernel_claims,
+render_kernel.  The validation cases (kernel_onestep, kernel_linear) and kernel_splines_regime call
+:mod:`learndyn.kernel.validation` and :mod:`learndyn.kernel.splines_regime`.
+
+Module-level imports stay light (no torch): a rule's code inputs are what its entry function can
+import (learndyn.code_inputs), so each entry imports its heavy modules inside its body.
 """
 from __future__ import annotations
 
@@ -12,16 +17,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from learndyn.checkpoints import RunCheckpoints
 from learndyn.io import read_table, read_tables, write_table
 from learndyn.job import Job
-from learndyn.kernel import analysis as an
-from learndyn.kernel import multitask as mt
-from learndyn.kernel.runs import DATASETS, INITS, SETS, datasets_frame, parse_run, run_seed, run_sets
-from learndyn.train import MANIFEST, breakpoint_schedule, load_checkpoint
-from learndyn.kernel.tables import CURVES, SUMMARY  # noqa: F401 (schemas: tables.py)
+from learndyn.kernel.tables import ARI, CURVES, INITS, SETS, SUMMARY
 
 
-def prepare_data(job: Job) -> None:
+def prepare_kernel_data(job: Job) -> None:
+    from learndyn.kernel.runs import DATASETS, datasets_frame, run_seed
+
     run = job.wildcards["krun"]
     df = datasets_frame(job.cfg, run)
     write_table(df, job.output("datasets"), DATASETS, job.provenance(seed=run_seed(job.cfg["seed"], run)))
@@ -29,20 +33,24 @@ def prepare_data(job: Job) -> None:
 
 
 def _schedule(train: dict) -> list[int]:
+    from learndyn.train import breakpoint_schedule
+
     return breakpoint_schedule({"schedule": "linear", "every": train["snapshot_every"]}, 2 * train["steps"])
 
 
 def analysed_steps(train: dict) -> list[int]:
-    """The checkpoints :func:`analyse_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over
-    training') and the end of phase 2 (also the training rule's retention policy: the phase-2 snapshots are never
-    kept)."""
+    """The checkpoints :func:`analyse_kernel_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden
+    representations over training') and the end of phase 2 (also the training rule's retention policy: the phase-2
+    snapshots are never kept)."""
     T = train["steps"]
     return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
 
 
-def train_run(job: Job) -> None:
+def train_kernel(job: Job) -> None:
     """The nets of one run (paired Std/Large, plus sweep nets): single-task phase, then fine-tuning."""
+    from learndyn.kernel import multitask as mt
     from learndyn.kernel.module import TaskNetsGD  # Lightning: only training jobs import it
+    from learndyn.kernel.runs import DATASETS, run_sets
     from learndyn.train.factory import fit_with_breakpoints
 
     cfg, train, net = job.cfg, job.cfg["train"], job.cfg["net"]
@@ -89,8 +97,10 @@ def _labels(cfg: dict) -> list[str]:
     return [i["init"] for i in cfg["inits"]]
 
 
-def _nets_at(path: Path, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
-    state = load_checkpoint(path)["state_dict"]
+def _nets_at(ckpts: RunCheckpoints, step: int, n_hidden: int, labels) -> dict[str, mt.TaskNet]:  # noqa: F821 (mt: lazy)
+    from learndyn.kernel import multitask as mt
+
+    state = ckpts.load(step)["state_dict"]  # checked: sha256 and the run's identity
     nets = {}
     for n, init in enumerate(labels):
         net = mt.TaskNet(n_hidden)
@@ -99,20 +109,24 @@ def _nets_at(path: Path, n_hidden: int, labels) -> dict[str, mt.TaskNet]:
     return nets
 
 
-def _weights(net: mt.TaskNet) -> dict:
+def _weights(net: mt.TaskNet) -> dict:  # noqa: F821 (mt: lazy)
     return {"W1": net.W1.detach().double(), "W2": net.W2.detach().double()}
 
 
-def analyse_run(job: Job) -> None:
+def analyse_kernel_run(job: Job) -> None:
+    from learndyn.kernel import analysis as an
+    from learndyn.kernel import multitask as mt
+    from learndyn.kernel.runs import DATASETS, parse_run, run_sets
+
     cfg, acfg = job.cfg, job.cfg["analysis"]
     run = job.wildcards["krun"]
     schedule, rep = parse_run(run)
     train = cfg["train"]
     T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
-    files = {int(r.step): manifest_path.parent / r.file for r in read_table(manifest_path, MANIFEST).itertuples()}
+    files = RunCheckpoints(manifest_path)
     steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training')
-    missing = [s for s in analysed_steps(train) if s not in files]
+    missing = [s for s in analysed_steps(train) if s not in files.steps]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
     sets = run_sets(read_table(job.inputs["datasets"], DATASETS), run)
@@ -120,7 +134,7 @@ def analyse_run(job: Job) -> None:
     prov = job.provenance(seed=acfg["kmeans_seed"], embedding=an.EMBEDDING)
 
     labels = _labels(cfg)
-    nets0 = _nets_at(files[0], n_hidden, labels)
+    nets0 = _nets_at(files, 0, n_hidden, labels)
     eig, groups, sil = an.t0_structure(run, nets0, sets["single_train"], acfg["eig_modes"], acfg["n_keep"])
     write_table(eig, job.output("eigvec"), an.EIGVEC, prov)
     write_table(groups, job.output("groups"), an.GROUPS, prov)
@@ -131,7 +145,7 @@ def analyse_run(job: Job) -> None:
     # embedding; ARI over the first half
     hidden = {init: {g: [] for g in an.GROUPINGS} for init in labels}
     for s in steps1:
-        for init, net in _nets_at(files[s], n_hidden, labels).items():
+        for init, net in _nets_at(files, s, n_hidden, labels).items():
             if init in INITS or s == T:
                 for g, avg in an.hidden_averages(net, sets["single_train"]).items():
                     hidden[init][g].append(avg)
@@ -161,7 +175,7 @@ def analyse_run(job: Job) -> None:
 
     # per-net summary: final losses, zero-shot multitasking, rich/lazy, O6 clustering at end of phase 1
     curves = read_table(job.inputs["curves"], CURVES)
-    nets_T, nets_end = _nets_at(files[T], n_hidden, labels), _nets_at(files[2 * T], n_hidden, labels)
+    nets_T, nets_end = _nets_at(files, T, n_hidden, labels), _nets_at(files, 2 * T, n_hidden, labels)
     rows = []
     for spec in cfg["inits"]:
         init = spec["init"]
@@ -186,7 +200,7 @@ def analyse_run(job: Job) -> None:
     job.log(f"summary: {summary.to_dict('records')}")
 
 
-def collect_runs(job: Job) -> None:
+def collect_kernel_runs(job: Job) -> None:
     """Pooled tables of the paper's Std/Large pairs (+ correlations) and of the init-scale sweep."""
     from learndyn.kernel.stats import CORRELATIONS, SWEEP_STATS, correlation_table, sweep_table
 
@@ -195,7 +209,7 @@ def collect_runs(job: Job) -> None:
     runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (pseudo_kernel.md, 't = 0 structure vs final performance')
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
-    write_table(read_tables(job.inputs["ari"], an.ARI), job.output("ari"), an.ARI, job.provenance())
+    write_table(read_tables(job.inputs["ari"], ARI), job.output("ari"), ARI, job.provenance())
     corr = correlation_table(runs, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
     write_table(corr, job.output("correlations"), CORRELATIONS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(corr[["pool", "loss", "n", "r"]].to_string())
@@ -208,3 +222,41 @@ def collect_runs(job: Job) -> None:
     write_table(st, job.output("sweep_stats"), SWEEP_STATS, job.provenance(seed=job.cfg["bootstrap_seed"]))
     job.log(f"sweep: {sweep.w.nunique()} scales x {sweep.replicate.nunique()} replicates\n"
             + st[st.level != "replicate"].to_string())
+
+
+def kernel_onestep(job: Job) -> None:
+    """One-step identity: 1-D ReLU net (Fig. A) and the multitask net, error vs learning rate."""
+    from learndyn.kernel import validation
+
+    validation.onestep(job)
+
+
+def kernel_linear(job: Job) -> None:
+    """Saxe-McClelland-Ganguli linear net (Figs. B-D)."""
+    from learndyn.kernel import validation
+
+    validation.linear(job)
+
+
+def kernel_splines_regime(job: Job) -> None:
+    """The t = 0 pseudo-kernel of the splines study's nets vs their measured regime."""
+    from learndyn.kernel import splines_regime
+
+    splines_regime.splines_regime(job)
+
+
+def kernel_claims(job: Job) -> None:
+    from learndyn.kernel import claims
+
+    claims.write_claims(job)
+
+
+def render_kernel(job: Job) -> None:
+    """One figure of the kernel study: read its tables, draw it, save PNG (no torch: figure jobs)."""
+    from learndyn.figures.kernel import FIGURES, NEEDS_CFG, TABLES
+    from learndyn.figures.style import render_figure
+
+    def call(name, func, frames):
+        return func(*frames, job.cfg["ari"]) if name in NEEDS_CFG else func(*frames)
+
+    render_figure(job, "kernel", FIGURES, TABLES.__getitem__, call=call)
