@@ -100,3 +100,16 @@ def test_snakemake_lint_has_only_the_explained_findings(configfile):
                      "add it to ACCEPTED_LINTS:\n" + "\n".join(map(str, new)))
     assert not gone, ("accepted findings no longer reported: remove them (and their comments):\n"
                       + "\n".join(map(str, gone)))
+
+
+SECTION_SIGN = "\u00a7"  # escaped, or this file would match itself
+
+
+def test_spec_references_name_the_section_title():
+    """Code cites a spec by file and section title (e.g. adversarial.md, 'Attacks'), never by a bare
+    section number: the specs (../shared/papers/) are renumbered more often than retitled."""
+    files = [REPO / "Snakefile", *(p for d in ("src", "workflow", "tests", "benchmarks") for p in (REPO / d).rglob("*")
+                                   if p.suffix in (".py", ".smk", ".yaml", ".rst"))]
+    bare = [f"{p.relative_to(REPO)}:{i}: {line.strip()}" for p in files
+            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if SECTION_SIGN in line]
+    assert not bare, "section numbers without the section title:\n" + "\n".join(bare)
