@@ -3,6 +3,8 @@
 #   make setup-cluster  + the Debian packages of tests/cluster (envs/apt-cluster-test.txt)
 #   make setup-test     + those and the other test-only packages (envs/apt-test.txt: Chromium)
 #   make lock           regenerate envs/requirements.txt and envs/learndyn.yaml (needs network)
+#   make format         apply the code conventions (ruff, snakefmt) that make test checks
+#   make config-doc     regenerate config/README.md from the config schemas
 PYTHON ?= python3
 VENV   ?= .venv
 CORES  ?= 2
@@ -10,8 +12,12 @@ BIN    := $(VENV)/bin
 SMK    := $(BIN)/snakemake
 LOCK_VENV    ?= .lock-venv
 PIP_TOOLS    := pip-tools==7.7.0
+# Every Python and rules file that the conventions cover (tests/workflow/test_conventions.py reads
+# this list from here, so the test and `make format` cannot cover different files).
+PY_FILES     := src tests benchmarks envs/conda_env.py workflow/scripts
+SMK_FILES    := Snakefile workflow/rules
 
-.PHONY: setup setup-cluster setup-test lock reproduce test smoke report clean-results
+.PHONY: setup setup-cluster setup-test lock format config-doc reproduce test smoke report clean-results
 
 setup: $(VENV)/.installed
 	@sh envs/debian-packages.sh envs/apt-reproduce.txt "reproduction" \
@@ -45,6 +51,17 @@ lock:
 	  --no-emit-index-url --no-emit-find-links \
 	  --output-file envs/requirements.txt envs/requirements.in
 	$(PYTHON) envs/conda_env.py
+
+# Lint fixes first (import order), then the formatters (settings in pyproject.toml); the last
+# line lists what no tool fixes by itself (long strings and comments, ...): fix those by hand.
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix --exit-zero --quiet $(PY_FILES)
+	$(BIN)/ruff format --quiet $(PY_FILES)
+	$(BIN)/snakefmt $(SMK_FILES)
+	$(BIN)/ruff check $(PY_FILES)
+
+config-doc: $(VENV)/.installed
+	PYTHONPATH=src $(BIN)/python -m learndyn.config_doc --write  # this checkout's schemas, whichever the venv has installed
 
 reproduce: setup
 	$(SMK) --cores $(CORES) --configfile config/config.yaml

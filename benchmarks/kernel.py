@@ -1,8 +1,8 @@
 """Benchmark: the 500 × 500 × 9 pseudo-kernel of the multitask net at t = 0, one thread.
 
-Times the closed form (§1.3) and the generic torch.func kernel (§1.4, jvp and jacobian
-methods) against a per-example autograd loop (the naive approach: one backward per
-training example for ∇ℓ_j and one per probe example and output for ∇f_k(x_i), then the
+Times the closed form (pseudo_kernel.md, 'Closed form for the two-layer sigmoid task net') and the generic torch.func
+kernel ('Generic computation with torch.func', jvp and jacobian methods) against a per-example autograd loop (the naive
+approach: one backward per training example for ∇ℓ_j and one per probe example and output for ∇f_k(x_i), then the
 same contraction), all in the same run, and checks that they agree.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/kernel.py [--repeats 3] [--n 500]

@@ -1,4 +1,5 @@
-"""Throughput of the motor simulator (spec §10): SUPERTREX, Task 1, N = 1000, one period.
+"""Throughput of the motor simulator (motor.md, 'Cost, speed and configurations'): SUPERTREX, Task 1, N = 1000, one
+period.
 
 Measures, in one process and one thread:
   * the engine's single run (numpy + scipy CSR, gated in-place RLS), steps/s over one period;

@@ -100,8 +100,8 @@ def bench_boundary(model_id: str, n_images: int, steps: int, repeats: int, devic
 
 # ---- SPECTRA benchmark (perturb-spectra helper: define bench_spectra() here) ----
 def bench_spectra(n: int = 10_000, side: int = 28, repeats: int = 3, ref_images: int = 200) -> dict:
-    """Spectral metrics (spec §6.2) of n perturbations of side x side, vectorised over the batch, vs a
-    straightforward per-image loop in the same run: (a) the same numpy code called one image at a time,
+    """Spectral metrics (adversarial.md, 'Quantitative metrics') of n perturbations of side x side, vectorised over the
+    batch, vs a straightforward per-image loop in the same run: (a) the same numpy code called one image at a time,
     on every image; (b) the written-out per-image definitions (learndyn.perturb.spectra.reference_metrics),
     timed on ref_images images and scaled linearly (its cost per image is constant).  Target: <= 1 s."""
     from learndyn.perturb.spectra import METRIC_COLUMNS, reference_metrics, spectral_metrics

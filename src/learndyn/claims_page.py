@@ -29,9 +29,12 @@ th{background:#eee;cursor:pointer;position:sticky;top:0}#summary td{text-align:r
 #filter{width:320px;padding:4px;margin:8px 0}p.rule{max-width:1100px}"""
 
 _SCRIPT = """const f=document.getElementById('filter'),rows=[...document.querySelectorAll('#claims tbody tr')];
-f.oninput=()=>{const q=f.value.toLowerCase();rows.forEach(r=>r.style.display=r.textContent.toLowerCase().includes(q)?'':'none')};
-document.querySelectorAll('#claims th').forEach((th,i)=>th.onclick=()=>{const b=th.parentNode.parentNode.parentNode.tBodies[0];
-const dir=th.dataset.dir=th.dataset.dir==='1'?'-1':'1';const key=r=>{const t=r.cells[i].dataset.k??r.cells[i].textContent;
+f.oninput=()=>{const q=f.value.toLowerCase();
+rows.forEach(r=>r.style.display=r.textContent.toLowerCase().includes(q)?'':'none')};
+document.querySelectorAll('#claims th').forEach((th,i)=>th.onclick=()=>{
+const b=th.parentNode.parentNode.parentNode.tBodies[0];
+const dir=th.dataset.dir=th.dataset.dir==='1'?'-1':'1';
+const key=r=>{const t=r.cells[i].dataset.k??r.cells[i].textContent;
 const x=parseFloat(t);return isNaN(x)?t:x};[...b.rows].sort((a,c)=>{const p=key(a),q=key(c);
 return (p>q?1:p<q?-1:0)*dir}).forEach(r=>b.appendChild(r))});"""
 

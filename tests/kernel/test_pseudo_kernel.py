@@ -105,7 +105,7 @@ def test_gd_step_moves_only_selected_params():
 
 
 def test_one_step_identity_relu1d():
-    # Spec §2.1: sup-norm relative error < 1e-2 at η = 0.03 (mean MSE, c = 1/N).
+    # Spec pseudo_kernel.md, '1-D one-step check': sup-norm relative error < 1e-2 at η = 0.03 (mean MSE, c = 1/N).
     x, y = lc.relu1d_data(torch.float64)
     grid = lc.relu1d_grid(1000, torch.float64)
     net = lc.relu1d_net(dtype=torch.float64)  # frozen biases, weights-only θ

@@ -1,4 +1,5 @@
-"""Qualitative orderings at smoke scale (spec §9 "CI smoke tests"; reconstruction: document as such).
+"""Qualitative orderings at smoke scale (motor.md, 'Expected outcomes and where to check them' "CI smoke tests";
+reconstruction: document as such).
 
 Reduced scale N = 300, T = 2000 (S = 10 000) or T = 1000, one fixed seed each, so the absolute
 deviations are far above the paper's; only orderings and the 0.5 threshold are asserted.

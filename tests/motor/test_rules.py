@@ -1,4 +1,5 @@
-"""Rule laws, constants and one RLS step against the direct least-squares formula (spec §3-4, §9)."""
+"""Rule laws, constants and one RLS step against the direct least-squares formula (motor.md, 'Learning rules' to
+'Per-task hyperparameters', 'Expected outcomes and where to check them')."""
 import numpy as np
 import pytest
 

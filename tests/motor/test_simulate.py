@@ -1,4 +1,5 @@
-"""Protocol, batching, resume and PD switches of the simulator (spec §2, §5, §8, §10)."""
+"""Protocol, batching, resume and PD switches of the simulator (motor.md, 'Per-step ordering', 'Tasks and protocol',
+'Parkinson's disease and automaticity protocol', 'Cost, speed and configurations')."""
 from dataclasses import replace
 
 import numpy as np

@@ -1,4 +1,5 @@
-"""Target curve, arm kinematics and metrics against hand-computed values (spec §5, §6, §9)."""
+"""Target curve, arm kinematics and metrics against hand-computed values (motor.md, 'Tasks and protocol', 'Metrics and
+figures', 'Expected outcomes and where to check them')."""
 import math
 
 import numpy as np

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.workflow
 
 # smoke.yaml's motor section with a shorter period (S = 1000) and fewer runs so the test stays cheap
 # (jobs cost mostly process start-up); every rule still runs. Task 3 here checks the plumbing of the
-# joint costs only: at this N it fails (spec §9), and its claims say what they measured.
+# joint costs only: at this N it fails (motor.md, 'Expected outcomes and where to check them'), and its claims say what
+# they measured.
 SMALL = {"studies": ["motor"], "motor__scale": {"N": 100, "T": 200.0, "n_train": 10, "n_test": 5},
          "motor__experiments": {"task1": {"models": ["force", "supertrex"]},
                                 "task3": {"models": ["supertrex"], "arm_costs": ["default", "none"]},  # plumbing only

@@ -1,4 +1,4 @@
-"""foolbox attacks through learndyn.perturb.attacks (spec §5, §8 T4 'Attacks')."""
+"""foolbox attacks through learndyn.perturb.attacks (adversarial.md, 'Attacks', 'Theory checks' T4 'Attacks')."""
 
 import numpy as np
 import pytest
@@ -95,7 +95,8 @@ def test_saliency_of_linear_model_is_predicted_row():
 
 
 def test_minimal_norm_l2_matches_linear_closed_form():
-    """Spec §8 T4: δ* = (z_y − z_c*)(β_c* − β_y)/‖β_y − β_c*‖² for a linear model, interior inputs."""
+    """Spec adversarial.md, 'Theory checks' T4: δ* = (z_y − z_c*)(β_c* − β_y)/‖β_y − β_c*‖² for a linear model, interior
+    inputs."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
     with torch.no_grad():  # confident logits, as after training (DDN follows the CE gradient)

@@ -18,7 +18,7 @@ def _linear(seed=0, scale=20.0):
 
 
 def _closed_form(model, x):
-    """Minimal L2 perturbation to the nearest other class of a linear model (spec §8 T4):
+    """Minimal L2 perturbation to the nearest other class of a linear model (adversarial.md, 'Theory checks' T4):
     min over c != pred of |z_pred - z_c| / ||w_pred - w_c||, along w_c - w_pred."""
     with torch.no_grad():
         z = model(x).double()

@@ -1,4 +1,5 @@
-"""Reading A (line restriction) and Reading B (hinge change point), spec §7 and §8 T4."""
+"""Reading A (line restriction) and Reading B (hinge change point), adversarial.md, 'Breakpoint analysis (C1)' and
+'Theory checks' T4."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Perturb data (spec §2, §9): our IDX reader, the dataset loaders, subsets, synthetic data, contamination."""
+"""Perturb data (adversarial.md, 'Data', 'Fourier-feature contamination experiment (C4)'): our IDX reader, the dataset
+loaders, subsets, synthetic data, contamination."""
 from __future__ import annotations
 
 import gzip
@@ -233,7 +234,8 @@ def test_contamination_recipe_and_determinism():
     i, j = np.flatnonzero(y == 3)[:2]
     assert np.allclose(diff[i], diff[j], atol=1e-5)
     assert not np.allclose(diff[i], diff[np.flatnonzero(y == 4)[0]], atol=1e-5)
-    # unnormalised DFT: per-pixel sd ~ eps sqrt(p/2) / N (spec §9); no clipping (values may leave [0, 1])
+    # unnormalised DFT: per-pixel sd ~ eps sqrt(p/2) / N (adversarial.md, 'Fourier-feature contamination experiment
+    # (C4)'); no clipping (values may leave [0, 1])
     assert diff.std() == pytest.approx(0.25 * np.sqrt(0.2 / 2) / 16, rel=0.35)
     x = np.random.default_rng(0).random((4, 1, 16, 16)).astype(np.float32)
     direct = contaminate(x, np.array([0, 1, 2, 3]), pats)

@@ -1,4 +1,5 @@
-"""Perturb models (spec §3, T4 model sanity): shapes, circularity, LC conv_init, linear beta, scale variants."""
+"""Perturb models (adversarial.md, 'Models', T4 model sanity): shapes, circularity, LC conv_init, linear beta, scale
+variants."""
 from __future__ import annotations
 
 import pytest

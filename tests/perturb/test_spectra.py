@@ -1,4 +1,4 @@
-"""Spectral metrics on signals with known spectra (spec §6, check T4 "metrics")."""
+"""Spectral metrics on signals with known spectra (adversarial.md, 'Frequency analysis', check T4 "metrics")."""
 
 import numpy as np
 import pytest

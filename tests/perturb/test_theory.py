@@ -1,4 +1,4 @@
-"""Theory checks of spec §8: T1 (Gunasekar 1-D), T2 (Donoho-Stark), T3 (Slepian lambda_max)."""
+"""Theory checks of adversarial.md, 'Theory checks': T1 (Gunasekar 1-D), T2 (Donoho-Stark), T3 (Slepian lambda_max)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""Perturb training (spec §4): schedule, lr factor, history, checkpoints, load_model, kill/resume."""
+"""Perturb training (adversarial.md, 'Training and checkpoints'): schedule, lr factor, history, checkpoints, load_model,
+kill/resume."""
 from __future__ import annotations
 
 import pytorch_lightning as pl

@@ -1,4 +1,5 @@
-"""Gradient-flow dynamics in spline coordinates (spec splines.md §4; T9, T10). Tolerances as in §8."""
+"""Gradient-flow dynamics in spline coordinates (splines.md, 'Gradient-flow dynamics'; T9, T10). Tolerances as in
+'Automated tests'."""
 
 import numpy as np
 import pytest

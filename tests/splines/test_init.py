@@ -1,4 +1,5 @@
-"""Spec §8 T5–T7 (breakpoint laws, moments, ζ) plus draw_init and flatness-statistics checks."""
+"""Spec splines.md, 'Automated tests' T5–T7 (breakpoint laws, moments, ζ) plus draw_init and flatness-statistics
+checks."""
 import numpy as np
 import pytest
 import torch
@@ -122,7 +123,8 @@ def test_t5_zero_bias_point_mass(family):
 
 # ---------------------------------------------------------------- T6 moments
 def mc_moments(family, H, xs, n_draws=20_000, seed=0):
-    """Vectorised Monte Carlo of the §2.2 moments, in chunks of ≤ 2e6 unit draws."""
+    """Vectorised Monte Carlo of the splines.md, 'Delta-slope and function moments' moments, in chunks of ≤ 2e6 unit
+    draws."""
     rng = np.random.default_rng(seed)
     chunk = max(1, 2_000_000 // H)
     acc = dict(mu2=0.0, mu2_in=0.0, fp2=np.zeros(len(xs)), f2=np.zeros(len(xs)))
@@ -156,7 +158,7 @@ def test_t6_moments(family, H):
 
 
 def test_t6_moment_table():
-    """The §2.2 table, for H = 100."""
+    """The splines.md, 'Delta-slope and function moments' table, for H = 100."""
     H = 100
     rows = {"torch": (1 / 9, 1 / 18, 1 / 12), "gaussian": (1, 1 / 2, 1 / 2 + 1 / np.pi),
             "he": (4, 2, 4), "glorot": (4 * H / (1 + H) ** 2, 2 * H / (1 + H) ** 2, 4 * H / (1 + H) ** 2)}

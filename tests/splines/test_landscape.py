@@ -1,6 +1,7 @@
-"""Loss surface, Hessians and critical points in spline vs NN coordinates (spec splines.md §3; T8, T11-T15).
+"""Loss surface, Hessians and critical points in spline vs NN coordinates (splines.md, 'Loss surface, critical points,
+Hessian'; T8, T11-T15).
 
-Tolerances are the spec's §8 values. "rel" for a vector/matrix means max-abs difference divided by the
+Tolerances are splines.md, 'Automated tests' values. "rel" for a vector/matrix means max-abs difference divided by the
 max-abs entry of the reference; Hessian differences are max-abs entrywise.
 """
 

@@ -1,4 +1,5 @@
-"""Implicit-regularisation metrics M1–M6 (spec §5) on hand-built networks with known answers."""
+"""Implicit-regularisation metrics M1–M6 (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes') on
+hand-built networks with known answers."""
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline

@@ -1,4 +1,4 @@
-"""Spec §8 T1–T4: the spline reparametrisation φ, its piecewise form and its inverse."""
+"""Spec splines.md, 'Automated tests' T1–T4: the spline reparametrisation φ, its piecewise form and its inverse."""
 import numpy as np
 import pytest
 import torch
@@ -9,8 +9,8 @@ from learndyn.splines.spline import (evaluate_pieces, evaluate_spline, network_f
 
 
 def fixture_net(seed=0, H=40):
-    """Random net plus every §1 edge case: w = 0, coincident knots with opposite s (a visible and an
-    invisible merged jump), v = 0, out-of-hull knots and one far unit. Dyadic values keep coincident
+    """Random net plus every splines.md, 'Spline reparametrization' edge case: w = 0, coincident knots with opposite s
+    (a visible and an invisible merged jump), v = 0, out-of-hull knots and one far unit. Dyadic values keep coincident
     breakpoints bitwise equal."""
     rng = np.random.default_rng(seed)
     w = rng.uniform(-2, 2, H)
@@ -122,7 +122,8 @@ def fd_jump(w, b, v, c, kappa, h=1e-6):
     even where |f| ≫ |J| (knots at |x| ~ 40); the parameters are the same float64 values."""
     ld = np.longdouble
     w, b, v = (np.asarray(a, dtype=ld) for a in (w, b, v))
-    f = lambda t: (np.maximum(np.multiply.outer(t, w) + b, 0) * v).sum(axis=-1) + ld(c)
+    def f(t):
+        return (np.maximum(np.multiply.outer(t, w) + b, 0) * v).sum(axis=-1) + ld(c)
     k, h = np.asarray(kappa, dtype=ld), ld(h)
     return np.asarray(((f(k + h) - f(k)) - (f(k) - f(k - h))) / h, dtype=np.float64)
 

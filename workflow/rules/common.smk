@@ -1,4 +1,7 @@
 # Helpers shared by every study's rules.
+# This file defines no rule; `snakemake --lint` still reports "Mixed rules and functions in same
+# snakefile" for it because that lint is a text search for `rule <...>:` and `def <...>:`, which the
+# error messages of declare_code_inputs match. tests/workflow/test_conventions.py accepts exactly this.
 import os
 from pathlib import Path
 

@@ -46,16 +46,19 @@ rule ladder_rung:
 rule collect_claims_ladder:
     input:
         claims=expand("results/ladder/{rung}/claims.parquet", rung=LADDER_FILES),
+    # one mapping, in this order: snakefmt would move named outputs after a `**` one, reordering them
     output:
-        table="results/claims_ladder.parquet",
-        page=report("results/claims_ladder.html", caption="../report/ladder.rst", category="Claims ladder"),
         **{
-            f"figure_{s}": report(
-                f"results/figures/ladder/{s}.png",
-                caption="../report/ladder.rst",
-                category="Claims ladder",
-            )
-            for s in STUDIES
+            "table": "results/claims_ladder.parquet",
+            "page": report("results/claims_ladder.html", caption="../report/ladder.rst", category="Claims ladder"),
+            **{
+                f"figure_{s}": report(
+                    f"results/figures/ladder/{s}.png",
+                    caption="../report/ladder.rst",
+                    category="Claims ladder",
+                )
+                for s in STUDIES
+            },
         },
     params:
         func="learndyn.ladder:collect_ladder",

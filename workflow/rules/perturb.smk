@@ -30,6 +30,10 @@ wildcard_constraints:
     pfig="[a-z][a-z0-9_]*",
 
 
+# `snakemake --lint` says "Mixed rules and functions in same snakefile" here, by design: a study's
+# input functions (its run folders and wildcards, perturb_table below) live beside the rules
+# that use them, so that a study is found by its name and leaves the DAG with its file (studies are
+# included only when listed). tests/workflow/test_conventions.py accepts exactly this finding.
 def perturb_run_dir(run):
     return f"{RUNS_ROOT}/{run}"
 
@@ -103,7 +107,7 @@ rule collect_perturb_training:
 
 
 rule train_perturb_contamination:
-    """Contamination experiment (spec §9) for one clean dataset and model: every seed on the clean and
+    """Contamination experiment (adversarial.md, 'Fourier-feature contamination experiment (C4)') for one clean dataset and model: every seed on the clean and
     the contaminated data, same schedule (one job: a process per run would cost more than the run)."""
     input:
         clean="results/perturb/data/{pdata}.parquet",
@@ -157,7 +161,7 @@ PERTURB_CLAIM_TABLES["contamination_runs"] = "results/perturb/tables/contaminati
 #  PERTURB_CLAIM_TABLES and figure paths in PERTURB_FIGURES)
 # analyse_spectra (per run: metrics, mean spectra, radial profiles, predictor / filter spectra) ->
 # collect_perturb_spectra (all runs: summary + final maps) -> claims R2, R3, R4, E1; perturb_theory
-# (spec §8 T1-T3 tables); figures F3 (FC vs conv), F4 (LC vs conv), F5 (kernel sweep), theory.
+# (adversarial.md, 'Theory checks' T1-T3 tables); figures F3 (FC vs conv), F4 (LC vs conv), F5 (kernel sweep), theory.
 PSPEC = PRT["spectra"]
 PSPEC_KINDS = {name: spec.get("kind", "") for name, spec in PRT["attack"].get("attacks", {}).items()}
 PSPEC_TABLES = ("metrics", "mean_spectrum", "radial", "predictor")
@@ -177,7 +181,7 @@ PSPEC_PATHS = {
 
 
 rule analyse_spectra:
-    """Spectral metrics (spec §6) of every perturbation and saliency map of one run, mean spectra,
+    """Spectral metrics (adversarial.md, 'Frequency analysis') of every perturbation and saliency map of one run, mean spectra,
     radial profiles, and the end-to-end predictor / filter spectra at every attacked checkpoint."""
     input:
         perturbations="results/perturb/tables/attacks/{pdata}/{pmodel}/s{pseed}.parquet",
@@ -223,7 +227,7 @@ rule collect_perturb_spectra:
 
 
 rule perturb_theory:
-    """Spec §8: T1 (Gunasekar 1-D: conv -> Fourier-l1, FC -> SVM), T2 Donoho-Stark, T3 lambda_max(K)."""
+    """Spec adversarial.md, 'Theory checks': T1 (Gunasekar 1-D: conv -> Fourier-l1, FC -> SVM), T2 Donoho-Stark, T3 lambda_max(K)."""
     output:
         t1=PSPEC_PATHS["theory_t1"],
         summary=PSPEC_PATHS["theory_summary"],
@@ -285,7 +289,7 @@ def perturb_table(kind, run):
 
 rule attack_checkpoints:
     """Every checkpoint of one run: the configured foolbox attacks and the saliency map on the first
-    perturb.attack.n_images training images (spec §5); perturbations + per-checkpoint summary."""
+    perturb.attack.n_images training images (adversarial.md, 'Attacks'); perturbations + per-checkpoint summary."""
     input:
         images="results/perturb/data/{pdata}.parquet",
         manifest=f"{RUNS_ROOT}/{{pdata}}/{{pmodel}}/s{{pseed}}/checkpoints.parquet",
@@ -411,7 +415,7 @@ rule render_perturb_breakpoints:
 
 
 rule perturb_claims:
-    """Claims R1..R6 (spec §10) and the training claims, from the tables (verdicts computed)."""
+    """Claims R1..R6 (adversarial.md, 'Figures and tables') and the training claims, from the tables (verdicts computed)."""
     input:
         **PERTURB_CLAIM_TABLES,
     output:

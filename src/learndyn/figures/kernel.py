@@ -1,4 +1,4 @@
-"""Figures A–K of the kernel study (spec §6), from Parquet only.  The rule
+"""Figures A–K of the kernel study (pseudo_kernel.md, 'Figures to reproduce'), from Parquet only.  The rule
 ``render_kernel_<figure>`` calls :func:`learndyn.kernel.jobs.render_kernel`, which reads the
 figure's named input tables and calls one plotting function (each returns an Agg Figure).
 

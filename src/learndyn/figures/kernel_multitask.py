@@ -1,4 +1,4 @@
-"""Kernel study, multitask figures E–K (spec §6)."""
+"""Kernel study, multitask figures E–K (pseudo_kernel.md, 'Figures to reproduce')."""
 from __future__ import annotations
 
 import numpy as np
@@ -136,7 +136,8 @@ def fig_ari(ari, ari_cfg):
 
 def _group_panels(sub, ev, grouping, colour):
     """3 x 3 panels, one per output unit k = 3g + m: |v_k| over the training examples sorted by
-    `grouping` (task, or the stimulus unit the task reads), lines at group boundaries (spec §5.2)."""
+    `grouping` (task, or the stimulus unit the task reads), lines at group boundaries (pseudo_kernel.md, 'Group
+    plots')."""
     axes = sub.subplots(3, 3, sharex=True)
     for k, ax in enumerate(axes.ravel()):
         e = ev[(ev.output == k) & (ev[grouping] >= 0)].sort_values([grouping, "example"], kind="stable")
@@ -174,7 +175,8 @@ def fig_eigenvectors(eigvec, groups):
         rows[-1].colorbar(im, ax=ax, fraction=0.05)
         ax.set(xlabel=f"{g} (12 groups)", ylabel="output unit k = 3g + m", title=f"{init}: mean |v_k| by {g}")
     title(fig, f"I. Leading eigenvectors of the t = 0 pseudo-kernel per output (run {eigvec.run.iloc[0]})",
-          "train x train kernel, eigenvalues sorted by |λ| (spec §5.1 default); input = the stimulus unit the "
+          "train x train kernel, eigenvalues sorted by |λ| (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at "
+          "t = 0' default); input = the stimulus unit the "
           "task reads (3i + f)")
     return fig
 

@@ -73,7 +73,8 @@ def fig_linear_vectors(marked, corr):
         m = marked[marked.t == t]
         sv = m[(m.kind == "sv") & (m.side == "train") & (m["index"] == idx)].sort_values("point")
         pr = m[(m.kind == "proj") & (m["index"] == idx)].sort_values("point")
-        unit = lambda v: v / np.linalg.norm(v)
+        def unit(v):
+            return v / np.linalg.norm(v)
         ax.plot(sv.point, unit(sv.value.to_numpy()), color="tab:red", lw=1, label=f"|SV{idx}| (train side)")
         ax.plot(pr.point, unit(pr.value.to_numpy()), color="k", lw=1, alpha=0.6, label=f"|x·u{idx}|")
         r = corr[(corr.t == t) & (corr.side == "train") & (corr.sv_index == idx)].set_index("mode")["r"]

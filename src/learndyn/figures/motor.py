@@ -1,9 +1,10 @@
-"""Motor study figures M1-M7 (Pyle & Rosenbaum 2019; spec §6, §8), drawn from Parquet only.
+"""Motor study figures M1-M7 (Pyle & Rosenbaum 2019; motor.md, 'Metrics and figures', 'Parkinson's disease and
+automaticity protocol'), drawn from Parquet only.
 
 Tables: ``results`` (one row per member), ``traces`` (thinned per-member traces), ``summary``
-(per condition). Every figure is titled as a reconstruction; the Parkinson's panels (§8) and the
-Task-3 joint usage (M7, §6) are the spec's own reconstructions. M1-M3 show the standard runs at
-the default joint cost; the cost comparison is M7's (M4 has every run).
+(per condition). Every figure is titled as a reconstruction; the Parkinson's panels (motor.md, 'Parkinson's disease and
+automaticity protocol') and the Task-3 joint usage (M7, motor.md, 'Metrics and figures') are the spec's own
+reconstructions. M1-M3 show the standard runs at the default joint cost; the cost comparison is M7's (M4 has every run).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from learndyn.motor.tables import JOINT_PATH
 from learndyn.motor.tasks import SUCCESS_THRESHOLD
 
 MODEL_COLOURS = {"force": "tab:blue", "rmhl": "tab:orange", "supertrex": "tab:green"}
-W_COLOURS = {"w1_norm": "tab:purple", "w2_norm": "tab:green"}   # as the scripts' figures (spec §6)
+W_COLOURS = {"w1_norm": "tab:purple", "w2_norm": "tab:green"}   # as the scripts' figures (motor.md, 'Metrics and figures')
 COST_COLOURS = {"default": "tab:red", "beta": "tab:purple", "none": "0.45"}
 
 
@@ -205,7 +206,8 @@ def _strip(ax, groups, labels):
 
 @style
 def fig_parkinsons(res: pd.DataFrame, seed_design: str = ""):
-    """M6: DA(g) grid, LES(k) grid, BGON vs H, LDOPA vs DA(g) (spec §8 reconstruction)."""
+    """M6: DA(g) grid, LES(k) grid, BGON vs H, LDOPA vs DA(g) (motor.md, 'Parkinson's disease and automaticity protocol'
+    reconstruction)."""
     pd_ = res[res["experiment"] == "parkinsons"]
     fig = new_figure(11.0, 3.4)
     axes = fig.subplots(1, 4, sharey=True)
@@ -236,7 +238,7 @@ def fig_parkinsons(res: pd.DataFrame, seed_design: str = ""):
     _strip(axes[3], groups, labels)
     axes[3].set_title("L-DOPA restoration")
     axes[0].set_ylabel("test deviation")
-    title(fig, "M6 Parkinson's protocol (spec §8 reconstruction)", _settings(pd_, seed_design))
+    title(fig, "M6 Parkinson's protocol (motor.md, 'Parkinson's disease and automaticity protocol' reconstruction)", _settings(pd_, seed_design))
     return fig
 
 

@@ -1,8 +1,9 @@
-"""F1 (perturbation dynamics) and F2 (breakpoints over training) of the perturb study (spec §10).
+"""F1 (perturbation dynamics) and F2 (breakpoints over training) of the perturb study (adversarial.md, 'Figures and
+tables').
 
 Read Parquet only: the perturbations table of one run, the prepared images, the attack summaries
-and the breakpoint / change-point tables.  HFF, Hoyer and maxlog are perturb-spectra's §6.2
-metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
+and the breakpoint / change-point tables.  HFF, Hoyer and maxlog are perturb-spectra's metrics (adversarial.md,
+'Quantitative metrics') metrics (learndyn.perturb.spectra), stored per image in the breakpoints table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from matplotlib.ticker import NullFormatter
 from learndyn.figures.style import colour_cycle, empty_panel, new_figure, save_figure, style, title
 from learndyn.io import read_tables
 
-PRIMARY_KINDS = ("l2_pgd", "ddn", "l2fmn", "linf_pgd")  # image rows: the L2 probe first (spec §5)
+PRIMARY_KINDS = ("l2_pgd", "ddn", "l2fmn", "linf_pgd")  # image rows: the L2 probe first (adversarial.md, 'Attacks')
 LINESTYLES = {"linf_pgd": "-", "l2_pgd": "--", "ddn": ":", "l2fmn": "-."}
 
 

@@ -1,12 +1,12 @@
-"""Perturb study, spectral figures (spec §10): F3 linear FC vs conv, F4 LC vs conv, F5 kernel sweep,
-and the theory figure (T1 Gunasekar 1-D, T2 Donoho-Stark, T3 lambda_max).  Parquet only.
+"""Perturb study, spectral figures (adversarial.md, 'Figures and tables'): F3 linear FC vs conv, F4 LC vs conv, F5
+kernel sweep, and the theory figure (T1 Gunasekar 1-D, T2 Donoho-Stark, T3 lambda_max).  Parquet only.
 
     fc_vs_conv    fig_fc_vs_conv(spectra_final, spectra_summary, theory_t1)
     lc_vs_conv    fig_lc_vs_conv(spectra_final, spectra_summary)
     kernel_sweep  fig_kernel_sweep(spectra_summary, kernel_theory)
     theory        fig_theory(theory_t1, theory_summary, kernel_theory)
 
-Every quantitative spectral metric is a reconstruction (spec §6.2); titles say so.
+Every quantitative spectral metric is a reconstruction (adversarial.md, 'Quantitative metrics'); titles say so.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def fig_fc_vs_conv(final, summary, t1):
     _t1_inset(ax[3], t1)
     title(fig, f"F3 linear FC vs conv: spectra of delta_L2 and beta ({ds}, final checkpoint)",
           "maps: fftshifted log mean power (DC at centre), smallest seed; bars: mean ± s.e.m. over seeds of "
-          "per-map metrics on kept maps; inset: spec §8 T1 (1-D Gunasekar check)")
+          "per-map metrics on kept maps; inset: adversarial.md, 'Theory checks' T1 (1-D Gunasekar check)")
     return fig
 
 
@@ -258,7 +258,8 @@ def fig_kernel_sweep(summary, kernels):
         ax[0].legend(fontsize=6, ncol=2, **BELOW)
     _lambda_curve(ax[3], kernels)
     title(fig, f"F5 kernel-size sweep ({ds}, final checkpoint, mean ± s.e.m. over seeds)",
-          "expected (paper): smaller K and more depth -> higher-frequency delta; right: spec §8 T3 lambda_max(K)")
+          "expected (paper): smaller K and more depth -> higher-frequency delta; right: adversarial.md, 'Theory "
+          "checks' T3 lambda_max(K)")
     return fig
 
 
@@ -318,7 +319,7 @@ def fig_theory(t1, t1_summary, kernels):
         ax[3].legend(fontsize=6, ncol=2, **BELOW)
     else:
         empty_panel(ax[3])
-    title(fig, "Theory checks (spec §8): Gunasekar 1-D, Slepian lambda_max, Donoho-Stark",
+    title(fig, "Theory checks (adversarial.md, 'Theory checks'): Gunasekar 1-D, Slepian lambda_max, Donoho-Stark",
           "T1: 2-layer circular conv and FC linear nets, normalised GD on the exponential loss (D=16, n=20)")
     return fig
 

@@ -1,5 +1,6 @@
 """Perturb study, training figure: dynamics of accuracy and loss (dense epoch 0) and the
-Fourier-feature contamination table (spec §9, T-feat), from Parquet only."""
+Fourier-feature contamination table (adversarial.md, 'Fourier-feature contamination experiment (C4)', T-feat), from
+Parquet only."""
 
 from __future__ import annotations
 

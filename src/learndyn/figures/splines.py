@@ -1,4 +1,4 @@
-"""Figures F1–F8 of the splines study (spec §7; every figure is a reconstruction, the paper body
+"""Figures F1–F8 of the splines study (splines.md, 'Figures F1–F8'; every figure is a reconstruction, the paper body
 was unavailable).  The rule ``render_splines_<figure>`` calls :func:`learndyn.splines.jobs.render_splines`, which
 reads the figure's named input tables (Parquet only, never checkpoints) and calls one plotting function:
 

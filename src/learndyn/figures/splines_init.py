@@ -95,7 +95,7 @@ def fig_flatness(flatness: pd.DataFrame, functions: pd.DataFrame):
                 ax.set_xlabel("x")
     ax_b = bottom.subplots(1, 3, squeeze=False)[0]
     bottom.suptitle("(b) flatness statistics vs H (log-log); solid: Monte Carlo, dashed: theory "
-                    "(spec §2.2), dotted: ∝ √H guide", fontsize=9)
+                    "(splines.md, 'Delta-slope and function moments'), dotted: ∝ √H guide", fontsize=9)
     for k, (col, theory, label) in enumerate(STATS):
         ax = ax_b[k]
         for i, fam in enumerate(families):

@@ -1,9 +1,9 @@
-"""Per-run analyses of the multitask experiment (spec §5): t = 0 pseudo-kernel structure, hidden
+"""Per-run analyses of the multitask experiment (pseudo_kernel.md, 'Analyses'): t = 0 pseudo-kernel structure, hidden
 representations over training, their embedding, and k-means + ARI against the predicted groups.
 
 Embedding: M-PHATE (``m-phate``) is not installed here, so the documented substitute is PCA
-fitted on all (snapshot × item) rows of one array pooled (spec §5.4); every table and caption
-that shows it says ``embedding = pca``.
+fitted on all (snapshot × item) rows of one array pooled (pseudo_kernel.md, 'Hidden representations over training');
+every table and caption that shows it says ``embedding = pca``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ PREDICTED = {"input": dc.PREDICTED_INPUT_GROUPS, "task": dc.PREDICTED_TASK_GROUP
 
 
 def kernel_t0(net: mt.TaskNet, data: mt.TaskData) -> np.ndarray:
-    """P (N, N, 9) on train × train (spec §5.1 default), closed form in float64."""
+    """P (N, N, 9) on train × train (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at t = 0' default), closed
+    form in float64."""
     x, y = data.x.double(), data.y.double()
     return multitask_closed_form(net.W1.double(), net.W2.double(), x, x, y,
                                  b1=net.b1.double(), b2=net.b2.double()).numpy()
@@ -88,7 +89,7 @@ def ari_at(points: np.ndarray, grouping: str, seed: int) -> float:
 
 
 def relative_weight_change(w0: dict, w1: dict) -> float:
-    """‖W_T − W_0‖ / ‖W_0‖ over all weights (rich vs lazy diagnostic, spec §9)."""
+    """‖W_T − W_0‖ / ‖W_0‖ over all weights (rich vs lazy diagnostic, pseudo_kernel.md, 'Baselines')."""
     num = sum(float(((w1[k] - w0[k]) ** 2).sum()) for k in w0)
     den = sum(float((w0[k] ** 2).sum()) for k in w0)
     return float(np.sqrt(num / den))

@@ -1,5 +1,5 @@
-"""Claims rows of the kernel study (spec §7, O1–O8; beyond the paper: SW, KR), computed from the
-tables; thresholds come from the config (``kernel.claims``), never from the results.
+"""Claims rows of the kernel study (pseudo_kernel.md, 'Expected qualitative outcomes and tests', O1–O8; beyond the
+paper: SW, KR), computed from the tables; thresholds come from the config (``kernel.claims``), never from the results.
 
 Every row goes through :func:`learndyn.claims.claim` with per-unit values (a unit = a Std/Large
 pair, a net, a replicate or a run); its ``reading`` says how the spec's wording was read.  Exact
@@ -37,7 +37,8 @@ def validation_claims(onestep: pd.DataFrame, smg: pd.DataFrame, track: pd.DataFr
     rows.append(_c("O1a", "P(θ0) predicts the one-step update of the 1-D ReLU net (Fig. A)",
                    "sup-norm relative error of Δf̂ = −(η/N)ΣP at η = 0.03", aggregate="value",
                    value=r1.rel_sup.iloc[0], threshold=th["onestep_tol"], direction="<", unit="net",
-                   reading=EXACT + " (spec §2.1: error < 1e-2)", figure=FIG.format("A_one_step"),
+                   reading=EXACT + " (pseudo_kernel.md, '1-D one-step check': error < "
+                                   "1e-2)", figure=FIG.format("A_one_step"),
                    detail=f"errors at η = {fmt(r1.lr)}: {fmt(r1.rel_sup)}"))
     mt = onestep[onestep.case == "multitask"].sort_values(["init", "lr"], ascending=[True, False])
     ratios = [float(g.rel_l2.iloc[i + 1] / g.rel_l2.iloc[i]) for _, g in mt.groupby("init") for i in range(len(g) - 1)]
@@ -128,7 +129,8 @@ def multitask_claims(runs: pd.DataFrame, ari: pd.DataFrame, corr: pd.DataFrame, 
         rows.append(_c(cid, stmt, f"mean ARI over runs, k-means(4) on task-averaged hidden patterns (200-D) vs input "
                        f"dimension, {init.capitalize()}", aggregate="mean", values=v, threshold=thr,
                        direction=direction, unit="run", figure=FIG.format("G_embedding"),
-                       reading="'high' / 'near chance' for the init: mean over runs (spec §5.5 reports ARI as mean ± "
+                       reading="'high' / 'near chance' for the init: mean over runs (pseudo_kernel.md, 'Grouping "
+                               "agreement, k-means + ARI' reports ARI as mean ± "
                                "s.d. over replicates), seeded bootstrap 95% interval",
                        detail=f"per run: {fmt(v)}"))
     rows += _ari_rows(runs, ari, ari_cfg, th)

@@ -1,4 +1,4 @@
-"""Per-output decomposition of the t = 0 pseudo-kernel and the groupings it predicts (spec §5).
+"""Per-output decomposition of the t = 0 pseudo-kernel and the groupings it predicts (pseudo_kernel.md, 'Analyses').
 
 Under a frozen kernel the residual along eigen-direction i decays like (1 − ηλ_i)^t, so
 examples with similar components in the leading eigenvector move together: they are
@@ -16,7 +16,7 @@ from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 MODES = ("sorted", "svd", "authors")
 
-# Predicted groupings (spec §5.3).
+# Predicted groupings (pseudo_kernel.md, 'Predicted groupings').
 PREDICTED_INPUT_GROUPS = np.array([0, 1, 2] * 4)  # stimulus unit 3i + f → feature f
 PREDICTED_TASK_GROUPS = np.repeat(np.arange(4), 3)  # task 3i + g → input dimension i
 
@@ -76,7 +76,8 @@ def decompose(P, mode: str = "sorted", n_keep: int = 10) -> Decomposition:
 
 
 def leading_vectors(dec: Decomposition, which: int = 0) -> np.ndarray:
-    """E (N_train, K): column k = vector `which` of output k (spec §5.6)."""
+    """E (N_train, K): column k = vector `which` of output k (pseudo_kernel.md, 't = 0 structure vs final
+    performance')."""
     return dec.vectors[:, which, :].T
 
 
@@ -97,7 +98,7 @@ def group_order(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_means(v: np.ndarray, labels: np.ndarray, n_groups: int) -> np.ndarray:
-    """Mean |v| per group (NaN for an empty group): the heat-map companion of §5.2."""
+    """Mean |v| per group (NaN for an empty group): the heat-map companion of pseudo_kernel.md, 'Group plots'."""
     v = np.abs(np.asarray(v))
     labels = np.asarray(labels)
     out = np.full(n_groups, np.nan)
@@ -130,7 +131,7 @@ def grouping_table(dec: Decomposition, labels: dict[str, np.ndarray], which: int
 
 def kmeans_ari(points: np.ndarray, predicted: np.ndarray, n_clusters: int | None = None, seed: int = 0) -> float:
     """Adjusted Rand index between k-means clusters of `points` (items × dims, e.g. the
-    12 averaged patterns) and a predicted grouping (spec §5.5)."""
+    12 averaged patterns) and a predicted grouping (pseudo_kernel.md, 'Grouping agreement, k-means + ARI')."""
     predicted = np.asarray(predicted)
     k = n_clusters or len(np.unique(predicted))
     labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(np.asarray(points, float))

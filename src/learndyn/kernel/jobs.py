@@ -39,8 +39,9 @@ def _schedule(train: dict) -> list[int]:
 
 
 def analysed_steps(train: dict) -> list[int]:
-    """The checkpoints :func:`analyse_kernel_run` reads: the phase-1 snapshots (spec §5.4) and the end of
-    phase 2 (also the training rule's retention policy: the phase-2 snapshots are never kept)."""
+    """The checkpoints :func:`analyse_kernel_run` reads: the phase-1 snapshots (pseudo_kernel.md, 'Hidden
+    representations over training') and the end of phase 2 (also the training rule's retention policy: the phase-2
+    snapshots are never kept)."""
     T = train["steps"]
     return sorted({*(s for s in _schedule(train) if s <= T), T, 2 * T})
 
@@ -124,7 +125,7 @@ def analyse_kernel_run(job: Job) -> None:
     T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
     files = RunCheckpoints(manifest_path)
-    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (spec §5.4)
+    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training')
     missing = [s for s in analysed_steps(train) if s not in files.steps]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
@@ -195,7 +196,8 @@ def analyse_kernel_run(job: Job) -> None:
             "biases_frozen": bool((nets_end[init].b1 == mt.BIAS).all() and (nets_end[init].b2 == mt.BIAS).all()),
         })
     write_table(pd.DataFrame(rows), job.output("summary"), SUMMARY, prov)
-    job.log(f"summary: {pd.DataFrame(rows)[['init', 'silhouette', 'final_single_test', 'final_multi_test']].to_dict('records')}")
+    summary = pd.DataFrame(rows)[["init", "silhouette", "final_single_test", "final_multi_test"]]
+    job.log(f"summary: {summary.to_dict('records')}")
 
 
 def collect_kernel_runs(job: Job) -> None:
@@ -204,7 +206,7 @@ def collect_kernel_runs(job: Job) -> None:
 
     nets = read_tables(job.inputs["summary"], SUMMARY)
     curves = read_tables(job.inputs["curves"], CURVES)
-    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (spec §5.6)
+    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (pseudo_kernel.md, 't = 0 structure vs final performance')
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
     write_table(read_tables(job.inputs["ari"], ARI), job.output("ari"), ARI, job.provenance())

@@ -1,4 +1,4 @@
-"""Validation cases (spec §2): the 1-D ReLU one-step check and the Saxe–McClelland–Ganguli
+"""Validation cases (pseudo_kernel.md, 'Validation cases'): the 1-D ReLU one-step check and the Saxe–McClelland–Ganguli
 (SMG) deep linear network, with the pseudo-kernel's dominant direction tracked along training.
 
 In the linear net f(x) = M x with M = W2 W1, so probing the pseudo-kernel at x = e_q gives
@@ -82,7 +82,8 @@ def smg_data(seed: int = 0, n: int = 250, singular_values=SMG_SINGULAR_VALUES, d
     U, _, Vh = torch.linalg.svd(A, full_matrices=False)
     s = torch.tensor(singular_values, dtype=torch.float64)
     W_star = U @ torch.diag(s) @ Vh
-    c = lambda t: t.to(dtype)
+    def c(t):
+        return t.to(dtype)
     return SMGData(c(X), c(X @ W_star), c(W_star), c(U), c(Vh.T), c(s))
 
 

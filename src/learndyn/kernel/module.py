@@ -1,8 +1,8 @@
 """Lightning module: the nets of one run (Std, Large and any init-scale sweep nets, one draw),
 single-task phase then multitask fine-tuning.
 
-Full-batch plain GD on the summed squared error (spec §4), weights only (biases are buffers at
-−2, never updated).  Progress is counted in GD steps: steps 0..T are phase 1 (Single12All),
+Full-batch plain GD on the summed squared error (pseudo_kernel.md, 'Training protocol'), weights only (biases are
+buffers at −2, never updated).  Progress is counted in GD steps: steps 0..T are phase 1 (Single12All),
 T..2T phase 2 (Multi12All), so one fit covers both phases and breakpoints every
 ``snapshot_every`` steps give the 2 × 101 snapshots.  The nets never interact: each has its own
 param group (its lr), so adding sweep nets leaves Std and Large bit-identical.  One Lightning step runs GD steps up to

@@ -1,4 +1,5 @@
-"""The Musslick/Cohen task-cued multitask environment and network (spec §3–4).
+"""The Musslick/Cohen task-cued multitask environment and network (pseudo_kernel.md, 'Multitask environment' to
+'Training protocol').
 
 Stimulus: 4 input dimensions i × 3 features f, unit 3i + f, each dimension one-hot.
 Task t = 3i + g: "report input dimension i's feature on output group g".
@@ -26,7 +27,7 @@ N_OUT = N_GROUPS * N_FEATURES  # 9
 N_HIDDEN = 200
 BIAS = -2.0  # all biases, frozen (authors' code)
 
-# Probability of a task-set size, then uniform over legal sets of that size (spec §3.3).
+# Probability of a task-set size, then uniform over legal sets of that size (pseudo_kernel.md, 'Curricula').
 CURRICULA: dict[str, dict[int, float]] = {
     "Single12All": {1: 1.0},
     "Multi12All": {1: 0.33, 2: 0.33, 3: 0.34},
@@ -45,7 +46,7 @@ def task_id(dim: int, group: int) -> int:
 
 
 def task_dim(task: int) -> int:
-    """Input dimension read by a task (its predicted grouping, spec §5.3)."""
+    """Input dimension read by a task (its predicted grouping, pseudo_kernel.md, 'Predicted groupings')."""
     return task // N_GROUPS
 
 
@@ -131,7 +132,7 @@ def grouping_labels(data: TaskData) -> dict[str, np.ndarray]:
 
     task (12): the active task; input (12): the stimulus unit the task reads, 3i + f_i;
     task_x_input (36): 3·task + f_i; output (9): the target-active unit 3g + f_i.
-    12 + 12 + 36 + 9 = 69 averaged items (spec §5.4).
+    12 + 12 + 36 + 9 = 69 averaged items (pseudo_kernel.md, 'Hidden representations over training').
     """
     n = len(data)
     single = data.n_tasks == 1
@@ -152,7 +153,7 @@ class TaskNet(nn.Module):
 
     Weights W1 (H × 24), W2 (9 × (H + 12)) are the only parameters; the biases b1, b2 are
     buffers fixed at −2, so no optimiser can move them and the weights-only
-    pseudo-kernel is the full gradient (spec §1.2, §3.2).
+    pseudo-kernel is the full gradient (pseudo_kernel.md, 'Conventions', 'Network').
     """
 
     def __init__(self, n_hidden: int = N_HIDDEN, bias: float = BIAS, dtype=torch.float32):
@@ -180,7 +181,7 @@ def paired_inits(
 ) -> tuple[TaskNet, TaskNet]:
     """(Std, Large) nets from one draw: Std weights U[−w, w], Large = scale × the same tensors.
 
-    Paired by construction (spec §4): Large is not an independent draw.
+    Paired by construction (pseudo_kernel.md, 'Training protocol'): Large is not an independent draw.
     """
     gen = torch.Generator().manual_seed(seed)
     std = TaskNet(n_hidden, dtype=dtype)
@@ -195,7 +196,8 @@ def paired_inits(
 
 
 def scaled_inits(seed: int, w: float, multiples, n_hidden: int = N_HIDDEN) -> list[TaskNet]:
-    """Nets of one draw at init scales w × m for m in `multiples` (the init-scale sweep, spec §10).
+    """Nets of one draw at init scales w × m for m in `multiples` (the init-scale sweep, pseudo_kernel.md,
+    'Extensions').
 
     Every net is m × the Std net of :func:`paired_inits` (float32), so m = 1 is Std and
     m = Large's scale is Large, bit for bit: the sweep extends the Std/Large pair, not a new draw.

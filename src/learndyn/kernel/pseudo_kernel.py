@@ -181,7 +181,7 @@ def empirical_ntk(
 ) -> Tensor:
     """Raw eNTK Θ_km(x1_i, x2_j) = ∇f_k(x1_i)·∇f_m(x2_j): (N1, N2, K, K), or Θ_kk (N1, N2, K).
 
-    The baseline of §9: the pseudo-kernel without the residual weighting.
+    The baseline of pseudo_kernel.md, 'Baselines': the pseudo-kernel without the residual weighting.
     """
     model_f = _forward(model)
     theta = select_params(model, params)

@@ -1,4 +1,5 @@
-"""Runs of the multitask experiment: names, seeds, data (spec §3.4, §4, §8).
+"""Runs of the multitask experiment: names, seeds, data (pseudo_kernel.md, 'Data, scoring, concurrent multitasking',
+'Training protocol', 'Configurations and runtime').
 
 A run is one (schedule, replicate): it trains the paired Std and Large nets (one draw, Large =
 10 × Std) on the same data, single-task phase then multitask fine-tuning.  In the runs of the

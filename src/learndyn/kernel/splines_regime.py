@@ -1,5 +1,5 @@
 """The pseudo-kernel of the splines study's shallow ReLU nets at init, against their measured regime
-(beyond the paper, spec §1.5 caveat / §9 rich-vs-lazy).
+(beyond the paper, pseudo_kernel.md, 'Caveats' caveat / 'Baselines' rich-vs-lazy).
 
 Net f(x) = Σ_i v_i [w_i x + b_i]_+ + c, all of θ = (w, b, v, c) trained by the splines study's
 full-batch GD on L = (1/2N) Σ_n (f(x_n) − y_n)², so ℓ_n = ½ r_n², c = 1/N and θ = every parameter
@@ -13,7 +13,7 @@ Per run, from P(θ0) alone (probe = a grid on the data hull, loss points = the t
   Lazy = features fixed, so a share near 0 predicts lazy, near 1 rich (reconstruction).
 - effective rank of P on train × train (participation ratio of its singular values);
 - step alignment: cos(Δf̂ on the data, y − f0), how directly the first step heads for the targets;
-- eNTK knot share tr Θ_wb / tr Θ on the data: the residual-free baseline (spec §9).
+- eNTK knot share tr Θ_wb / tr Θ on the data: the residual-free baseline (pseudo_kernel.md, 'Baselines').
 The measured regime is the splines study's M6 ``lazy_rms`` = RMS(f_T − f_lazy) (small = lazy) and
 M2 ``displacement_median`` (knot motion).  Spearman rho across runs says whether P(θ0) predicts it.
 """
@@ -118,7 +118,8 @@ def regime_stats(table: pd.DataFrame, pool: list[str]) -> pd.DataFrame:
 
 
 def splines_regime(job: Job) -> None:
-    """Run by learndyn.kernel.jobs.kernel_splines_regime: read the splines study's tables, rebuild its inits, write both tables."""
+    """Run by learndyn.kernel.jobs.kernel_splines_regime: read the splines study's tables, rebuild its inits, write both
+    tables."""
     from learndyn.splines.data import DATASETS
     from learndyn.splines.trajectory import METRICS
 

@@ -1,5 +1,6 @@
-"""Across-run statistics (spec §5.6): Pearson r between t = 0 silhouette and final losses, pooled,
-per schedule and as paired Std − Large deltas, with p-values and bootstrap CIs; paired sign counts.
+"""Across-run statistics (pseudo_kernel.md, 't = 0 structure vs final performance'): Pearson r between t = 0 silhouette
+and final losses, pooled, per schedule and as paired Std − Large deltas, with p-values and bootstrap CIs; paired sign
+counts.
 
 A pooled r can be driven entirely by the two-cluster Std/Large split, so the per-schedule and
 paired-delta values are always reported next to it.
@@ -65,7 +66,8 @@ def sign_count(runs: pd.DataFrame, column: str, schedule: str | None = None, bet
     return wins, n, p, float((wide["large"] - wide["std"]).mean())
 
 
-# -- init-scale sweep (beyond the paper, spec §10) --------------------------------------------------
+# -- init-scale sweep (beyond the paper, pseudo_kernel.md, 'Extensions')
+# --------------------------------------------------
 SWEEP_PAIRS = (("w", "silhouette"), ("silhouette", "final_single_test"), ("silhouette", "final_multi_test"),
                ("w", "final_single_test"), ("w", "final_multi_test"))
 

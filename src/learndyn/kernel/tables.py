@@ -11,7 +11,7 @@ import pyarrow as pa
 from learndyn.io import Table
 
 EMBEDDING = "pca"  # substitute for M-PHATE (not installable here); recorded in tables and captions
-GROUPINGS = {"task": 12, "input": 12, "task_x_input": 36, "output": 9}  # items per grouping (§5.4)
+GROUPINGS = {"task": 12, "input": 12, "task_x_input": 36, "output": 9}  # items per grouping (pseudo_kernel.md, 'Hidden representations over training')
 SMG_MARKED_TIMES = (190, 770)  # the authors' dotted lines: mode 1, mode 2 being learned
 INITS = ("std", "large")  # the paper's paired inits (the sweep's nets are labelled by scale)
 SETS = ("single_train", "single_test", "multi_train", "multi_test")  # loss curves record all four

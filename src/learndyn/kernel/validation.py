@@ -1,5 +1,5 @@
-"""The validation cases (spec §2), run by :mod:`learndyn.kernel.jobs` (kernel_onestep, kernel_linear):
-the one-step identity (1-D ReLU net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli
+"""The validation cases (pseudo_kernel.md, 'Validation cases'), run by :mod:`learndyn.kernel.jobs` (kernel_onestep,
+kernel_linear): the one-step identity (1-D ReLU net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli
 linear net (Figs. B–D).  Full size in every config: they are cheap.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Claims of the motor study (spec §8-9), computed from ``results/motor/tables/results``.
+"""Claims of the motor study (motor.md, 'Parkinson's disease and automaticity protocol' to 'Expected outcomes and where
+to check them'), computed from ``results/motor/tables/results``.
 
 Every row goes through :func:`learndyn.claims.claim` with per-seed values; its ``reading`` says
 how the spec's wording was read. Success is the replication's criterion (test deviation < 0.5).
@@ -11,10 +12,11 @@ Runs that blew up (``completed == False``) are treated by what the claim is abou
 
 "Succeeds" on a task means every seed succeeds (``all``); "fails on essentially all seeds" is a
 share of successes at most 10% among the seeds run (``share``, exact count); plain "fails" means every seed
-fails. At reduced scale the spec asserts orderings and the 0.5 threshold only (spec §9 "CI
-smoke tests"), never the paper-scale 0.05 bound, which is quoted in the detail. Rows whose runs
-are not in the config are "not run". The Parkinson's rows test the spec's reconstruction (§8),
-not published numbers; the Task-3 joint-usage rows test the spec's reconstructed metric (§6).
+fails. At reduced scale the spec asserts orderings and the 0.5 threshold only (motor.md, 'Expected outcomes and where to
+check them' "CI smoke tests"), never the paper-scale 0.05 bound, which is quoted in the detail. Rows whose runs
+are not in the config are "not run". The Parkinson's rows test the spec's reconstruction (motor.md, 'Parkinson's disease
+and automaticity protocol'), not published numbers; the Task-3 joint-usage rows test the spec's reconstructed metric
+(motor.md, 'Metrics and figures').
 """
 from __future__ import annotations
 
@@ -98,7 +100,8 @@ def _row(cid, stmt, metric, *, not_run="", **kw) -> dict:
 def _succeeds(cid, stmt, df, label, paper, fig="M4_success") -> dict:
     return _row(cid, stmt, "test deviation per seed (success: < 0.5)", aggregate="all",
                 values=_fail_dev(df), threshold=SUCCESS_THRESHOLD, direction="<",
-                reading=f"'succeeds' (spec §9): every seed's test deviation < 0.5 (all); {BLOWUP_FAILS}",
+                reading="'succeeds' (motor.md, 'Expected outcomes and where to check them'): every seed's test "
+                        f"deviation < 0.5 (all); {BLOWUP_FAILS}",
                 not_run="" if len(df) else f"{label} not in this config", figure=FIG.format(fig),
                 detail=f"{_desc(df, label)}; {paper}")
 
@@ -113,7 +116,8 @@ def _fails(cid, stmt, df, label, note, essentially: bool) -> dict:
                     figure=FIG.format("M4_success"), detail=f"{_desc(df, label)}; {note}")
     return _row(cid, stmt, "test deviation per seed (failure: ≥ 0.5)", aggregate="all", values=_fail_dev(df),
                 threshold=SUCCESS_THRESHOLD, direction=">=", not_run=nr,
-                reading=f"'fails' (no 'essentially' in spec §9): every seed fails (all); {BLOWUP_FAILS}",
+                reading="'fails' (no 'essentially' in motor.md, 'Expected outcomes and where to check them'): every "
+                        f"seed fails (all); {BLOWUP_FAILS}",
                 figure=FIG.format("M4_success"), detail=f"{_desc(df, label)}; {note}")
 
 
@@ -172,7 +176,7 @@ def standard_claims(res: pd.DataFrame) -> list[dict]:
                      not_run="" if len(r2) else "task2 RMHL not in this config",
                      detail=f"per seed {fmt(deg)}; {_desc(r2, 'RMHL')}"))
     st3, st3m, r3 = (_sel(res, f"task3-{m}") for m in ("supertrex-scripts", "supertrex-modified", "rmhl-scripts"))
-    note = "Task 3 needs N = 1000 (spec §9; paper.yaml)"
+    note = "Task 3 needs N = 1000 (motor.md, 'Expected outcomes and where to check them'; paper.yaml)"
     rows.append(_fragile("T3-supertrex-fragile",
                          "Task 3, original rules: SUPERTREX is seed-dependent (not every seed succeeds)", st3,
                          "SUPERTREX scripts", note))
@@ -230,8 +234,9 @@ def _usage(df, cost) -> str:
 
 
 def joint_usage_claims(res: pd.DataFrame) -> list[dict]:
-    """Task-3 cost shaping (spec §5-6; reconstruction): with the default cost c = (0.1, 0.05, 0)
-    the costly joint 1 moves less relative to the free joint 3 than with c = 0, paired by seed."""
+    """Task-3 cost shaping (motor.md, 'Tasks and protocol' to 'Metrics and figures'; reconstruction): with the default
+    cost c = (0.1, 0.05, 0) the costly joint 1 moves less relative to the free joint 3 than with c = 0, paired by
+    seed."""
     rows = []
     t3 = res[(res["experiment"] == "task3") & (res["model"] == "supertrex")]
     for variant in ("scripts", "modified"):
@@ -242,8 +247,9 @@ def joint_usage_claims(res: pd.DataFrame) -> list[dict]:
         detail = "; ".join(_usage(by[c], c) for c in by) + (
             f"; paired default/none ratio per seed {fmt(paired)}; paired beta/none ratio median "
             f"{_f(beta.median() if len(beta) else math.nan)} over {len(beta)} seeds; path = sum_t |dz_k| per test "
-            f"period, mean over test periods; reconstruction (spec §6), not yet independently confirmed; Task 3 "
-            f"needs N = 1000 (spec §9)")
+            "period, mean over test periods; reconstruction (motor.md, 'Metrics and figures'), not yet "
+            "independently confirmed; Task 3 "
+            f"needs N = 1000 (motor.md, 'Expected outcomes and where to check them')")
         rows.append(_row(f"T3-cost-shapes-joint-usage-{variant}",
                          f"Task 3 ({variant} constants), SUPERTREX: the joint cost makes the costly proximal joint "
                          "move less relative to the free distal joint than with no cost (redundancy resolved "
@@ -278,7 +284,7 @@ def _graded(da: pd.DataFrame, cid: str) -> tuple[float, tuple[float, float], np.
 
 def parkinsons_claims(res: pd.DataFrame, n_train: int = 10, n_test: int = 5) -> list[dict]:
     pd_ = res[res["experiment"] == "parkinsons"]
-    rec = "reconstruction (spec §8): no published PD numbers"
+    rec = "reconstruction (motor.md, 'Parkinson's disease and automaticity protocol'): no published PD numbers"
     if not len(pd_):
         return [_row("PD-protocol", "Parkinson's protocol", "not run", aggregate="median", values=[],
                      threshold=0.5, direction="<", reading="-", not_run="parkinsons not in the config",
@@ -342,7 +348,8 @@ def parkinsons_claims(res: pd.DataFrame, n_train: int = 10, n_test: int = 5) -> 
         rows.append(_row("PD-DA0-rest-posture", "Total depletion DA(0): no learning, the arm stays at rest",
                          "|deviation DA(0) - rest-posture deviation| / rest-posture deviation, per seed",
                          aggregate="all", values=rel.to_numpy(), threshold=REST_TOLERANCE, direction="<", figure=fig,
-                         reading=f"'near-identical across seeds' (spec §8 regression check): every seed (all); "
+                         reading="'near-identical across seeds' (motor.md, 'Parkinson's disease and automaticity "
+                                 "protocol' regression check): every seed (all); "
                                  f"{BLOWUP_FAILS}",
                          detail=f"rest-posture deviation {_f(rest)} (from f alone), N={int(d0['N'].iloc[0])}; "
                                 f"per seed {fmt(rel)}; {rec}"))
@@ -371,7 +378,8 @@ def write_claims(job: Job) -> None:
     rows = motor_claims(res, {**cfg.get("scale", {}), **pd_cfg.get("scale", {})})
     if cfg.get("seed_design") == "shared_j":
         for r in rows:
-            r["detail"] += "; seeds share one J per run (reconstruction, spec §10.7)"
+            r["detail"] += ("; seeds share one J per run (reconstruction, motor.md, 'Cost, speed and configurations', "
+                            "technique 7)")
     df = claims_frame(rows)
     write_table(df, job.output("claims"), CLAIMS, job.provenance())
     job.log(f"{len(df)} claims: {df['verdict'].value_counts().to_dict()}")

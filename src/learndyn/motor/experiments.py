@@ -2,8 +2,8 @@
 
 ``simulate_run`` (rule simulate_motor) runs one group of a run of :mod:`.plan` (the seeds sharing a J, with all the
 run's conditions) period by period, saving the batch's state at period boundaries and resuming
-from the newest checkpoint after a kill (bit-identical: the simulator regenerates J, Q, x(0) and the noise from the seeds), then
-writes the per-member results and thinned traces and, last, the checkpoint manifest.
+from the newest checkpoint after a kill (bit-identical: the simulator regenerates J, Q, x(0) and the noise from the
+seeds), then writes the per-member results and thinned traces and, last, the checkpoint manifest.
 ``summary_frame`` is the per-condition summary that collect_motor writes.
 """
 from __future__ import annotations
@@ -67,7 +67,8 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
         job.log(f"resumed from {ckpt_dir}/period={start}.npz")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     every, keep = int(run["checkpoint"]["every"]), run["checkpoint"]["keep"]
-    job.log(f"{name} {job.wildcards.get('seedgroup', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), N={sc['N']}, S={S}, "
+    job.log(f"{name} {job.wildcards.get('seedgroup', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), "
+            f"N={sc['N']}, S={S}, "
             f"{total} periods from period {start}")
     for p in range(start, total):
         for sim in sims:

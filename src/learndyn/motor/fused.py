@@ -1,8 +1,9 @@
-"""Compiled step loop of the numpy engine (spec §10.8): the per-step Python overhead removed.
+"""Compiled step loop of the numpy engine (motor.md, 'Cost, speed and configurations', technique 8): the per-step Python
+overhead removed.
 
 One call of :func:`train_block` / :func:`test_block` runs a stretch of steps (inside one
 period and one pre-drawn noise block) for the B members of a batch, with the same per-step
-ordering as the spec (§2) and :mod:`.simulate`'s torch loop:
+ordering as the spec (motor.md, 'Per-step ordering') and :mod:`.simulate`'s torch loop:
 
 * J r for every member in one pass over a row-padded CSR J (:func:`.kernels.pack_J`), each row summed in
   four interleaved partial sums in a fixed order, so a member's value does not depend on B:
@@ -114,17 +115,17 @@ def _gram_check(b, W, d, uses, G, blowup):
         off = 0 if p == 0 else nW - d
         fro = 0.0
         for k in range(d):
-            for l in range(d):
+            for j in range(d):
                 acc = 0.0
                 for n in range(W.shape[2]):
-                    acc += W[b, off + k, n] * W[b, off + l, n]
-                G[p, k, l] = acc
+                    acc += W[b, off + k, n] * W[b, off + j, n]
+                G[p, k, j] = acc
             fro += G[p, k, k]
         if not (math.isfinite(fro) and math.sqrt(fro) <= blowup):
             ok = False
         for k in range(d):
-            for l in range(d):
-                if not math.isfinite(G[p, k, l]):
+            for j in range(d):
+                if not math.isfinite(G[p, k, j]):
                     ok = False
     return ok
 
@@ -133,7 +134,7 @@ def _gram_check(b, W, d, uses, G, blowup):
 def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zbar_tot, ebar,
                 edisp, psi, W, P, buf, eps, xi, fx, fy, lengths, cost, gain, bgm, live,
                 gate_open, rls_n, blow_step, tr_z, tr_e, tr_D, tr_ebar, grams, rec0, uses):
-    """Training steps t0..t1 (1-based, inclusive) of the live members; spec §2 lines 1-9."""
+    """Training steps t0..t1 (1-based, inclusive) of the live members; motor.md, 'Per-step ordering' lines 1-9."""
     B, N, d = x.shape[0], x.shape[1], Q.shape[1]
     nW = W.shape[1]
     model, re, S = ip[I_MODEL], ip[I_RECORD], ip[I_S]

@@ -1,4 +1,5 @@
-"""The Python step loop of :class:`.simulate.MotorSim` (torch backend, CPU or GPU; spec §2, §5).
+"""The Python step loop of :class:`.simulate.MotorSim` (torch backend, CPU or GPU; motor.md, 'Per-step ordering', 'Tasks
+and protocol').
 
 The numpy backend runs the same equations compiled (:mod:`.engine`, :mod:`.fused`); the two agree
 to rounding on every branch (tests/motor/test_simulate.py). Here each line of the spec's per-step

@@ -3,22 +3,22 @@
 A *run* is one experiment x condition (wildcard ``run``); its DAG jobs are its *groups*
 (wildcard ``group``, :func:`group_configs`), the seeds that share a J. Run names:
 
-* ``<task>-<model>-<variant>``: the standard protocol (spec §5) for Task 1 (FORCE, RMHL,
+* ``<task>-<model>-<variant>``: the standard protocol (motor.md, 'Tasks and protocol') for Task 1 (FORCE, RMHL,
   SUPERTREX), Task 2, variant 2' (``task2_3seg``: Task-2 constants, 3-segment arm, no cost) and
-  Task 3 (RMHL, SUPERTREX), ``variant`` = ``scripts`` | ``modified`` (§7); Task-3 runs with a
-  joint cost other than the default (``arm_costs``: ``beta``, ``none`` = c = 0) get a
-  ``-<cost>`` suffix, e.g. ``task3-supertrex-modified-beta``;
-* ``pd-<manipulation>``: the Parkinson's protocol (spec §8, reconstruction: document as such),
-  SUPERTREX on ``parkinsons.task``; ``pd-da`` (healthy H plus graded dopamine depletion DA(g)),
-  ``pd-lesion`` (BG lesion after period k, LES(k)), ``pd-bgon`` (BG kept at test, BGON),
+  Task 3 (RMHL, SUPERTREX), ``variant`` = ``scripts`` | ``modified`` (motor.md, 'Discrepancies and robustness fixes, as
+  config options'); Task-3 runs with a joint cost other than the default (``arm_costs``: ``beta``, ``none`` = c = 0) get
+  a ``-<cost>`` suffix, e.g. ``task3-supertrex-modified-beta``;
+* ``pd-<manipulation>``: the Parkinson's protocol (motor.md, 'Parkinson's disease and automaticity protocol',
+reconstruction: document as such), SUPERTREX on ``parkinsons.task``; ``pd-da`` (healthy H plus graded dopamine depletion
+  DA(g)), ``pd-lesion`` (BG lesion after period k, LES(k)), ``pd-bgon`` (BG kept at test, BGON),
   ``pd-ldopa`` (depletion for periods 1..k, then restored, LDOPA(g, k)).
 
 Seed design (``seed_design``): ``per_seed`` gives each seed its own J (the standard design);
 members of one seed (the run's conditions) then share that seed's J, Q, x(0) and noise, a
 paired design, and each seed is its own job (``seed-<seed>``), so adding a seed runs only that
 seed. ``shared_j`` (reconstruction: document as such) runs every seed and condition of a run as
-one batch and one job (``shared``) sharing the J drawn from ``j_seed`` (spec §10.7), several
-times cheaper.
+one batch and one job (``shared``) sharing the J drawn from ``j_seed`` (motor.md, 'Cost, speed and configurations',
+technique 7), several times cheaper.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from .simulate import MotorConfig
 from .tasks import ARM_COSTS
 
 STANDARD = ("task1", "task2", "task2_3seg", "task3")
-COSTED = "task3"                  # the task with a joint-specific movement cost (spec §5)
+COSTED = "task3"                  # the task with a joint-specific movement cost (motor.md, 'Tasks and protocol')
 DEFAULT_COST = "default"
 SHARED = "shared"                 # the one group of a shared-J run
 PD_MANIPULATIONS = ("da", "lesion", "bgon", "ldopa")

@@ -1,4 +1,5 @@
-"""Plain dense per-step numpy implementation of the spec's equations (§1-§5), one seed.
+"""Plain dense per-step numpy implementation of the spec's equations (motor.md, 'Reservoir model' to 'Tasks and
+protocol'), one seed.
 
 Written straight from the spec's pseudocode, without any of the engine's techniques: dense J,
 per-step noise fetch, RLS every 10 steps with an N x N outer product and no gate skipping,

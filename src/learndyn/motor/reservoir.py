@@ -1,8 +1,8 @@
-"""Rate reservoir with output feedback (Pyle & Rosenbaum 2019; spec §1).
+"""Rate reservoir with output feedback (Pyle & Rosenbaum 2019; motor.md, 'Reservoir model').
 
     tau dx/dt = -x + J r + Q u,   r = tanh(x) + eps,   z = W r,   forward Euler, float64.
 
-Random design (the project's own; MATLAB streams are not reproduced, spec §5 "Seeds"):
+Random design (the project's own; MATLAB streams are not reproduced, motor.md, 'Tasks and protocol' "Seeds"):
 every draw comes from ``SeedSequence([seed, stream, ...])``, so it is a pure function of
 the seed. J uses ``j_seed`` (its own seed for a standard run; one shared J for a batch),
 Q, x(0) and the noise use the member's ``seed``. Training noise is pre-drawn in blocks of

@@ -1,4 +1,5 @@
-"""Learning rules of Pyle & Rosenbaum (2019): FORCE, RMHL and SUPERTREX (spec §2-4, §7).
+"""Learning rules of Pyle & Rosenbaum (2019): FORCE, RMHL and SUPERTREX (motor.md, 'Per-step ordering' to 'Per-task
+hyperparameters', 'Discrepancies and robustness fixes, as config options').
 
 Constants are the authors' scripts' (the parity default). Where the paper or the replication
 (Sankar et al. 2021, ReScience C 7(1) #11) differs, the other value is an :class:`Options` field.
@@ -21,14 +22,15 @@ PHI_EXP = 0.25
 EBAR_KEEP = 0.8           # ebar <- 0.8 ebar + 0.2 e
 PSI_INIT = 0.01           # exploration amplitude at steps 1-2
 GATE_SLOPE = 5e5          # G = 1/2 [1 - tanh(5e5 (|ebar| - theta))]
-GATE_SKIP = 1e-12         # below this G, the gated RLS does no work at all (spec §10.4)
+GATE_SKIP = 1e-12         # below this G, the gated RLS does no work at all (motor.md, 'Cost, speed and configurations', technique 4)
 P0 = 0.1                  # P(0) = I/10 (FORCE regulariser 10)
 RLS_EVERY = 10            # RLS at 1-based steps t with t mod 10 == 0
 
 
 @dataclass(frozen=True)
 class Options:
-    """Paper/script discrepancies and the replication's fixes (spec §7).
+    """Paper/script discrepancies and the replication's fixes (motor.md, 'Discrepancies and robustness fixes, as config
+    options').
 
     ``None`` fields resolve from ``variant``: ``'scripts'`` (default, the authors' MATLAB
     scripts) or ``'modified'`` (the replication's "modified" Python column).
@@ -91,7 +93,7 @@ class Options:
 
 @dataclass(frozen=True)
 class RuleParams:
-    """Per-task, per-model constants (spec §4), resolved from :class:`Options`."""
+    """Per-task, per-model constants (motor.md, 'Per-task hyperparameters'), resolved from :class:`Options`."""
     model: str
     eta: float
     c_w2: float               # c_task, W2 step factor

@@ -1,4 +1,5 @@
-"""Train/test protocol of Pyle & Rosenbaum (2019) for B members sharing J (spec §2, §5, §6, §8).
+"""Train/test protocol of Pyle & Rosenbaum (2019) for B members sharing J (motor.md, 'Per-step ordering', 'Tasks and
+protocol', 'Metrics and figures', 'Parkinson's disease and automaticity protocol').
 
 ``run(cfg)`` is one standard run; ``run_batched(cfgs, j_seed)`` runs several seeds at once
 sharing one J (reconstruction: the shared-J seed design). Backends: ``numpy`` runs the periods
@@ -31,12 +32,13 @@ TRACES = ("z", "hand", "e", "D", "ebar", "w1_norm", "w2_norm", "w1_fro", "w2_fro
 class MotorConfig:
     """One run. Defaults = paper scale (authors' scripts); ``cpu_config`` gives N=500, T=4000.
 
-    PD manipulations (§8, reconstruction): ``da_gain`` scales Phi per training period (a float
-    or one value per period: DA(g), LDOPA(g, k)); ``lesion_after`` = k removes the BG pathway
-    (W2 := 0, xi := 0, no W2 learning) from the start of period k+1 (LES(k)); ``bg_on_test``
+    PD manipulations (motor.md, 'Parkinson's disease and automaticity protocol', reconstruction): ``da_gain`` scales Phi
+    per training period (a float or one value per period: DA(g), LDOPA(g, k)); ``lesion_after`` = k removes the BG
+    pathway (W2 := 0, xi := 0, no W2 learning) from the start of period k+1 (LES(k)); ``bg_on_test``
     keeps W2 r at test (BGON). ``tf_offset`` is the teacher-forcing offset in periods (5).
     ``blowup_norm``: ||W||_F above it (or a non-finite value) ends a run as "did not complete"
-    (threshold: reconstruction). ``record_every``: traces kept every 10th step (spec §10.6).
+    (threshold: reconstruction). ``record_every``: traces kept every 10th step (motor.md, 'Cost, speed and
+    configurations', technique 6).
     """
     task: str = "task1"
     model: str = "supertrex"
@@ -113,8 +115,8 @@ class MotorSim:
                                 for c in cfgs])
         self.bg_test = np.array([c.bg_on_test for c in cfgs])
         self.teacher_buf = self.task.family > 1 and self.opts.test_feedback == "teacher"
-        # Task-3 cost reference (spec §7): on the total z's low-pass in training, tracked at test;
-        # zbar_tot is kept whenever either needs it
+        # Task-3 cost reference (motor.md, 'Discrepancies and robustness fixes, as config options'): on the total z's
+        # low-pass in training, tracked at test; zbar_tot is kept whenever either needs it
         cost = self.task.cost is not None
         self.cost_total = cost and self.opts.cost_highpass == "total"
         self.track_test = cost and self.opts.test_cost_ref == "track"
@@ -197,9 +199,9 @@ class MotorSim:
         return self
 
     def begin_period(self, p: int):
-        """PD switches at the start of period p, for both backends (spec §8). Training: W2 := 0 for
-        members lesioned after period p; returns (bg, gain, modulate): the BG mask, the dopamine
-        gain x BG mask and whether any member is not healthy. Test start (SUPERTREX): the standard
+        """PD switches at the start of period p, for both backends (motor.md, 'Parkinson's disease and automaticity
+        protocol'). Training: W2 := 0 for members lesioned after period p; returns (bg, gain, modulate): the BG mask,
+        the dopamine gain x BG mask and whether any member is not healthy. Test start (SUPERTREX): the standard
         test's BG lesion, W2 := 0 unless kept (BGON); returns None."""
         W, d = self.s["W"], self.d
         W2 = W[:, W.shape[1] - d:]

@@ -11,7 +11,7 @@ _COND = (("condition", _STR), ("da_gain", _F), ("lesion_after", _I), ("bg_on_tes
 #: ``arm_cost``: Task 3's joint costs ('default', 'beta', 'none'); null where the task has no cost.
 _RUN = (("run", _STR), ("experiment", _STR), ("task", _STR), ("model", _STR), ("variant", _STR),
         ("arm_cost", _STR))
-#: Joint usage (spec §6, reconstruction): angular path sum_t |dz_k| of joint k per test period,
+#: Joint usage (motor.md, 'Metrics and figures', reconstruction): angular path sum_t |dz_k| of joint k per test period,
 #: mean over the test periods; NaN for Task 1 (z is a pen position), joints beyond d, blow-ups.
 JOINTS = 3
 JOINT_PATH = tuple(f"joint_path_{k}" for k in range(1, JOINTS + 1))
@@ -23,13 +23,14 @@ RESULTS = Table("motor.results", (
     ("w1_fro_end", _F), ("w2_fro_end", _F), ("blowup_step", _I), ("rls_updates", _I),
     *((c, _F) for c in JOINT_PATH),
 ))
-#: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; spec §10.6).
+#: Traces every ``thin`` recorded steps (recorded every ``record_every`` steps; motor.md, 'Cost, speed and
+# configurations', technique 6).
 TRACES = Table("motor.traces", (
     ("run", _STR), ("condition", _STR), ("seed", _I), ("step", _I), ("phase", _STR),
     ("e", _F), ("D", _F), ("ebar", _F), ("w1_norm", _F), ("w2_norm", _F), ("w1_fro", _F), ("w2_fro", _F),
     ("hand_x", _F), ("hand_y", _F), ("target_x", _F), ("target_y", _F), ("z0", _F), ("z1", _F), ("z2", _F),
 ))
-#: Per (run, condition): deviation statistics over seeds (spec §6: mean, sd, median, success).
+#: Per (run, condition): deviation statistics over seeds (motor.md, 'Metrics and figures': mean, sd, median, success).
 SUMMARY = Table("motor.summary", (
     *_RUN, *_COND, ("n", _I), ("n_completed", _I), ("mean", _F), ("sd", _F), ("median", _F),
     ("success_fraction", _F),

@@ -3,8 +3,8 @@
 Everything here is pure and backend-agnostic where it runs inside the simulation loop
 (``xp`` is ``numpy`` or ``torch``); the metric helpers work on numpy arrays.
 
-Task names (spec §4-5): ``task1`` drawing (identity plant, d=2), ``task2`` 2-joint arm (d=2),
-``task2_3seg`` the 3-segment variant 2' (Task-2 constants, Task-3 arm, no cost), ``task3``
+Task names (motor.md, 'Per-task hyperparameters' to 'Tasks and protocol'): ``task1`` drawing (identity plant, d=2),
+``task2`` 2-joint arm (d=2), ``task2_3seg`` the 3-segment variant 2' (Task-2 constants, Task-3 arm, no cost), ``task3``
 3-joint arm with joint-specific movement cost (d=3).
 """
 from __future__ import annotations
@@ -150,7 +150,8 @@ def summarize(deviations, completed=None) -> dict:
 
 def rest_posture_deviation(task: Task, S: int, n_train: int = 10, n_test: int = 5,
                            normaliser: float = NORMALISER) -> float:
-    """Deviation of a run whose output is z = 0 throughout (the DA(0) regression value; §8).
+    """Deviation of a run whose output is z = 0 throughout (the DA(0) regression value; motor.md, 'Parkinson's disease
+    and automaticity protocol').
 
     The hand sits at h(0) (arms: (0, 1.6)); training is also taken as z = 0, so the only
     tolerance needed against a real DA(0) run is the filter's memory of small exploration.

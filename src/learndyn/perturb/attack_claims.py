@@ -1,5 +1,5 @@
 """Claims R1 (adversarial examples absent at init, present after epoch 0) and R6 (change point within
-the first epochs), spec §10, with per-unit values judged by :func:`learndyn.claims.claim`.
+the first epochs), adversarial.md, 'Figures and tables', with per-unit values judged by :func:`learndyn.claims.claim`.
 
 R1, primary reading (docs/perturb_r1.md): the distance from every image to the model's nearest
 decision boundary (minimal-norm attack from the model's own prediction, the boundary table); per
@@ -48,7 +48,8 @@ def fixed_eps_row(summ: pd.DataFrame, crit: dict) -> dict:
         STUDY, "R1-success-fixed-eps", f"fixed-eps success ({crit['r1_kind']}, among the images correctly "
         "classified at that checkpoint) at step 0 <= at the end of epoch 0", "success(end of epoch 0) - success(step 0)",
         threshold=0.0, direction=">=", aggregate="all", unit="run", values=diffs,
-        reading="weak reading (spec §10): at chance accuracy the few images correct at step 0 sit at tiny "
+        reading="weak reading (adversarial.md, 'Figures and tables'): at chance accuracy the few images correct at "
+                "step 0 sit at tiny "
         "margins; every run must satisfy it; runs with no correct image at step 0 are undefined (listed)",
         not_run="" if len(fixed) else f"no {crit['r1_kind']} attack in perturb.attack.attacks",
         detail="; ".join(notes) + (f" | undefined (no correct image at step 0): {', '.join(undefined)}"
@@ -91,7 +92,8 @@ def boundary_rows(bnd: pd.DataFrame, crit: dict) -> list[dict]:
             per_model = r.groupby(u["model"]).median()
             rows.append(claim(
                 STUDY, f"R1-dmin-{attack}-init-vs-{key}", f"adversarial examples are absent at init: the distance to "
-                f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x its value at {ref}",
+                f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x "
+                f"its value at {ref}",
                 f"d_boundary(step 0) / d_boundary({ref})", threshold=crit["r1_ratio"], direction=">=",
                 aggregate="median", unit="image x run", values=r.to_numpy(float),
                 reading="'not present at init' read as: the boundary is much farther from the data at step 0 than "
@@ -122,7 +124,8 @@ def _tau_rows(g: pd.DataFrame, tag: str, what: str, crit: dict) -> list[dict]:
     detail = (f"{n_acc}/{len(g)} hinges accepted by BIC ({len(g) - n_acc} without a change point counted as "
               f"tau = inf); {in0}/{len(g)} with tau in epoch 0; per unit, tau with its bootstrap 95% CI over images: "
               + per)
-    label = "reconstruction (spec §7): hinge s = a + b u + c (u - tau)+ over u = log(1 + step), BIC vs a line"
+    label = ("reconstruction (adversarial.md, 'Breakpoint analysis (C1)'): hinge s = a + b u + c (u - tau)+ over u = "
+             "log(1 + step), BIC vs a line")
     return [
         claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first "
               f"{crit['r6_max_epochs']:g} epoch(s) (median over runs)", "tau (epochs)",
@@ -156,7 +159,8 @@ def changepoint_rows(cps: pd.DataFrame, crit: dict) -> list[dict]:
         else:
             rows.append(claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first epoch(s)",
                               "tau (epochs)", threshold=crit["r6_max_epochs"], direction="<=", aggregate="median",
-                              reading="reconstruction (spec §7)", not_run=f"no {what} series in this config",
+                              reading="reconstruction (adversarial.md, 'Breakpoint analysis "
+                                      "(C1)')", not_run=f"no {what} series in this config",
                               figure=F2))
     return rows
 

@@ -1,4 +1,5 @@
-"""Rule entry points: attack every checkpoint (spec §5), breakpoints (§7), change points (claims R1, R6:
+"""Rule entry points: attack every checkpoint (adversarial.md, 'Attacks'), breakpoints ('Breakpoint analysis (C1)'),
+change points (claims R1, R6:
 :mod:`learndyn.perturb.attack_claims`).
 
 attack_checkpoints (per run) -> perturbations table (+ per-checkpoint summary) ->
@@ -7,7 +8,7 @@ perturb_changepoints (all runs; Reading B hinge on each series).  Both readings 
 reconstructions and every row says so.
 
 perturbations table: one row per (step, image, attack); δ is zero unless the image is correctly
-classified AND attacked (spec §5), so where an attack fails Reading A has no δ to follow: those rows
+classified AND attacked (adversarial.md, 'Attacks'), so where an attack fails Reading A has no δ to follow: those rows
 carry NaN along δ and are flagged ``kept = False``, but keep the fixed-direction density (the
 spec's "unsuccessful δ" is not stored).  Saliency rows (attack == "saliency") store g for every
 image with success = correct, so ``correct & success`` selects the correctly classified ones.
@@ -85,7 +86,8 @@ def attack_specs(attack_cfg: dict) -> dict[str, dict]:
 
 
 def data_bounds(x: np.ndarray) -> tuple[float, float]:
-    """(0, 1) for ToTensor data; the data range where contamination leaves [0, 1] (spec §9)."""
+    """(0, 1) for ToTensor data; the data range where contamination leaves [0, 1] (adversarial.md, 'Fourier-feature
+    contamination experiment (C4)')."""
     return float(min(0.0, x.min())), float(max(1.0, x.max()))
 
 
@@ -125,7 +127,7 @@ def attack_checkpoints(job: Job) -> None:
     if n > len(data["y_train"]):
         raise ValueError(f"perturb.attack.n_images = {n} but {job.inputs['images']} has only "
                          f"{len(data['y_train'])} training images")
-    x, y = data["x_train"][:n], data["y_train"][:n]  # first n in file order, never shuffled (spec §5)
+    x, y = data["x_train"][:n], data["y_train"][:n]  # first n in file order, never shuffled (adversarial.md, 'Attacks')
     bounds = data_bounds(data["x_train"])
     pre = acfg.get("preprocessing")
     run_dir = Path(job.inputs["manifest"]).parent
@@ -228,7 +230,7 @@ def analyse_breakpoints(job: Job) -> None:
     for k, step in enumerate(steps):
         model = load_model(run_dir, int(step))
         m = method if method != "auto" else (
-            "exact" if _n_nonlinear(model) <= int(bcfg.get("max_exact_layers", 2)) else "sampled")  # spec §11
+            "exact" if _n_nonlinear(model) <= int(bcfg.get("max_exact_layers", 2)) else "sampled")  # adversarial.md, 'Configurations'
         for a in attacks:
             p = pert[(pert["step"] == step) & (pert["attack"] == a)].sort_values("image")
             last = pert[(pert["step"] == steps[-1]) & (pert["attack"] == a)].sort_values("image")
@@ -285,14 +287,16 @@ def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0, b
     rows = []
     for (run, attack), g, readings in groups:
         ep = g.drop_duplicates("step").sort_values("step")
-        to_epoch = lambda s, ep=ep: float(np.interp(s, ep["step"], ep["epoch_float"]))
+        def to_epoch(s, ep=ep):
+            return float(np.interp(s, ep["step"], ep["epoch_float"]))
         for reading, names in readings:
             for series in names:
                 vals = _series_values(g, series)
                 ok = vals.notna().to_numpy()
                 res = hinge_changepoint(np.log1p(g["step"].to_numpy(float))[ok], vals.to_numpy()[ok],
                                         groups=g["image"].to_numpy()[ok], n_boot=n_boot, seed=seed)
-                to_step = lambda u: float(np.expm1(u)) if np.isfinite(u) else math.nan
+                def to_step(u):
+                    return float(np.expm1(u)) if np.isfinite(u) else math.nan
                 steps = [to_step(res[k]) for k in ("tau", "ci_low", "ci_high")]
                 rows.append({"run": run, **runs_meta[run], "reading": reading, "series": series, "attack": attack,
                              "kind": g["kind"].iloc[0], "tau_step": steps[0],

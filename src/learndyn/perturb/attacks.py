@@ -1,4 +1,4 @@
-"""Adversarial perturbations through foolbox 3 (spec §5), and the saliency map.
+"""Adversarial perturbations through foolbox 3 (adversarial.md, 'Attacks'), and the saliency map.
 
 :func:`attack` wraps a model in a foolbox ``PyTorchModel`` (bounds in pixel units, any
 normalisation as foolbox ``preprocessing`` so ε is always in pixel units), runs one attack on
@@ -154,7 +154,8 @@ def _as_inputs(model, images, labels, bounds):
     lo, hi = bounds
     if x.numel() and (float(x.min()) < lo - 1e-6 or float(x.max()) > hi + 1e-6):
         raise ValueError(f"attack: images span [{float(x.min()):.4g}, {float(x.max()):.4g}] outside "
-                         f"bounds {bounds}; pass the data range as bounds (spec §9)")
+                         f"bounds {bounds}; pass the data range as bounds (adversarial.md, 'Fourier-feature "
+                         "contamination experiment (C4)')")
     return x, y
 
 

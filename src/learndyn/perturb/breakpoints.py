@@ -1,4 +1,5 @@
-"""Breakpoints of a ReLU network along the attack segment (spec §7) — a reconstruction.
+"""Breakpoints of a ReLU network along the attack segment (adversarial.md, 'Breakpoint analysis (C1)') — a
+reconstruction.
 
 The v1 paper's breakpoint method is not available; both readings here are reconstructions and
 every output says so (``READING_A`` / ``READING_B`` labels).

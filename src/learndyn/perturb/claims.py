@@ -1,4 +1,5 @@
-"""Claims rows of the perturb study (spec §10), computed from the tables; verdicts never hard-coded.
+"""Claims rows of the perturb study (adversarial.md, 'Figures and tables'), computed from the tables; verdicts never
+hard-coded.
 
 Every row is built by :func:`learndyn.claims.claim` from per-unit values (runs, seeds, images):
 this module has the training claims and R5 (contamination); R2, R3, R4, E1 and T1 come from

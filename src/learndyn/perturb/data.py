@@ -1,12 +1,12 @@
-"""Datasets of the perturb study (spec §2), offline only: nothing is ever downloaded.
+"""Datasets of the perturb study (adversarial.md, 'Data'), offline only: nothing is ever downloaded.
 
 ``load_dataset(cfg)`` returns x_train (n, C, N, N) float32 in [0, 1] (unless contaminated),
 y_train int64, x_test, y_test.  Subsets are deterministic: the first n per class in file order.
 Sources: Fashion-MNIST IDX files (Debian package dataset-fashion-mnist), MNIST IDX / CIFAR-10 pickles
 from a local folder named by ``root``, scikit-learn's bundled digits, and the synthetic dataset
-(reconstruction).  A ``contamination`` key adds the Fourier-feature patterns of spec §9.
-The prepare rule stores the result as the ``perturb.images`` table, with the md5 of every file
-read in its provenance (``sources``).
+(reconstruction).  A ``contamination`` key adds the Fourier-feature patterns of adversarial.md, 'Fourier-feature
+contamination experiment (C4)'. The prepare rule stores the result as the ``perturb.images`` table, with the md5 of
+every file read in its provenance (``sources``).
 
 Files are checked against the published md5 checksums before they are read, and CIFAR-10
 batches are unpickled by :class:`_BatchUnpickler`, which builds numpy arrays and nothing else:
@@ -33,7 +33,7 @@ N_CLASSES = 10
 _IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 _TV_FOLDER = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
-# synthetic defaults (spec §2).  a, b tuned once (28x28, 100/class): an L2 logistic regression scores
+# synthetic defaults (adversarial.md, 'Data').  a, b tuned once (28x28, 100/class): an L2 logistic regression scores
 # 0.98 / 0.92 / 0.80 / 0.57 at b = 1 / 1.5 / 2 / 3 (a = 1); b = 2 keeps it well above chance and below 100%
 SYNTH_DEFAULTS = {"size": 28, "channels": 1, "seed": 0, "r_t": 3.0, "alpha": 1.0, "a": 1.0, "b": 2.0, "shift": 2}
 
@@ -207,7 +207,7 @@ def _random_field(rng: np.random.Generator, shape: tuple, weight: np.ndarray) ->
 
 
 def synthetic(cfg: dict) -> dict:
-    """Class templates (low-frequency, r <= r_t) + 1/f^alpha noise, circular jitter (spec §2)."""
+    """Class templates (low-frequency, r <= r_t) + 1/f^alpha noise, circular jitter (adversarial.md, 'Data')."""
     p = {**SYNTH_DEFAULTS, **{k: v for k, v in cfg.items() if k in SYNTH_DEFAULTS}}
     n, c = int(p["size"]), int(p["channels"])
     if "all" in (cfg["train_per_class"], cfg["test_per_class"]):
@@ -236,7 +236,8 @@ def synthetic(cfg: dict) -> dict:
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
-# -- Fourier-feature contamination (spec §9) --------------------------------------------------------
+# -- Fourier-feature contamination (adversarial.md, 'Fourier-feature contamination experiment (C4)')
+# --------------------------------------------------------
 def contamination_patterns(spec: dict, channels: int, n: int) -> np.ndarray:
     """P_c = eps · Z ⊙ M per class and channel (complex-free, fftshifted frequency layout), own seed."""
     rng = np.random.default_rng(int(spec["seed"]))

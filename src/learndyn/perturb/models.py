@@ -1,4 +1,4 @@
-"""The models of spec §3, built from their ids.
+"""The models of adversarial.md, 'Models', built from their ids.
 
 Every nonlinearity is an ``nn.ReLU`` module and every max-pool an ``nn.MaxPool2d`` module (never the
 functional forms), so the breakpoint analysis can hook pre-activations; models are ``nn.Sequential``
@@ -6,7 +6,7 @@ except ResNet-18.  Every layer has a bias.  Ids (N = image side, D = C·N²):
 
 - ``linear``; ``fc_lin_l{L}`` (L × Linear(D, D), then the readout); ``fc_relu`` (hidden 1000);
 - ``conv_{lin,relu}_l{L}_k{K}_c{C}``: L × [circular pad -> Conv2d(K)] (+ ReLU) -> Flatten -> Linear;
-  the pad follows ``pad_mode`` (exact | authors | valid, spec §3); the padded conv is one
+  the pad follows ``pad_mode`` (exact | authors | valid, adversarial.md, 'Models'); the padded conv is one
   :class:`CircularConv2d` module (an ``nn.Conv2d``; through the DFT in exact mode);
 - ``simple`` / ``simple_lin``: valid Conv(C_in -> 32, 3) (+ ReLU) -> readout;
 - ``lc_{lin,relu}_k{K}[_c{C}][_convinit]``: locally connected (no weight sharing), valid; C defaults to
@@ -44,7 +44,7 @@ class ModelError(ValueError):
 def parse_model_id(model_id: str) -> dict:
     m = _ID.match(model_id)
     if not m:
-        raise ModelError(f"model id {model_id!r} is not one of spec §3's ids (linear, fc_lin_l<L>, fc_relu, "
+        raise ModelError(f"model id {model_id!r} is not one of the ids of adversarial.md, 'Models' (linear, fc_lin_l<L>, fc_relu, "
                          "conv_{lin,relu}_l<L>_k<K>_c<C>, simple[_lin], lc_{lin,relu}_k<K>[_c<C>][_convinit], "
                          "small_cnn, resnet18; optional suffix _a<scale>)")
     return {k: v for k, v in m.groupdict().items() if v is not None}

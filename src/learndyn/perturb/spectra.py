@@ -1,9 +1,10 @@
-"""Frequency analysis of perturbations, saliency, linear predictors and filters (spec §6).
+"""Frequency analysis of perturbations, saliency, linear predictors and filters (adversarial.md, 'Frequency analysis').
 
 Every metric is computed for a whole batch at once: one FFT over (B, N, N), then reductions over
 precomputed index masks, so 10^4 images of 28x28 take well under a second.
 
-Conventions (spec §6.2; the quantitative metrics are a reconstruction, the paper body is unavailable):
+Conventions (adversarial.md, 'Quantitative metrics'; the quantitative metrics are a reconstruction, the paper body is
+unavailable):
 - unnormalised forward DFT (numpy default), fftshifted so DC sits at index (N//2, N//2);
   k in {-N/2, ..., N/2-1}^2, r(k) = |k|; K0 = {k : r(k) > 0}, n = |K0| = N^2 - 1;
 - channel_mode "gray": P = |DFT(luminance)|^2 with luminance 0.2989 R + 0.5870 G + 0.1140 B
@@ -81,7 +82,7 @@ def power_spectrum(x, channel_mode: str = "gray") -> np.ndarray:
 
 
 def log_magnitude(x, channel_mode: str = "gray") -> np.ndarray:
-    """The authors' map M = log|fftshift(DFT2 gray)| per image (B, N, N) (spec §6.1)."""
+    """The authors' map M = log|fftshift(DFT2 gray)| per image (B, N, N) (adversarial.md, 'Paper-faithful views')."""
     return 0.5 * np.log(power_spectrum(x, channel_mode) + LOG_FLOOR)
 
 
@@ -141,7 +142,8 @@ def radial_profile(power: np.ndarray):
 
 
 def metrics_from_power(power: np.ndarray, r0: float | None = None, *, sort_dtype=np.float64) -> dict[str, np.ndarray]:
-    """Spectral metrics of §6.2 for a batch of fftshifted power maps (B, N, N); NaN where P = 0 on K0.
+    """Spectral metrics of adversarial.md, 'Quantitative metrics' for a batch of fftshifted power maps (B, N, N); NaN
+    where P = 0 on K0.
 
     ``sort_dtype`` float32 sorts float32 copies of |DFT| for Gini and top-k (3.5x faster; the sort is
     most of the cost): used for float32 inputs, whose FFT already carries float32 rounding.
@@ -188,7 +190,8 @@ def metrics_from_power(power: np.ndarray, r0: float | None = None, *, sort_dtype
 
 def spectral_metrics(x, *, r0: float | None = None, channel_mode: str = "gray",
                      chunk: int = 4096) -> pd.DataFrame:
-    """One row per image of x (B, C, N, N): l2, linf (over all pixel values) and the §6.2 metrics.
+    """One row per image of x (B, C, N, N): l2, linf (over all pixel values) and the metrics of adversarial.md,
+    'Quantitative metrics'.
 
     Vectorised over ``chunk`` images at a time: the temporaries of one chunk (~25 MB at 28x28) are
     reused by the allocator instead of faulting in fresh pages for 10^4 images at once (2-4x faster cold).
@@ -208,8 +211,8 @@ def spectral_metrics(x, *, r0: float | None = None, channel_mode: str = "gray",
 
 
 def reference_metrics(image: np.ndarray, r0: float | None = None) -> dict[str, float]:
-    """The §6.2 definitions written out for ONE gray (N, N) image, loops and all: the independent
-    reference the tests and the benchmark compare the vectorised path against."""
+    """The adversarial.md, 'Quantitative metrics' definitions written out for ONE gray (N, N) image, loops and all: the
+    independent reference the tests and the benchmark compare the vectorised path against."""
     img = np.asarray(image, dtype=np.float64)
     n = img.shape[0]
     r0 = n / 4 if r0 is None else r0
@@ -308,7 +311,8 @@ def _lc_kernels(module) -> np.ndarray | None:
 
 
 def filter_spectra(model, n: int | None = None, *, r0: float | None = None) -> pd.DataFrame:
-    """One row per conv / locally connected layer: mean kernel power spectrum and its §6.2 metrics.
+    """One row per conv / locally connected layer: mean kernel power spectrum and its adversarial.md, 'Quantitative
+    metrics' metrics.
 
     Power is averaged over output and input channels (LC: also over positions).  For LC layers
     ``position_var`` = mean_k Var_positions(P_l(k)) / mean_k P(k)^2 and ``weight_departure`` =
@@ -350,7 +354,8 @@ def filter_spectra(model, n: int | None = None, *, r0: float | None = None) -> p
     return df
 
 
-# ---- T3: Slepian-type concentration of K x K kernels (spec §8) -----------------------------------
+# ---- T3: Slepian-type concentration of K x K kernels (adversarial.md, 'Theory checks')
+# -----------------------------------
 
 def band_mask(n: int, band) -> np.ndarray:
     """Boolean (n, n) mask on the fftshifted grid from ("le", r) | ("lt", r) | ("gt", r) | ("ge", r) or a mask."""

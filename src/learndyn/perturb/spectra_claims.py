@@ -1,4 +1,5 @@
-"""Claims R2, R3, R4 and "L-inf flatter than L2" (spec §10) from the spectra summary, and the theory job.
+"""Claims R2, R3, R4 and "L-inf flatter than L2" (adversarial.md, 'Figures and tables') from the spectra summary, and
+the theory job.
 
 Every claim is computed at each run's final checkpoint on the kept maps (correct and successfully
 attacked), per seed; a directional claim needs every unit (seed x comparison) on the claimed side
@@ -92,8 +93,10 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     linf = _final(s, "delta", kinds=LINF_KINDS)
     beta = _final(s, "target", names=["beta"])
     seeds = int(s["seed"].nunique())
-    conv_lin = lambda m: bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"
-    fc_lin = lambda m: _fc(m, "lin")
+    def conv_lin(m):
+        return bool(_CONV.match(m)) and _CONV.match(m)["act"] == "lin"
+    def fc_lin(m):
+        return _fc(m, "lin")
 
     # R2: Fourier sparsity (Hoyer) of beta and of delta_L2, conv_lin vs FC linear
     diffs = {"beta": _per_seed(beta, conv_lin, fc_lin, "hoyer"), "delta_L2": _per_seed(l2, conv_lin, fc_lin, "hoyer")}
@@ -158,7 +161,8 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     return rows
 
 
-# ---- theory (spec §8): tables for figures, and rows restating the hard checks ----------------------
+# ---- theory (adversarial.md, 'Theory checks'): tables for figures, and rows restating the hard checks
+# ----------------------
 
 THEORY_BETAS = Table("perturb.theory_t1", (
     ("method", pa.string()), ("index", pa.int64()), ("beta", pa.float64()), ("beta_unit", pa.float64()),
@@ -209,7 +213,8 @@ def _theory_claims(t: pd.DataFrame) -> list[dict]:
     if not {"cos_conv_l1", "cos_fc_svm", "gamma1_conv", "gamma1_l1"} <= s.keys():
         return []
     exact = {"threshold": 0.9, "direction": ">", "aggregate": "value", "unit": "fixed-seed experiment", "figure": FIGS["T1"],
-                 "reading": "one deterministic experiment (spec §8 T1, frozen seed); exact value, no sampling"}
+                 "reading": "one deterministic experiment (adversarial.md, 'Theory checks' T1, frozen seed); exact "
+                            "value, no sampling"}
     return [
         claim(STUDY, "T1-conv-l1", "full-width circular linear conv (1-D, 2 layers) converges to the Fourier-l1 "
               "max-margin predictor (Gunasekar et al. 2018)", "cos(beta_conv, beta_l1)", value=s["cos_conv_l1"], **exact,

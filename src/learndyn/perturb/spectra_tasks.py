@@ -1,11 +1,13 @@
-"""Rule entry points of the spectral analysis (spec §6, §8) and the claims R2, R3, R4 (§10).
+"""Rule entry points of the spectral analysis (adversarial.md, 'Frequency analysis', 'Theory checks') and the claims R2,
+R3, R4 ('Figures and tables').
 
 analyse_spectra (per run): the perturbations table of attack_checkpoints (every attack + saliency, every
 checkpoint) -> per-image metrics, mean spectra, radial profiles; the run's checkpoints -> end-to-end
 predictor spectra of linear models (beta_c, class differences) and conv / LC filter spectra.
 collect_spectra (all runs): one summary table (means over kept images per checkpoint) and the final
 checkpoint's maps and profiles, for claims and figures.  perturb_theory: T1 / T2 / T3 tables.
-The quantitative metrics are a reconstruction (spec §6.2): every table's label column says so.
+The quantitative metrics are a reconstruction (adversarial.md, 'Quantitative metrics'): every table's label column says
+so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from learndyn.job import Job
 from learndyn.perturb import spectra as sp
 
 STUDY = "perturb"
-LABEL = "reconstruction: spec §6.2 metrics (paper body unavailable)"
+LABEL = "reconstruction: adversarial.md, 'Quantitative metrics' metrics (paper body unavailable)"
 SALIENCY = "saliency"
 _F = pa.float64()
 _METRICS = tuple((c, _F) for c in sp.METRIC_COLUMNS)
@@ -86,7 +88,8 @@ def _target_rows(items_power: np.ndarray, n: int, r0) -> dict:
 
 
 def checkpoint_targets(model, in_shape, x, labels, *, is_linear: bool, r0=None) -> list[dict]:
-    """Predictor (linear models) and filter spectra of one checkpoint (spec §6.2 targets 3 and 4)."""
+    """Predictor (linear models) and filter spectra of one checkpoint (adversarial.md, 'Quantitative metrics' targets 3
+    and 4)."""
     import torch
 
     n = in_shape[-1]

@@ -151,7 +151,8 @@ def train_run(job: Job) -> None:
 
 
 def train_contamination(job: Job) -> None:
-    """Clean and contaminated runs of one model on one clean dataset and its variants, every seed (§9)."""
+    """Clean and contaminated runs of one model on one clean dataset and its variants, every seed (adversarial.md,
+    'Fourier-feature contamination experiment (C4)')."""
     cfg = job.cfg
     dirty = job.inputs["contaminated"]
     dirty = [dirty] if isinstance(dirty, (str, os.PathLike)) else list(dirty)
@@ -195,7 +196,8 @@ def contamination_table(job: Job) -> None:
     runs["dataset"] = runs["dataset"].map(lambda d: clean_of.get(d, d))
     write_table(runs[[c for c, _ in CONTAM_RUNS.columns]], job.output("runs"), CONTAM_RUNS, job.provenance())
     rows = []
-    sd = (lambda s: float(s.std(ddof=1)) if len(s) > 1 else float("nan"))
+    def sd(s):
+        return float(s.std(ddof=1)) if len(s) > 1 else float("nan")
     for (clean, model), g in runs.groupby(["dataset", "model"], sort=False):
         base = g[g["condition"] == "clean"].set_index("seed")["final_test_acc"]
         for dirty in pairs.get(clean, []):

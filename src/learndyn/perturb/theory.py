@@ -1,4 +1,5 @@
-"""Theory checks of spec §8: T1 Gunasekar et al. in 1-D, T2 Donoho-Stark counts, T3 Slepian lambda_max.
+"""Theory checks of adversarial.md, 'Theory checks': T1 Gunasekar et al. in 1-D, T2 Donoho-Stark counts, T3 Slepian
+lambda_max.
 
 T1 (Gunasekar, Lee, Soudry, Srebro 2018): on separable data, gradient descent on the exponential loss
 drives a 2-layer full-width circular linear conv net f(x) = <w2, w1 (*) x> towards the Fourier-l1
@@ -192,7 +193,8 @@ def l1_reference(X: np.ndarray, y: np.ndarray) -> dict:
 
 
 def t1_experiment(**overrides) -> dict:
-    """Train conv and FC nets and solve both references on the fixed T1 problem; all numbers of §8 T1."""
+    """Train conv and FC nets and solve both references on the fixed T1 problem; all numbers of adversarial.md, 'Theory
+    checks' T1."""
     p = {**T1_DEFAULTS, **overrides}
     X, y, teacher = t1_data(p["D"], p["n"], p["seed"], p["margin_drop"])
     train = {k: p[k] for k in ("lr", "steps", "decay", "init_scale", "normalized")}

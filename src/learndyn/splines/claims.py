@@ -173,8 +173,8 @@ def lazy_runs(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The lazy runs the kernel-regime rows read, and the narrower ones (reported in the detail).
 
     The widest lazy D1 runs of the presets and kernel_limit sweeps: the kernel limit is
-    H -> infinity (spec §2.4) and T16's H = 200 is a test size, at which the random-knot kernel
-    interpolant scatters around the d_CS threshold.
+    H -> infinity (splines.md, 'Kernel-regime curvature penalty ζ') and T16's H = 200 is a test size, at which the
+    random-knot kernel interpolant scatters around the d_CS threshold.
     """
     lazy = metrics[metrics["sweep"].isin(LAZY_SWEEPS) & (metrics["preset"] == "lazy") & (metrics["dataset"] == "D1")]
     if lazy.empty:
@@ -186,7 +186,8 @@ def lazy_runs(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def preset_claims(metrics: pd.DataFrame, n_data: int) -> list[dict]:
     lazy, other = lazy_runs(metrics)
     rich = _preset(metrics, "rich")
-    typ = "typically (spec §5 'expected outcomes'): median over seeds of the per-seed {}"
+    typ = ("typically (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes'): "
+           "median over seeds of the per-seed {}")
     kernel = " at the widest lazy D1 width (the kernel limit is H -> infinity)"
 
     def narrower(column: str) -> str:

@@ -1,4 +1,5 @@
-"""Data sets, loss-surface constructions and figure tables for §3 (spec splines.md §3, §6, §7 F4/F5, §8 T12-T15).
+"""Data sets, loss-surface constructions and figure tables for splines.md, 'Loss surface, critical points, Hessian'
+(also 'Training protocol and implementation', 'Figures F1–F8' F4/F5, 'Automated tests' T12-T15).
 
 Every construction returns a plain dict of float64 arrays: data (x, y), spline parameters (beta, mu, s, c)
 and an NN representative (w, b, v, c) with per-unit scales a (w = s a, b = -w beta, v = mu / a).

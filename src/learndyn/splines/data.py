@@ -1,4 +1,5 @@
-"""The small 1-D regression sets of the splines study (spec §6), as one Parquet table.
+"""The small 1-D regression sets of the splines study (splines.md, 'Training protocol and implementation'), as one
+Parquet table.
 
 D1 and D2 are the implicit-regularisation sets; D3 (Hessian), D4 (saddle) and D5 (knots vs
 curvature) are construction sets.  All live in [-1, 1] with both endpoints included.

@@ -1,4 +1,4 @@
-"""Gradient-flow dynamics of the spline parameters induced by NN training (spec splines.md §4).
+"""Gradient-flow dynamics of the spline parameters induced by NN training (splines.md, 'Gradient-flow dynamics').
 
 NN gradient flow theta' = -grad_theta L moves (beta_i, mu_i) by -P_i grad_(beta_i, mu_i) L with the per-unit
 preconditioner P_i = J_phi,i J_phi,i^T, and conserves delta_i = v_i^2 - w_i^2 - b_i^2. Plain float64 numpy;
@@ -22,7 +22,7 @@ from learndyn.splines.landscape import (
 
 
 def induced_velocities(x, y, w, b, v, c):
-    """(beta', mu', c') under NN gradient flow, closed form (§4):
+    """(beta', mu', c') under NN gradient flow, closed form (splines.md, 'Gradient-flow dynamics'):
     beta_i' = (s_i mu_i/(N w_i^2)) sum_A r (1 + beta_i x),  mu_i' = -(s_i/N) sum_A r [w_i^2 (x - beta_i) + v_i^2 x].
     """
     x, w, v = _vec(x), _vec(w), _vec(v)

@@ -1,10 +1,12 @@
-"""Full-batch gradient descent for batches of shallow univariate ReLU nets (spec §6).
+"""Full-batch gradient descent for batches of shallow univariate ReLU nets (splines.md, 'Training protocol and
+implementation').
 
 Parameters carry a leading run axis: w, b, v have shape (R, H), c has shape (R,).  All R
 runs (seeds, sweep values of one width) advance together, each with its own step size
 eta = eta_scale / lambda_max(NTK) (spec: eta_scale = 0.5; GD on the linearised model is stable
 for eta_scale < 2), refreshed every ``refresh`` steps and at once when its loss rises.
-Gradients are the closed forms of spec §6 (checked against autograd in the tests).
+Gradients are the closed forms of splines.md, 'Training protocol and implementation' (checked against autograd in the
+tests).
 """
 
 from __future__ import annotations

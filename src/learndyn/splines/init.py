@@ -1,9 +1,10 @@
-"""Initialisations of the width-H univariate ReLU net and their laws in spline coordinates (spec §2).
+"""Initialisations of the width-H univariate ReLU net and their laws in spline coordinates (splines.md,
+'Initialization').
 
 Every family is reduced to a `law`: (w, b) independent, either uniform U(±A)×U(±B), Gaussian
 N(0,σ_w²)×N(0,σ_b²) or zero bias (w Gaussian, b = 0); v and c independent, Normal or uniform. The
-breakpoint law, the curvature density ζ and the §2.2 moments are closed forms of that law.
-Knobs for every family: alpha (all of w, b, v, c scaled by α, so μ -> α²μ) and rho ((w, b) × ρ,
+breakpoint law, the curvature density ζ and the moments of splines.md, 'Delta-slope and function moments' are closed
+forms of that law. Knobs for every family: alpha (all of w, b, v, c scaled by α, so μ -> α²μ) and rho ((w, b) × ρ,
 v × 1/ρ, so β, μ and f_0 are unchanged).
 Family knobs (defaults are reconstruction choices, record them with runs): gaussian sigma_w = 1,
 sigma_b = 1, sigma_v = 1/sqrt(H), sigma_c = 0 (sigma_b = 0 gives the zero-bias law); uniform A = 1,
@@ -60,7 +61,7 @@ def init_law(family: str, width: int, **knobs) -> dict:
         var_w, var_v = {"he": (2.0, 2.0 / H), "glorot": (2.0 / (1 + H), 2.0 / (1 + H)),
                         "lecun": (1.0, 1.0 / H)}[family]
         law = dict(wb="zero_bias", sw=np.sqrt(var_w), sb=0.0, v="normal", sv=np.sqrt(var_v), sc=0.0)
-    else:  # training presets (§6): w, b ~ scale·U(±1), v Normal, c = 0
+    else:  # training presets (splines.md, 'Training protocol and implementation'): w, b ~ scale·U(±1), v Normal, c = 0
         scale, var_v = {"lazy": (10.0, 1e-4 / H), "rich": (1e-3, 1.0)}.get(family, (1.0, 1 / (3 * H)))
         law = dict(wb="uniform", sw=scale, sb=scale, v="normal", sv=np.sqrt(var_v), sc=0.0)
     alpha, rho = g("alpha", 1.0), g("rho", 1.0)
@@ -149,7 +150,8 @@ def breakpoint_pdf(family: str, beta, width: int = 1, **knobs) -> np.ndarray:
 
 
 def zeta(family: str, x, width: int = 1, **knobs) -> np.ndarray:
-    """Curvature density ζ(x) = ∫|w|³ p(w, −wx) dw = p_β(x) E[w² | β = x] (spec §2.4)."""
+    """Curvature density ζ(x) = ∫|w|³ p(w, −wx) dw = p_β(x) E[w² | β = x] (splines.md, 'Kernel-regime curvature penalty
+    ζ')."""
     law = init_law(family, width, **knobs)
     x = np.asarray(x, dtype=np.float64)
     if law["wb"] == "zero_bias":
@@ -189,7 +191,8 @@ def zeta_integral(family: str, p, q, width: int = 1, **knobs):
 
 
 def init_moments(family: str, width: int, x=(0.1, 0.37, 0.9), interval=(-1.0, 1.0), **knobs) -> dict:
-    """Closed forms of §2.2: E Σμ², E f_0'(x)², E f_0(x)² (at each x) and E Σ_{β∈interval} μ².
+    """Closed forms of splines.md, 'Delta-slope and function moments': E Σμ², E f_0'(x)², E f_0(x)² (at each x) and E
+    Σ_{β∈interval} μ².
 
     E f_0'(x)² holds off the knots (x ≠ 0 for zero bias). Antisymmetric inits have f_0 ≡ 0.
     """
@@ -222,7 +225,8 @@ def _relu_eval(w, b, v, c, xg, budget=1 << 22):
 
 def flatness_stats(params: dict, hull=(-1.0, 1.0), data_x=None, data_y=None, n_grid: int = 401,
                    far_tol: float = 1e-12) -> pd.DataFrame:
-    """Per-draw flatness of f_0 on the hull (spec §2.3, a reconstruction), vectorised over draws.
+    """Per-draw flatness of f_0 on the hull (splines.md, 'Flatness statistics', a reconstruction), vectorised over
+    draws.
 
     Columns: r2_0 = Σ_{β∈hull} μ², tv_0 = Σ_{β∈hull}|μ|, max_abs_slope = max_hull|f_0'|, n_knots =
     distinct in-hull knot locations with nonzero merged jump (kinks visible in f_0), n_units_in_hull,

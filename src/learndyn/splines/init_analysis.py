@@ -1,7 +1,7 @@
 """Initial functions: breakpoint laws against theory (F2) and flatness versus width (F3).
 
-Reconstruction (spec §2.3, §7): the paper's own flatness statistic and figure settings are
-unknown; the grid, draw counts and statistics here are the spec's and are recorded in the
+Reconstruction (splines.md, 'Flatness statistics', 'Figures F1–F8'): the paper's own flatness statistic and figure
+settings are unknown; the grid, draw counts and statistics here are the spec's and are recorded in the
 tables' provenance.
 """
 

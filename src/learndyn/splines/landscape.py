@@ -1,4 +1,5 @@
-"""Loss surface of a shallow univariate ReLU net in NN and spline coordinates (spec splines.md §3).
+"""Loss surface of a shallow univariate ReLU net in NN and spline coordinates (splines.md, 'Loss surface, critical
+points, Hessian').
 
 Model f(x) = c + sum_i v_i [w_i x + b_i]_+ = c + sum_i mu_i [s_i (x - beta_i)]_+, L = (1/2N) sum_n r_n^2.
 
@@ -140,7 +141,8 @@ def nn_gradient(x, y, w, b, v, c) -> np.ndarray:
 
 
 def spline_gradients(x, y, beta, mu, s, c):
-    """(dL/dbeta, dL/dmu, dL/dc): -(mu s/N) sum_A r, (1/N) sum_A r s (x - beta), mean r (§3)."""
+    """(dL/dbeta, dL/dmu, dL/dc): -(mu s/N) sum_A r, (1/N) sum_A r s (x - beta), mean r (splines.md, 'Loss surface,
+    critical points, Hessian')."""
     x, mu, s = _vec(x), _vec(mu), _vec(s)
     N = x.size
     feat = spline_features(x, beta, s)
@@ -165,7 +167,8 @@ def spline_jacobian(x, beta, mu, s) -> np.ndarray:
 
 
 def spline_q(x, y, beta, mu, s, c) -> np.ndarray:
-    """q_i = -(s_i/N) sum_{A_i} r_n, the only second-order (residual) term: R[beta_i, mu_i] (§3)."""
+    """q_i = -(s_i/N) sum_{A_i} r_n, the only second-order (residual) term: R[beta_i, mu_i] (splines.md, 'Loss surface,
+    critical points, Hessian')."""
     x, s = _vec(x), _vec(s)
     A = spline_active(x, beta, s).astype(np.float64)
     return -(s / x.size) * (spline_residuals(x, y, beta, mu, s, c) @ A)

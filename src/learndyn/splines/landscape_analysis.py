@@ -2,7 +2,7 @@
 
 The constructions themselves (generic point, interpolating minimum on D3, strict saddle on D4)
 live in :mod:`learndyn.splines.constructions`; this module fixes which ones the DAG runs and
-the table schemas.  Reconstruction (spec §7): the paper's figure settings are unknown.
+the table schemas.  Reconstruction (splines.md, 'Figures F1–F8'): the paper's figure settings are unknown.
 """
 
 from __future__ import annotations

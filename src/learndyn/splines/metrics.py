@@ -1,9 +1,11 @@
-"""Implicit-regularisation metrics M1–M6 (spec §5; a reconstruction, not the paper's statistics).
+"""Implicit-regularisation metrics M1–M6 (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes'; a
+reconstruction, not the paper's statistics).
 
 All metrics are computed from spline parameters (spline.py) at t = 0 and t = T; f is evaluated with
 the piecewise form on a grid G of 4001 points on the data hull [x_1, x_N], never by calling a network.
 The references are the natural cubic spline interpolant (NCS, scipy CubicSpline bc_type="natural"),
-the linear interpolant (LI) and the finite-H lazy (kernel) prediction f_lazy of spec §2.4.
+the linear interpolant (LI) and the finite-H lazy (kernel) prediction f_lazy of splines.md, 'Kernel-regime curvature
+penalty ζ'.
 """
 from __future__ import annotations
 
@@ -67,7 +69,8 @@ def knot_displacement(sp0: Spline, spT: Spline) -> dict:
     """M2: median |β_i(T) − β_i(0)| and its |μ_i(T)|-weighted mean, units matched by Spline.unit.
 
     Excluded and counted: n_far (far at either time, or w_i = 0 at either time, so that there is no
-    finite knot to compare; units never seen, e.g. width padding, count here too), n_flipped (orientation changed, i.e. w_i crossed 0 and β_i passed through ±∞).
+    finite knot to compare; units never seen, e.g. width padding, count here too), n_flipped
+    (orientation changed, i.e. w_i crossed 0 and β_i passed through ±∞).
     """
     width = max(sp0.width, spT.width)
     idx0 = np.full(width, -1)
@@ -145,7 +148,8 @@ def ncs_curvature(x, y) -> float:
 
 
 def lazy_prediction(params0: dict, x, y, frozen_c: bool = False, far_tol: float = 1e-12):
-    """Finite-H kernel-regime prediction (spec §2.4) as a network with the initial knots.
+    """Finite-H kernel-regime prediction (splines.md, 'Kernel-regime curvature penalty ζ') as a network with the initial
+    knots.
 
     Φ̃ = [Φ, 1], Φ_ni = [w_i⁰x_n + b_i⁰]_+; Δ(v, c) = Φ̃ᵀ(Φ̃Φ̃ᵀ)⁻¹(y − f_0(x)), computed as the
     minimum-norm least-squares solution (identical when Φ̃ has full row rank, still defined when not);

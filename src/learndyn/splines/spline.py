@@ -1,4 +1,4 @@
-"""Spline reparametrisation of a shallow univariate ReLU network (spec §1).
+"""Spline reparametrisation of a shallow univariate ReLU network (splines.md, 'Spline reparametrization').
 
 f(x) = c + Σ_i v_i [w_i x + b_i]_+  is rewritten with the map φ as
 
