@@ -18,8 +18,10 @@ min_version("9.19")
 # overrides single keys of whichever file is used.
 # Snakemake reads config files with plain PyYAML (duplicate keys: last wins; 0100 is 64): re-read
 # them strictly first. Then finite numbers, sizes and the top-level schema, before any study's rules.
-check_config_files(workflow.config_settings.configfiles or
-                   [p for p in ("config/config.yaml", f"{workflow.basedir}/config/config.yaml") if os.path.isfile(p)][:1])
+check_config_files(
+    workflow.config_settings.configfiles
+    or [p for p in ("config/config.yaml", f"{workflow.basedir}/config/config.yaml") if os.path.isfile(p)][:1]
+)
 if not workflow.config_settings.configfiles:
 
     configfile: "config/config.yaml"

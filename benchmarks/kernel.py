@@ -8,6 +8,7 @@ same contraction), all in the same run, and checks that they agree.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/kernel.py [--repeats 3] [--n 500]
 Targets: closed form ≤ 2 s; speed-up vs the loop ≥ 50×.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,8 +91,9 @@ def main() -> None:
         print(f"  {name:22s} {t:8.3f} s   speed-up vs loop {speedup:7.1f}x   max rel dev {err:.1e}")
     ok_time = times["closed_form"] <= 2.0
     ok_ratio = times["per-example loop"] / times["closed_form"] >= 50
-    print(f"target closed form <= 2 s: {'PASS' if ok_time else 'FAIL'}; "
-          f"speed-up >= 50x: {'PASS' if ok_ratio else 'FAIL'}")
+    print(
+        f"target closed form <= 2 s: {'PASS' if ok_time else 'FAIL'}; speed-up >= 50x: {'PASS' if ok_ratio else 'FAIL'}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ simulator each time, the same work) and the ratio is of their medians: on a shar
 sample of either can be off by 20%.
 Usage: ``python benchmarks/motor.py [--S 50000] [--baseline-steps 5000] [--repeats 3]``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,8 +47,9 @@ def main():
     torch.set_num_threads(1)
     cfg = MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=5489)
 
-    MotorSim(MotorConfig(task="task1", model="supertrex", N=50, T=20.0, n_train=1, n_test=1)
-             ).run_periods()                          # compile the engine's step loop outside the timing
+    MotorSim(
+        MotorConfig(task="task1", model="supertrex", N=50, T=20.0, n_train=1, n_test=1)
+    ).run_periods()  # compile the engine's step loop outside the timing
     t_engine, t_plain = [], []
     for rep in range(a.repeats):
         sim = MotorSim(cfg)
@@ -57,31 +59,40 @@ def main():
         t0 = time.perf_counter()
         run_reference(cfg, n_steps=a.baseline_steps)
         t_plain.append(time.perf_counter() - t0)
-        print(f"  sample {rep + 1}: engine {1e6 * t_engine[-1] / cfg.S:.0f} us/step, "
-              f"plain {1e6 * t_plain[-1] / a.baseline_steps:.0f} us/step", flush=True)
+        print(
+            f"  sample {rep + 1}: engine {1e6 * t_engine[-1] / cfg.S:.0f} us/step, "
+            f"plain {1e6 * t_plain[-1] / a.baseline_steps:.0f} us/step",
+            flush=True,
+        )
     engine = cfg.S / float(np.median(t_engine))
     plain = a.baseline_steps / float(np.median(t_plain))
-    print(f"engine (compiled numpy, 1 seed):     {engine:9.0f} steps/s  "
-          f"({1e6 / engine:.0f} us/step, median of {a.repeats}; gate opened at step "
-          f"{sim.gate_open_step[0]}, {sim.rls_updates[0]} of {cfg.S // 10} RLS blocks executed)")
-    print(f"plain dense numpy reference:         {plain:9.0f} steps/s  ({1e6 / plain:.0f} us/step, "
-          f"median of {a.repeats})")
-    print(f"ratio engine / plain:                {engine / plain:9.1f} x  (samples paired in order: "
-          + ", ".join(f"{(cfg.S / e) / (a.baseline_steps / p):.1f}" for e, p in zip(t_engine, t_plain))
-          + ")")
+    print(
+        f"engine (compiled numpy, 1 seed):     {engine:9.0f} steps/s  "
+        f"({1e6 / engine:.0f} us/step, median of {a.repeats}; gate opened at step "
+        f"{sim.gate_open_step[0]}, {sim.rls_updates[0]} of {cfg.S // 10} RLS blocks executed)"
+    )
+    print(
+        f"plain dense numpy reference:         {plain:9.0f} steps/s  ({1e6 / plain:.0f} us/step, median of {a.repeats})"
+    )
+    print(
+        f"ratio engine / plain:                {engine / plain:9.1f} x  (samples paired in order: "
+        + ", ".join(f"{(cfg.S / e) / (a.baseline_steps / p):.1f}" for e, p in zip(t_engine, t_plain))
+        + ")"
+    )
 
     if not a.skip_batched:
-        cfgs = [MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=s)
-                for s in range(1, a.seeds + 1)]
+        cfgs = [MotorConfig(task="task1", model="supertrex", N=a.N, T=a.S * 0.2, seed=s) for s in range(1, a.seeds + 1)]
         for backend, device in (("numpy", "cpu"), ("torch", a.device)):
             bsim = MotorSim(cfgs, j_seed=5489, backend=backend, device=device)
             t0 = time.perf_counter()
             bsim.run_periods(1)
             bsim.ops.sync()
             per_seed = a.seeds * cfg.S / (time.perf_counter() - t0)
-            print(f"batched {backend} ({a.seeds} seeds sharing J, {device}): {per_seed:9.0f} seed-steps/s "
-                  f"({1e6 / per_seed:.0f} us/seed-step; gates opened: {(bsim.gate_open_step > 0).sum()}, "
-                  f"RLS blocks per seed: {bsim.rls_updates.mean():.0f})")
+            print(
+                f"batched {backend} ({a.seeds} seeds sharing J, {device}): {per_seed:9.0f} seed-steps/s "
+                f"({1e6 / per_seed:.0f} us/seed-step; gates opened: {(bsim.gate_open_step > 0).sum()}, "
+                f"RLS blocks per seed: {bsim.rls_updates.mean():.0f})"
+            )
             print(f"  ratio per seed / plain:            {per_seed / plain:9.1f} x")
             print(f"  ratio per seed / engine (1 seed):  {per_seed / engine:9.1f} x")
 

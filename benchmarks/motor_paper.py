@@ -11,6 +11,7 @@ process pool, one BLAS thread each, then ``collect`` and the claims, in the DAG'
 The pipeline remains the way to reproduce (``snakemake --configfile config/paper.yaml motor``);
 this is for a machine that has the cores but not the workflow manager.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,31 +38,51 @@ def _paths(results: Path, run: str, group: str) -> dict:
 
 def _simulate(results: Path, run: str, group: str, cfg: dict) -> tuple[str, str, float]:
     from learndyn.motor.experiments import simulate_run
+
     out = _paths(results, run, group)
     t0 = time.perf_counter()
     log = results / "logs" / f"{run}.{group}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:
         sys.stdout = sys.stderr = fh
-        simulate_run(Job("simulate_motor", {}, {"manifest": out["checkpoints"], "results": out["results"],
-                                                 "traces": out["traces"]}, cfg, {"run": run, "seedgroup": group}))
+        simulate_run(
+            Job(
+                "simulate_motor",
+                {},
+                {"manifest": out["checkpoints"], "results": out["results"], "traces": out["traces"]},
+                cfg,
+                {"run": run, "seedgroup": group},
+            )
+        )
     return run, group, time.perf_counter() - t0
 
 
 def _collect(results: Path, section: dict) -> None:
     import pandas as pd
+
     from learndyn.motor.claims import write_claims
     from learndyn.motor.jobs import collect_motor as collect
+
     done = sorted(results.glob("motor/runs/*/*/results.parquet"))
     if not done:
         sys.exit(f"no finished runs under {results}/motor/runs")
     tables = {t: str(results / "motor" / "tables" / f"{t}.parquet") for t in ("results", "traces", "summary")}
-    collect(Job("collect_motor", {"results": [str(p) for p in done],
-                                  "traces": [str(p.with_name("traces.parquet")) for p in done]}, tables))
+    collect(
+        Job(
+            "collect_motor",
+            {"results": [str(p) for p in done], "traces": [str(p.with_name("traces.parquet")) for p in done]},
+            tables,
+        )
+    )
     claims = str(results / "motor" / "claims.parquet")
-    write_claims(Job("motor_claims", {"results": tables["results"]}, {"claims": claims},
-                     {"experiments": section["experiments"], "scale": section["scale"],
-                      "seed_design": section["seed_design"]}))
+    write_claims(
+        Job(
+            "motor_claims",
+            {"results": tables["results"]},
+            {"claims": claims},
+            {"experiments": section["experiments"], "scale": section["scale"], "seed_design": section["seed_design"]},
+        )
+    )
     summ = pd.read_parquet(tables["summary"])
     with pd.option_context("display.width", 200, "display.max_rows", 200, "display.max_colwidth", 60):
         print(summ[["run", "condition", "n", "n_completed", "mean", "median", "success_fraction"]].to_string())
@@ -74,8 +95,12 @@ def _collect(results: Path, section: dict) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="config/paper.yaml")
-    ap.add_argument("--runs", default=".*", help="comma-separated regular expressions on run names (full "
-                    "match); jobs start in the order of the first pattern each run matches")
+    ap.add_argument(
+        "--runs",
+        default=".*",
+        help="comma-separated regular expressions on run names (full "
+        "match); jobs start in the order of the first pattern each run matches",
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--results", default="results")
     ap.add_argument("--collect-only", action="store_true")
@@ -84,7 +109,7 @@ def main() -> None:
     if not isinstance(section, dict):
         sys.exit(f"{a.config}: no 'motor' section")
     specs = motor_runs(section)
-    check_runs(specs)                            # the DAG's parse-time checks, before any work
+    check_runs(specs)  # the DAG's parse-time checks, before any work
     results = Path(a.results)
     if not a.collect_only:
         pats = [re.compile(p) for p in a.runs.split(",")]
@@ -92,8 +117,12 @@ def main() -> None:
         runs = sorted((r for r in rank if rank[r] is not None), key=rank.get)
         if not runs:
             sys.exit(f"--runs {a.runs!r} matches none of the config's runs: {', '.join(specs)}")
-        todo = [(run, g, cfg) for run in runs for g, cfg in group_configs(specs[run]).items()
-                if not Path(_paths(results, run, g)["results"]).exists()]
+        todo = [
+            (run, g, cfg)
+            for run in runs
+            for g, cfg in group_configs(specs[run]).items()
+            if not Path(_paths(results, run, g)["results"]).exists()
+        ]
         print(f"{len(todo)} jobs on {a.jobs} processes", flush=True)
         t0 = time.perf_counter()
         with ProcessPoolExecutor(a.jobs) as pool:

@@ -59,11 +59,18 @@ def bench_attacks(model_id: str, n_images: int, steps: int, repeats: int, device
         t_direct.append(timed(direct))
     work = n_images * steps
     best_ours, best_direct = min(t_ours), min(t_direct)
-    return {"model": model_id, "images": n_images, "steps": steps, "device": device,
-            "ours_s": best_ours, "direct_s": best_direct,
-            "ours_rate": work / best_ours, "direct_rate": work / best_direct,
-            "overhead": best_ours / best_direct - 1.0,
-            "median_overhead": float(np.median(t_ours)) / float(np.median(t_direct)) - 1.0}
+    return {
+        "model": model_id,
+        "images": n_images,
+        "steps": steps,
+        "device": device,
+        "ours_s": best_ours,
+        "direct_s": best_direct,
+        "ours_rate": work / best_ours,
+        "direct_rate": work / best_direct,
+        "overhead": best_ours / best_direct - 1.0,
+        "median_overhead": float(np.median(t_ours)) / float(np.median(t_direct)) - 1.0,
+    }
 
 
 def bench_boundary(model_id: str, n_images: int, steps: int, repeats: int, device: str = "cpu") -> dict:
@@ -85,7 +92,8 @@ def bench_boundary(model_id: str, n_images: int, steps: int, repeats: int, devic
             pred = model(x).argmax(1)  # a direct user needs the predictions too
         torch.manual_seed(0)
         fb.attacks.L2DeepFoolAttack(steps=steps, candidates=10, overshoot=0.02, loss="logits")(
-            fmodel, x, pred, epsilons=None)
+            fmodel, x, pred, epsilons=None
+        )
 
     ours(), direct()  # warm-up
     t_ours, t_direct = [], []
@@ -94,8 +102,12 @@ def bench_boundary(model_id: str, n_images: int, steps: int, repeats: int, devic
             t0 = time.perf_counter()
             fn()
             out.append(time.perf_counter() - t0)
-    return {"ours_s": min(t_ours), "direct_s": min(t_direct), "overhead": min(t_ours) / min(t_direct) - 1.0,
-            "median_overhead": float(np.median(t_ours)) / float(np.median(t_direct)) - 1.0}
+    return {
+        "ours_s": min(t_ours),
+        "direct_s": min(t_direct),
+        "overhead": min(t_ours) / min(t_direct) - 1.0,
+        "median_overhead": float(np.median(t_ours)) / float(np.median(t_direct)) - 1.0,
+    }
 
 
 # ---- SPECTRA benchmark (perturb-spectra helper: define bench_spectra() here) ----
@@ -121,25 +133,37 @@ def bench_spectra(n: int = 10_000, side: int = 28, repeats: int = 3, ref_images:
         spectral_metrics(x)
         warm.append(time.perf_counter() - t0)
     t0 = time.perf_counter()
-    loop = [spectral_metrics(x[i:i + 1]) for i in range(n)]
+    loop = [spectral_metrics(x[i : i + 1]) for i in range(n)]
     loop_s = time.perf_counter() - t0
     m = min(ref_images, n)
     t0 = time.perf_counter()
     ref = [reference_metrics(x[i, 0].astype(np.float64)) for i in range(m)]
     ref_s = (time.perf_counter() - t0) * n / m
-    err_loop = max(float(np.nanmax(np.abs(fast[c].to_numpy() - np.concatenate([d[c].to_numpy() for d in loop]))))
-                   for c in METRIC_COLUMNS)
+    err_loop = max(
+        float(np.nanmax(np.abs(fast[c].to_numpy() - np.concatenate([d[c].to_numpy() for d in loop]))))
+        for c in METRIC_COLUMNS
+    )
     err_ref = max(abs(fast[c][i] - ref[i][c]) / max(1.0, abs(ref[i][c])) for i in range(m) for c in METRIC_COLUMNS)
     best = min(warm)
     print(f"spectral metrics of {n:,} perturbations of {side}x{side} (12 metrics each, float32 input, 1 thread)")
-    print(f"  vectorised: {best:.3f} s best of {repeats} (first call {cold:.3f} s): "
-          f"{'within' if max(best, cold) <= 1.0 else 'ABOVE'} the 1 s target (one-time import/grid setup {once:.2f} s)")
+    print(
+        f"  vectorised: {best:.3f} s best of {repeats} (first call {cold:.3f} s): "
+        f"{'within' if max(best, cold) <= 1.0 else 'ABOVE'} the 1 s target (one-time import/grid setup {once:.2f} s)"
+    )
     print(f"  per-image loop, same numpy code: {loop_s:.2f} s  -> vectorised is {loop_s / best:.0f}x faster")
-    print(f"  per-image written-out definitions: {ref_s:.1f} s (measured on {m} images, scaled) "
-          f"-> {ref_s / best:.0f}x")
+    print(f"  per-image written-out definitions: {ref_s:.1f} s (measured on {m} images, scaled) -> {ref_s / best:.0f}x")
     print(f"  agreement: max |diff| vs loop {err_loop:.1e}, max rel diff vs definitions {err_ref:.1e}")
-    return {"n": n, "side": side, "vectorised_s": best, "first_call_s": cold, "setup_s": once, "loop_s": loop_s,
-            "reference_s": ref_s}
+    return {
+        "n": n,
+        "side": side,
+        "vectorised_s": best,
+        "first_call_s": cold,
+        "setup_s": once,
+        "loop_s": loop_s,
+        "reference_s": ref_s,
+    }
+
+
 # ---- end SPECTRA benchmark ----
 
 
@@ -156,18 +180,24 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     r = bench_attacks(args.model, args.images, args.steps, args.repeats, args.device)
-    print(f"L-inf PGD on {r['model']} (1x28x28), {r['images']} images x {r['steps']} steps, "
-          f"threads = {args.threads}, device = {r['device']}, best of {args.repeats}")
+    print(
+        f"L-inf PGD on {r['model']} (1x28x28), {r['images']} images x {r['steps']} steps, "
+        f"threads = {args.threads}, device = {r['device']}, best of {args.repeats}"
+    )
     print(f"  through learndyn.perturb.attacks.attack: {r['ours_s']:.3f} s = {r['ours_rate']:,.0f} image-steps/s")
     print(f"  foolbox directly:                        {r['direct_s']:.3f} s = {r['direct_rate']:,.0f} image-steps/s")
     verdict = "within" if r["overhead"] <= 0.10 else "ABOVE"
-    print(f"  overhead {100 * r['overhead']:+.1f} % (median runs {100 * r['median_overhead']:+.1f} %): "
-          f"{verdict} the 10 % target")
+    print(
+        f"  overhead {100 * r['overhead']:+.1f} % (median runs {100 * r['median_overhead']:+.1f} %): "
+        f"{verdict} the 10 % target"
+    )
     b = bench_boundary(args.model, args.images, args.steps, args.repeats, args.device)
-    print(f"distance to the boundary (L2 DeepFool, {args.steps} steps, own prediction) on {args.images} images: ours "
-          f"{b['ours_s']:.3f} s, foolbox directly {b['direct_s']:.3f} s: overhead {100 * b['overhead']:+.1f} % "
-          f"(median runs {100 * b['median_overhead']:+.1f} %): {'within' if b['overhead'] <= 0.10 else 'ABOVE'} "
-          "the 10 % target")
+    print(
+        f"distance to the boundary (L2 DeepFool, {args.steps} steps, own prediction) on {args.images} images: ours "
+        f"{b['ours_s']:.3f} s, foolbox directly {b['direct_s']:.3f} s: overhead {100 * b['overhead']:+.1f} % "
+        f"(median runs {100 * b['median_overhead']:+.1f} %): {'within' if b['overhead'] <= 0.10 else 'ABOVE'} "
+        "the 10 % target"
+    )
     if not args.skip_spectra:
         bench_spectra()
 

@@ -52,9 +52,15 @@ def main() -> None:
     err = np.max(np.abs(f_net - f_spline[:n_net])) / (1 + np.max(np.abs(f_net)))
 
     print(f"width H = {args.width:,}, points P = {args.points:,}, threads = {args.threads}")
-    print(f"spline route: extract {t1 - t0:.3f} s + pieces {t2 - t1:.3f} s + evaluate {t3 - t2:.3f} s "
-          f"= {spline_s:.3f} s  ({len(pieces.knots):,} knots)")
-    scaled = "" if n_net == args.points else f" (measured {net_measured:.2f} s on {n_net:,} points, scaled x{args.points / n_net:,.0f})"
+    print(
+        f"spline route: extract {t1 - t0:.3f} s + pieces {t2 - t1:.3f} s + evaluate {t3 - t2:.3f} s "
+        f"= {spline_s:.3f} s  ({len(pieces.knots):,} knots)"
+    )
+    scaled = (
+        ""
+        if n_net == args.points
+        else f" (measured {net_measured:.2f} s on {n_net:,} points, scaled x{args.points / n_net:,.0f})"
+    )
     print(f"network route: {net_s:.1f} s{scaled}")
     print(f"agreement on {n_net:,} points: max |net - spline| / (1 + max|f|) = {err:.2e}")
     print(f"speed ratio network / spline = {net_s / spline_s:,.0f}x")

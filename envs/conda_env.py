@@ -71,8 +71,7 @@ def main(argv: list[str]) -> int:
     want = render(LOCK.read_text())
     if "--check" in argv:
         if not YAML.exists() or YAML.read_text() != want:
-            print(f"{YAML} is out of date with {LOCK}: run `make lock` (or python envs/conda_env.py)",
-                  file=sys.stderr)
+            print(f"{YAML} is out of date with {LOCK}: run `make lock` (or python envs/conda_env.py)", file=sys.stderr)
             return 1
         return 0
     YAML.write_text(want)

@@ -42,10 +42,16 @@ from learndyn.io import (
     write_table,
 )
 
-MANIFEST = Table("checkpoints", (
-    ("step", pa.int64()), ("file", pa.string()), ("sha256", pa.string()),
-    ("loss", pa.float64()), ("final", pa.bool_()),
-))
+MANIFEST = Table(
+    "checkpoints",
+    (
+        ("step", pa.int64()),
+        ("file", pa.string()),
+        ("sha256", pa.string()),
+        ("loss", pa.float64()),
+        ("final", pa.bool_()),
+    ),
+)
 RUN_KEY = "checkpoint_run"  # the manifest's provenance entry holding the run identity
 _NPZ_IDENTITY = "meta.identity"
 
@@ -77,7 +83,8 @@ def check_identity(path: Path, found: Mapping | None, expected: Mapping, where: 
     if found is None or any(found.get(k) != v for k, v in expected.items()):
         raise CheckpointError(
             f"{path}: checkpoint of {describe(found)}, expected {describe(expected)}{where}: a foreign or stale "
-            "checkpoint is not read; delete the run folder and rerun its training rule")
+            "checkpoint is not read; delete the run folder and rerun its training rule"
+        )
 
 
 def sha256(path: str | os.PathLike | None = None, data: bytes | None = None) -> str:
@@ -91,6 +98,7 @@ def sha256(path: str | os.PathLike | None = None, data: bytes | None = None) -> 
 
 
 # -- the two formats ------------------------------------------------------------------------------
+
 
 def save_torch(obj: dict, path: str | os.PathLike) -> Path:
     """``path`` <- ``obj`` (atomic), through a buffer: torch.save names the zip's root after a file's
@@ -117,8 +125,9 @@ def _scalar(a: np.ndarray):
     return {"i": int, "u": int, "b": bool, "f": float, "U": str}.get(a.dtype.kind, lambda x: x)(a[()])
 
 
-def decode(path: str | os.PathLike, data: bytes | None = None, *, lazy: Callable[[str], bool] | None = None
-           ) -> tuple[dict, dict | None]:
+def decode(
+    path: str | os.PathLike, data: bytes | None = None, *, lazy: Callable[[str], bool] | None = None
+) -> tuple[dict, dict | None]:
     """(content, embedded identity or None) of a checkpoint, nothing unpickled as code.
 
     ``.ckpt``: the torch dict (identity in ``["learndyn"]["identity"]``); ``.npz``: name -> array
@@ -140,7 +149,8 @@ def decode(path: str | os.PathLike, data: bytes | None = None, *, lazy: Callable
     except Exception as err:  # truncated zip, foreign file, or a pickled object
         raise CheckpointError(
             f"{path}: cannot be loaded as a weights-only checkpoint "
-            f"(truncated, foreign, or carrying pickled objects): {type(err).__name__}: {err}") from err
+            f"(truncated, foreign, or carrying pickled objects): {type(err).__name__}: {err}"
+        ) from err
     if not isinstance(content, dict):
         raise CheckpointError(f"{path}: not a checkpoint (a {type(content).__name__}, not a dict)")
     meta = content.get("learndyn")
@@ -149,8 +159,10 @@ def decode(path: str | os.PathLike, data: bytes | None = None, *, lazy: Callable
 
 # -- the manifest ---------------------------------------------------------------------------------
 
-def write_manifest(files: Mapping[Any, Path], manifest_path: str | os.PathLike, run: Mapping, prov: dict,
-                   row: Callable[[dict], dict]) -> pd.DataFrame:
+
+def write_manifest(
+    files: Mapping[Any, Path], manifest_path: str | os.PathLike, run: Mapping, prov: dict, row: Callable[[dict], dict]
+) -> pd.DataFrame:
     """Hash every checkpoint file and write the manifest (the job's declared output) last.
 
     ``row(content)`` gives a file's ``step``, ``loss`` and ``final``; every file must carry this run's
@@ -163,8 +175,15 @@ def write_manifest(files: Mapping[Any, Path], manifest_path: str | os.PathLike, 
         content, found = decode(path, data, lazy=lambda k: k.startswith("meta."))
         r = row(content)
         check_identity(path, found, identity(run, r["step"]), " (writing the manifest)")
-        rows.append({"step": int(r["step"]), "file": os.path.relpath(path, manifest_path.parent),
-                     "sha256": sha256(data=data), "loss": float(r["loss"]), "final": bool(r["final"])})
+        rows.append(
+            {
+                "step": int(r["step"]),
+                "file": os.path.relpath(path, manifest_path.parent),
+                "sha256": sha256(data=data),
+                "loss": float(r["loss"]),
+                "final": bool(r["final"]),
+            }
+        )
     if not rows:
         raise CheckpointError(f"{manifest_path.parent}: no checkpoints to list in the manifest")
     df = pd.DataFrame(rows)
@@ -182,7 +201,8 @@ class RunCheckpoints:
         if not isinstance(self.run, dict):
             raise CheckpointError(
                 f"{self.path}: the manifest names no run identity (written before checkpoints carried one); "
-                "rerun its training rule")
+                "rerun its training rule"
+            )
         self._rows = {int(r.step): r for r in self.table.itertuples(index=False)}
 
     @property
@@ -210,7 +230,8 @@ class RunCheckpoints:
             raise CheckpointError(
                 f"{path}: sha256 {got[:16]}... on disk, but {self.path} lists {want[:16]}...: changed since the "
                 "manifest was written (tampered, truncated or replaced); delete the run folder and rerun its "
-                "training rule")
+                "training rule"
+            )
         return content
 
 
@@ -219,5 +240,6 @@ def check_state_keys(path: Path, content: dict, expected_keys: set[str]) -> None
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no state_dict)")
     if set(state) != set(expected_keys):
-        raise CheckpointError(f"{path}: checkpoint of another model: has {sorted(state)}, "
-                              f"expected {sorted(expected_keys)}")
+        raise CheckpointError(
+            f"{path}: checkpoint of another model: has {sorted(state)}, expected {sorted(expected_keys)}"
+        )

@@ -37,7 +37,7 @@ from scipy import stats
 
 from learndyn.io import Table
 
-REL_TOL = 1e-9       # |x - threshold| <= REL_TOL * max(|threshold|, 1) counts as "at" the threshold
+REL_TOL = 1e-9  # |x - threshold| <= REL_TOL * max(|threshold|, 1) counts as "at" the threshold
 CONFIDENCE = 0.95
 N_BOOT = 4000
 VERDICTS = ("reproduced", "not reproduced", "inconclusive", "not run")
@@ -45,16 +45,33 @@ AGGREGATES = ("median", "mean", "fraction", "share", "all", "any", "value")
 DIRECTIONS = ("<", "<=", ">", ">=")
 DEFAULT_N_MIN = {"median": 3, "mean": 3, "fraction": 3, "share": 1, "all": 1, "any": 1, "value": 1}
 
-CLAIMS = Table("claims", (
-    ("study", pa.string()), ("claim_id", pa.string()), ("statement", pa.string()),
-    ("reading", pa.string()), ("metric", pa.string()), ("aggregate", pa.string()), ("unit", pa.string()),
-    ("n", pa.int64()), ("n_min", pa.int64()), ("value", pa.float64()),
-    ("ci_lo", pa.float64()), ("ci_hi", pa.float64()), ("interval", pa.string()),
-    ("threshold", pa.float64()), ("direction", pa.string()),
-    ("n_failed", pa.int64()), ("n_unconverged", pa.int64()),
-    ("verdict", pa.string()), ("why", pa.string()), ("detail", pa.string()), ("figure", pa.string()),
-    ("values", pa.list_(pa.float64())),
-))
+CLAIMS = Table(
+    "claims",
+    (
+        ("study", pa.string()),
+        ("claim_id", pa.string()),
+        ("statement", pa.string()),
+        ("reading", pa.string()),
+        ("metric", pa.string()),
+        ("aggregate", pa.string()),
+        ("unit", pa.string()),
+        ("n", pa.int64()),
+        ("n_min", pa.int64()),
+        ("value", pa.float64()),
+        ("ci_lo", pa.float64()),
+        ("ci_hi", pa.float64()),
+        ("interval", pa.string()),
+        ("threshold", pa.float64()),
+        ("direction", pa.string()),
+        ("n_failed", pa.int64()),
+        ("n_unconverged", pa.int64()),
+        ("verdict", pa.string()),
+        ("why", pa.string()),
+        ("detail", pa.string()),
+        ("figure", pa.string()),
+        ("values", pa.list_(pa.float64())),
+    ),
+)
 
 
 def tolerance(threshold: float) -> float:
@@ -93,7 +110,7 @@ def median_interval(x: np.ndarray) -> tuple[float, float, str]:
     if k >= 1 and stats.binom.cdf(k - 1, n, 0.5) > alpha / 2:
         k -= 1
     if k < 1:
-        cover = 1 - 2 * 0.5 ** n
+        cover = 1 - 2 * 0.5**n
         return float(x[0]), float(x[-1]), f"[min, max] (order statistics, coverage {cover:.0%} at n = {n})"
     cover = 1 - 2 * stats.binom.cdf(k - 1, n, 0.5)
     return float(x[k - 1]), float(x[n - k]), f"order statistics (exact, coverage {cover:.1%})"
@@ -133,12 +150,29 @@ def fmt(values: Iterable) -> str:
     return "[" + ", ".join(_num(v) for v in values) + "]"
 
 
-def claim(study: str, claim_id: str, statement: str, metric: str, *, threshold: float, direction: str,
-          aggregate: str, reading: str, values: Sequence[float] | np.ndarray | None = None,
-          value: float | None = None, interval: tuple[float, float] | None = None,
-          interval_method: str = "", unit: str = "seed", n: int | None = None, n_min: int | None = None,
-          unconverged: Sequence | int = (), not_run: str = "", precondition: str = "", detail: str = "",
-          figure: str = "") -> dict:
+def claim(
+    study: str,
+    claim_id: str,
+    statement: str,
+    metric: str,
+    *,
+    threshold: float,
+    direction: str,
+    aggregate: str,
+    reading: str,
+    values: Sequence[float] | np.ndarray | None = None,
+    value: float | None = None,
+    interval: tuple[float, float] | None = None,
+    interval_method: str = "",
+    unit: str = "seed",
+    n: int | None = None,
+    n_min: int | None = None,
+    unconverged: Sequence | int = (),
+    not_run: str = "",
+    precondition: str = "",
+    detail: str = "",
+    figure: str = "",
+) -> dict:
     """One claims row, aggregated and judged by the common rule (module docstring).
 
     ``values``: the per-unit values (for ``fraction``: 1 = success, 0 = failure).  ``value`` and
@@ -226,12 +260,30 @@ def claim(study: str, claim_id: str, statement: str, metric: str, *, threshold: 
         else:
             verdict = "inconclusive"
             why = "the interval straddles the threshold"
-    return {"study": study, "claim_id": claim_id, "statement": statement, "reading": reading,
-            "metric": metric, "aggregate": aggregate, "unit": unit, "n": n_units, "n_min": n_min,
-            "value": val, "ci_lo": lo, "ci_hi": hi, "interval": method, "threshold": threshold,
-            "direction": direction, "n_failed": int(n_failed), "n_unconverged": len(unconv),
-            "verdict": verdict, "why": why, "detail": detail, "figure": figure,
-            "values": [float(v) for v in x]}
+    return {
+        "study": study,
+        "claim_id": claim_id,
+        "statement": statement,
+        "reading": reading,
+        "metric": metric,
+        "aggregate": aggregate,
+        "unit": unit,
+        "n": n_units,
+        "n_min": n_min,
+        "value": val,
+        "ci_lo": lo,
+        "ci_hi": hi,
+        "interval": method,
+        "threshold": threshold,
+        "direction": direction,
+        "n_failed": int(n_failed),
+        "n_unconverged": len(unconv),
+        "verdict": verdict,
+        "why": why,
+        "detail": detail,
+        "figure": figure,
+        "values": [float(v) for v in x],
+    }
 
 
 def claims_frame(rows: list[dict]) -> pd.DataFrame:
@@ -248,4 +300,3 @@ def verdict_counts(df: pd.DataFrame) -> pd.DataFrame:
     counts = counts.reindex(index=list(dict.fromkeys(df["study"])), columns=list(VERDICTS), fill_value=0)
     counts["total"] = counts.sum(axis=1)
     return counts
-

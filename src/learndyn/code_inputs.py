@@ -103,8 +103,11 @@ def _ours(name: str, path: Path, nodes, root: Path) -> frozenset[str]:
         elif isinstance(node, ast.ImportFrom):
             base = _resolve_relative(name, path, node.level, node.module) if node.level else node.module or ""
             found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names
-                         if a.name != "*" and module_file(f"{base}.{a.name}", root) is not None)
+            found.update(
+                f"{base}.{a.name}"
+                for a in node.names
+                if a.name != "*" and module_file(f"{base}.{a.name}", root) is not None
+            )
         elif isinstance(node, ast.Call) and (target := _import_module_target(node)):
             target_name, is_prefix = target
             if is_prefix:
@@ -159,8 +162,7 @@ def _run_at_import(node: ast.AST) -> list[ast.AST]:
     """The parts of a module-level def that run when the module is imported: decorators, default
     values, base classes and a class body's own statements (not its methods)."""
     if isinstance(node, ast.ClassDef):
-        parts = [*node.decorator_list, *node.bases, *node.keywords,
-                 *(s for s in node.body if not isinstance(s, _DEFS))]
+        parts = [*node.decorator_list, *node.bases, *node.keywords, *(s for s in node.body if not isinstance(s, _DEFS))]
     else:
         parts = [*node.decorator_list, *node.args.defaults, *(d for d in node.args.kw_defaults if d)]
     return [n for part in parts for n in ast.walk(part)]
@@ -182,8 +184,7 @@ def entry_imports(module: str, function: str, root: Path = ROOT) -> frozenset[st
         if function in _bound_at_module_level(tree):
             return direct_imports(module, root)
         raise CodeInputError(f"{path}: no module-level function {function!r} (params.func {module}:{function})")
-    nodes = [n for top in tree.body
-             for n in (_run_at_import(top) if isinstance(top, _DEFS) else ast.walk(top))]
+    nodes = [n for top in tree.body for n in (_run_at_import(top) if isinstance(top, _DEFS) else ast.walk(top))]
     seen, todo = {function}, [function]
     while todo:
         body = list(ast.walk(defs[todo.pop()]))

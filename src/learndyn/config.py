@@ -29,8 +29,12 @@ import yaml
 # workflow/schemas/<study>.schema.yaml, src/learndyn/<study>/ and tests/<study>/.
 STUDIES = ("splines", "kernel", "perturb", "motor")
 # study -> the module holding its config_problems(section) (cross-key checks)
-STUDY_CHECKS = {"splines": "learndyn.splines.runs", "kernel": "learndyn.kernel.runs",
-                "perturb": "learndyn.perturb.runs", "motor": "learndyn.motor.plan"}
+STUDY_CHECKS = {
+    "splines": "learndyn.splines.runs",
+    "kernel": "learndyn.kernel.runs",
+    "perturb": "learndyn.perturb.runs",
+    "motor": "learndyn.motor.plan",
+}
 SCHEMAS = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
 
 
@@ -106,8 +110,10 @@ def yaml_problems(text: str, source: str = "<config>") -> list[str]:
             for k, v in node.value:
                 name = k.value if isinstance(k, yaml.ScalarNode) else str(k)
                 if name in keys:
-                    problems.append(f"{source}:{k.start_mark.line + 1}: {key_name((*path, name))}: duplicate key (first at line "
-                                    f"{keys[name]}; YAML would silently keep only the last)")
+                    problems.append(
+                        f"{source}:{k.start_mark.line + 1}: {key_name((*path, name))}: duplicate key (first at line "
+                        f"{keys[name]}; YAML would silently keep only the last)"
+                    )
                 keys.setdefault(name, k.start_mark.line + 1)
                 visit(v, (*path, name), seen)
         elif isinstance(node, yaml.SequenceNode):
@@ -133,8 +139,11 @@ def load_config_file(path) -> dict:
 
 # -- finiteness and sizes ----------------------------------------------------------------------------
 def nonfinite_problems(config, prefix=()) -> list[str]:
-    return [problem((*prefix, *p), v, "not a finite number (NaN and inf slip through min/max checks)")
-            for p, v in walk(config) if isinstance(v, float) and not math.isfinite(v)]
+    return [
+        problem((*prefix, *p), v, "not a finite number (NaN and inf slip through min/max checks)")
+        for p, v in walk(config)
+        if isinstance(v, float) and not math.isfinite(v)
+    ]
 
 
 # Sizes that decide memory and run time. Each limit is ~10x the paper's own size; beyond it a job
@@ -158,8 +167,8 @@ SIZE_LIMITS = [
     (r"perturb\.attack\.attacks\.[^.]+\.steps", 100_000, "attack steps (x images x checkpoints)"),
     (r"motor(\.experiments\.[^.]+)?\.scale\.n_(train|test)", 10_000, "periods"),
 ]
-INT_LIMIT = 10**9        # any other integer: steps, draws, seeds (fits int32-or-wider code everywhere)
-LIST_LIMIT = 10_000      # entries of any list (a seeds or widths list is one job or run per entry)
+INT_LIMIT = 10**9  # any other integer: steps, draws, seeds (fits int32-or-wider code everywhere)
+LIST_LIMIT = 10_000  # entries of any list (a seeds or widths list is one job or run per entry)
 _SIZE_RES = [(re.compile(p), n, what) for p, n, what in SIZE_LIMITS]
 _OVERRIDE = "set `allow_large: true` at the top level of the config to run it anyway"
 

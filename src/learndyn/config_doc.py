@@ -105,7 +105,6 @@ class _Schema:
             bounds.append(f"matching `{s['pattern']}`")
         return " ".join([kind, *bounds]) if not bounds else f"{kind} " + ", ".join(bounds)
 
-
     def _alternative(self, node: dict) -> str:
         """One alternative of a oneOf / anyOf; an inline section is spelled out ({key: type, ...}), as the
         table has no rows for it (its keys are documented by this type)."""
@@ -175,8 +174,9 @@ def _cell(text: str) -> str:
 def sections() -> list[tuple[str, _Schema, dict, tuple[str, ...]]]:
     """(title, schema, node, path prefix): the top level, then each study's section."""
     top = _Schema(SCHEMAS / "config.schema.yaml")
-    out = [("top level", top, {"properties": {k: v for k, v in top.root["properties"].items() if k not in STUDIES}},
-            ())]
+    out = [
+        ("top level", top, {"properties": {k: v for k, v in top.root["properties"].items() if k not in STUDIES}}, ())
+    ]
     for study in STUDIES:
         schema = _Schema(SCHEMAS / f"{study}.schema.yaml")
         out.append((study, schema, schema.root, (study,)))
@@ -214,8 +214,12 @@ def render() -> str:
         desc = schema.description(schema.root) if title != "top level" else None
         if desc:
             lines += [desc, ""]
-        lines += [f"Schema: `workflow/schemas/{schema.path.name}`.", "", "| key | type | default | description |",
-                  "|---|---|---|---|"]
+        lines += [
+            f"Schema: `workflow/schemas/{schema.path.name}`.",
+            "",
+            "| key | type | default | description |",
+            "|---|---|---|---|",
+        ]
         for path, child in _rows(schema, node, prefix):
             default = _default(config, path, leaf=not _children_exist(schema, child))
             cells = (schema.type_of(child), f"`{default}`" if default else "", schema.description(child) or "")

@@ -57,17 +57,13 @@ class Table:
         missing = [n for n in expected if n not in df.columns]
         extra = [n for n in df.columns if n not in expected]
         if missing or extra:
-            raise TableError(
-                f"table {self.name!r}: missing columns {missing}, unexpected columns {extra}"
-            )
+            raise TableError(f"table {self.name!r}: missing columns {missing}, unexpected columns {extra}")
         arrays = []
         for name, typ in self.columns:
             try:
                 arrays.append(pa.array(df[name].to_numpy(), type=typ, from_pandas=True))
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as err:
-                raise TableError(
-                    f"table {self.name!r}: column {name!r} cannot be stored as {typ}: {err}"
-                ) from err
+                raise TableError(f"table {self.name!r}: column {name!r} cannot be stored as {typ}: {err}") from err
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
@@ -83,7 +79,11 @@ def _git_commit() -> str:
         return env
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=5,
+            ["git", "rev-parse", "HEAD"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
             cwd=Path(__file__).resolve().parent,
         )
         return out.stdout.strip() if out.returncode == 0 else "unknown"
@@ -150,14 +150,12 @@ def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table,
-                prov: Mapping[str, Any] | None = None) -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike, table: Table, prov: Mapping[str, Any] | None = None) -> Path:
     """Validate ``df`` against ``table`` and write it atomically to ``path``."""
     path = Path(path)
     arrow = table.check_frame(df)  # raises before anything touches the disk
     prov = {**dict(prov or {}), "written_as": table_identity(path)}
-    meta = {TABLE_KEY: table.name.encode(),
-            PROVENANCE_KEY: json.dumps(prov, sort_keys=True, default=str).encode()}
+    meta = {TABLE_KEY: table.name.encode(), PROVENANCE_KEY: json.dumps(prov, sort_keys=True, default=str).encode()}
     arrow = arrow.replace_schema_metadata(meta)
     with atomic_write(path) as tmp:
         pq.write_table(arrow, tmp)
@@ -184,7 +182,8 @@ def _check_identity(path: Path, meta: dict) -> None:
         raise TableError(
             f"{path}: this file was written as {written} (rule {prov.get('rule')}, wildcards "
             f"{prov.get('wildcards', {})}), not as {table_identity(path)}: a moved or swapped table is not "
-            "read; delete it and rerun the rule that writes this path")
+            "read; delete it and rerun the rule that writes this path"
+        )
 
 
 def _open(path: Path) -> pa.Table:
@@ -261,7 +260,8 @@ def writer_lock(folder: str | os.PathLike, what: str = "checkpoints"):
             holder = fh.read().strip() or "unknown process"
             raise FolderBusyError(
                 f"{folder}: {holder} is still writing {what} here (a job left running after its Snakemake "
-                f"was killed?); stop it (kill <pid>) or wait for it, then rerun") from None
+                f"was killed?); stop it (kill <pid>) or wait for it, then rerun"
+            ) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()} on {socket.gethostname()}")

@@ -55,9 +55,15 @@ def run_snakemake_job(smk) -> None:
     """Entry point of ``workflow/scripts/run.py``: all output of the job goes to its log."""
     import torch
 
-    job = Job(rule=smk.rule, inputs=_named(smk.input), outputs=_named(smk.output),
-              cfg=smk.params.get("cfg"), wildcards=dict(smk.wildcards.items()), threads=int(smk.threads),
-              accelerator=smk.params.get("accelerator", "cpu"))
+    job = Job(
+        rule=smk.rule,
+        inputs=_named(smk.input),
+        outputs=_named(smk.output),
+        cfg=smk.params.get("cfg"),
+        wildcards=dict(smk.wildcards.items()),
+        threads=int(smk.threads),
+        accelerator=smk.params.get("accelerator", "cpu"),
+    )
     torch.set_num_threads(job.threads)
     log = Path(smk.log[0])
     log.parent.mkdir(parents=True, exist_ok=True)

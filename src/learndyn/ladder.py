@@ -27,12 +27,26 @@ from learndyn.config import load_config_file
 from learndyn.io import Table, read_table, write_table
 from learndyn.job import Job
 
-LADDER = Table("claims_ladder", (
-    ("rung", pa.string()), ("rung_index", pa.int64()), ("study", pa.string()), ("claim_id", pa.string()),
-    ("statement", pa.string()), ("value", pa.float64()), ("ci_lo", pa.float64()), ("ci_hi", pa.float64()),
-    ("threshold", pa.float64()), ("direction", pa.string()), ("n", pa.int64()), ("verdict", pa.string()),
-    ("margin", pa.float64()), ("trend", pa.string()), ("wall_s", pa.float64()),
-))
+LADDER = Table(
+    "claims_ladder",
+    (
+        ("rung", pa.string()),
+        ("rung_index", pa.int64()),
+        ("study", pa.string()),
+        ("claim_id", pa.string()),
+        ("statement", pa.string()),
+        ("value", pa.float64()),
+        ("ci_lo", pa.float64()),
+        ("ci_hi", pa.float64()),
+        ("threshold", pa.float64()),
+        ("direction", pa.string()),
+        ("n", pa.int64()),
+        ("verdict", pa.string()),
+        ("margin", pa.float64()),
+        ("trend", pa.string()),
+        ("wall_s", pa.float64()),
+    ),
+)
 # project entries a rung folder links to, so that relative paths resolve there as in the project
 PROJECT_ENTRIES = ("Snakefile", "workflow", "config", "src", "envs", "pyproject.toml")
 
@@ -97,11 +111,25 @@ def ladder_table(claims_by_rung: list[tuple[str, pd.DataFrame, float]]) -> pd.Da
     rows = []
     for i, (rung, df, wall) in enumerate(claims_by_rung):
         for r in df.itertuples(index=False):
-            rows.append({"rung": rung, "rung_index": i, "study": r.study, "claim_id": r.claim_id,
-                         "statement": r.statement, "value": r.value, "ci_lo": r.ci_lo, "ci_hi": r.ci_hi,
-                         "threshold": r.threshold, "direction": r.direction, "n": int(r.n),
-                         "verdict": r.verdict, "margin": margin(r.value, r.threshold, r.direction),
-                         "trend": "", "wall_s": wall})
+            rows.append(
+                {
+                    "rung": rung,
+                    "rung_index": i,
+                    "study": r.study,
+                    "claim_id": r.claim_id,
+                    "statement": r.statement,
+                    "value": r.value,
+                    "ci_lo": r.ci_lo,
+                    "ci_hi": r.ci_hi,
+                    "threshold": r.threshold,
+                    "direction": r.direction,
+                    "n": int(r.n),
+                    "verdict": r.verdict,
+                    "margin": margin(r.value, r.threshold, r.direction),
+                    "trend": "",
+                    "wall_s": wall,
+                }
+            )
     out = pd.DataFrame(rows, columns=[c for c, _ in LADDER.columns])
     for (_, _), g in out.groupby(["study", "claim_id"]):
         g = g.sort_values("rung_index")
@@ -134,16 +162,26 @@ def run_rung(job: Job) -> None:
     root = project_root()
     folder = Path.cwd() / "results" / "ladder" / job.wildcards["rung"]
     _rung_folder(root, folder)
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(job.threads), "--configfile", *job.cfg["configfiles"],
-           "--keep-going", "results/claims.parquet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        str(job.threads),
+        "--configfile",
+        *job.cfg["configfiles"],
+        "--keep-going",
+        "results/claims.parquet",
+    ]
     job.log(f"rung {job.wildcards['rung']}: {' '.join(cmd)} (in {folder})")
     t0 = time.monotonic()
     proc = subprocess.run(cmd, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wall = time.monotonic() - t0
     job.log(proc.stdout[-20000:])
     if proc.returncode != 0:
-        raise RuntimeError(f"rung {job.wildcards['rung']} failed (exit {proc.returncode}); its log is above, "
-                           f"its files are in {folder}")
+        raise RuntimeError(
+            f"rung {job.wildcards['rung']} failed (exit {proc.returncode}); its log is above, its files are in {folder}"
+        )
     df = read_table(folder / "results" / "claims.parquet", CLAIMS)
     write_table(df, job.output("claims"), CLAIMS, job.provenance(wall_s=wall))
     shutil.copyfile(folder / "results" / "claims.html", job.output("page"))

@@ -7,6 +7,7 @@ from learndyn.claims_page import claims_html, claims_summary_rst
 from learndyn.io import read_tables, write_table
 from learndyn.job import Job
 
+
 def aggregate_claims(job: Job) -> None:
     df = read_tables(job.inputs["claims"], CLAIMS)
     write_table(df, job.output("table"), CLAIMS, job.provenance())

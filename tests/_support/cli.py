@@ -21,8 +21,17 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 def command(workdir: Path, configfile: Path, targets=(), *extra: str) -> list[str]:
     # targets before --configfile (it takes several values)
-    return [*SNAKEMAKE, "--snakefile", str(SNAKEFILE), "--directory", str(workdir), *targets,
-            "--configfile", str(configfile), *extra]
+    return [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(SNAKEFILE),
+        "--directory",
+        str(workdir),
+        *targets,
+        "--configfile",
+        str(configfile),
+        *extra,
+    ]
 
 
 def run(cmd: list[str], timeout: float, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
@@ -42,8 +51,16 @@ def run(cmd: list[str], timeout: float, env: dict | None = None, check: bool = T
 
 def start(cmd: list[str], env: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def kill_group(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -79,5 +96,8 @@ def copy_run(src: Path, dst: Path) -> Path:
 
 
 def mtimes(root: Path, under: str = "results") -> dict[str, int]:
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns
-            for p in (root / under).rglob("*") if p.is_file() and "benchmarks" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns
+        for p in (root / under).rglob("*")
+        if p.is_file() and "benchmarks" not in p.parts
+    }

@@ -30,8 +30,10 @@ class ClusterError(RuntimeError):
 def unavailable_reason() -> str | None:
     """Why a local cluster cannot be started here (None when it can)."""
     if os.name != "posix" or os.geteuid() != 0:
-        return ("needs root (daemons run as root, jobs as the submitting user); "
-                f"CI runs as root with the Debian packages {PACKAGES} from envs/apt-cluster-test.txt")
+        return (
+            "needs root (daemons run as root, jobs as the submitting user); "
+            f"CI runs as root with the Debian packages {PACKAGES} from envs/apt-cluster-test.txt"
+        )
     missing = [t for t in (*DAEMONS, *CLIENTS) if not _which(t)]
     if missing:
         return f"missing {missing}: install the Debian packages {PACKAGES} (make setup-cluster does, as root)"
@@ -81,16 +83,23 @@ class LocalSlurm:
 
     # -- commands -----------------------------------------------------------------------------
     def run(self, *args: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
-        out = subprocess.run([_which(args[0]) or args[0], *args[1:]], env=self.env, capture_output=True,
-                             text=True, timeout=timeout)
+        out = subprocess.run(
+            [_which(args[0]) or args[0], *args[1:]], env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if check and out.returncode:
             raise ClusterError(f"{' '.join(args)} failed ({out.returncode}): {out.stderr.strip()}")
         return out
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.root / f"{name}.out", "ab")
-        proc = subprocess.Popen([_which(args[0]) or args[0], *args[1:]], env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            [_which(args[0]) or args[0], *args[1:]],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         self.procs.append((name, proc))
         return proc
@@ -100,8 +109,10 @@ class LocalSlurm:
         while time.monotonic() < end:
             for name, proc in self.procs:
                 if proc.poll() is not None:
-                    raise ClusterError(f"{name} exited ({proc.returncode}) while waiting for {what}:\n"
-                                       f"{_tail(self.root / f'{name}.out')}\n{_tail(log)}")
+                    raise ClusterError(
+                        f"{name} exited ({proc.returncode}) while waiting for {what}:\n"
+                        f"{_tail(self.root / f'{name}.out')}\n{_tail(log)}"
+                    )
             try:
                 if ok():
                     return
@@ -131,9 +142,17 @@ class LocalSlurm:
         key = r / "munge.key"
         key.write_bytes(os.urandom(1024))
         key.chmod(0o400)
-        self._spawn("munged", "munged", "--foreground", "--force", f"--key-file={key}",
-                    f"--socket={r / 'munge.sock'}", f"--pid-file={r / 'run/munged.pid'}",
-                    f"--log-file={r / 'munged.log'}", f"--seed-file={r / 'munge.seed'}")
+        self._spawn(
+            "munged",
+            "munged",
+            "--foreground",
+            "--force",
+            f"--key-file={key}",
+            f"--socket={r / 'munge.sock'}",
+            f"--pid-file={r / 'run/munged.pid'}",
+            f"--log-file={r / 'munged.log'}",
+            f"--seed-file={r / 'munge.seed'}",
+        )
         self._wait("munged", lambda: (r / "munge.sock").exists(), timeout, r / "munged.log")
         if self.accounting:
             self._start_accounting(timeout)
@@ -141,30 +160,68 @@ class LocalSlurm:
         if self.accounting:  # register the cluster before slurmctld first talks to slurmdbd
             self.run("sacctmgr", "-i", "add", "cluster", "learndyn", timeout=30)
         self._spawn("slurmctld", "slurmctld", "-D", "-i")
-        self._wait("slurmctld", lambda: self.run("scontrol", "ping", check=False, timeout=10).stdout.count("UP") > 0,
-                   timeout, r / "slurmctld.log")
+        self._wait(
+            "slurmctld",
+            lambda: self.run("scontrol", "ping", check=False, timeout=10).stdout.count("UP") > 0,
+            timeout,
+            r / "slurmctld.log",
+        )
         self._spawn("slurmd", "slurmd", "-D", "-N", "localhost")
-        self._wait("an idle node", lambda: "idle" in self.run("sinfo", "-h", "-o", "%T", timeout=10).stdout,
-                   timeout, r / "slurmd.log")
+        self._wait(
+            "an idle node",
+            lambda: "idle" in self.run("sinfo", "-h", "-o", "%T", timeout=10).stdout,
+            timeout,
+            r / "slurmd.log",
+        )
 
     def _start_accounting(self, timeout: float) -> None:
         r = self.root
-        self.run("mariadb-install-db", "--no-defaults", f"--datadir={r / 'db'}", "--user=root",
-                 "--skip-test-db", "--auth-root-authentication-method=normal", timeout=120)
+        self.run(
+            "mariadb-install-db",
+            "--no-defaults",
+            f"--datadir={r / 'db'}",
+            "--user=root",
+            "--skip-test-db",
+            "--auth-root-authentication-method=normal",
+            timeout=120,
+        )
         # grant tables skipped: a throwaway database reachable only on 127.0.0.1 of this machine
-        self._spawn("mariadbd", "mariadbd", "--no-defaults", f"--datadir={r / 'db'}", "--user=root",
-                    f"--socket={r / 'mysql.sock'}", f"--port={self.ports['db']}", "--bind-address=127.0.0.1",
-                    f"--pid-file={r / 'run/mariadbd.pid'}", f"--log-error={r / 'mariadbd.log'}",
-                    "--skip-grant-tables", "--skip-name-resolve")
+        self._spawn(
+            "mariadbd",
+            "mariadbd",
+            "--no-defaults",
+            f"--datadir={r / 'db'}",
+            "--user=root",
+            f"--socket={r / 'mysql.sock'}",
+            f"--port={self.ports['db']}",
+            "--bind-address=127.0.0.1",
+            f"--pid-file={r / 'run/mariadbd.pid'}",
+            f"--log-error={r / 'mariadbd.log'}",
+            "--skip-grant-tables",
+            "--skip-name-resolve",
+        )
         self._wait("mariadbd", lambda: self._port_open(self.ports["db"]), timeout, r / "mariadbd.log")
         dbd = r / "slurmdbd.conf"  # read from SLURM_CONF's folder; must be 0600 and owned by SlurmUser
-        dbd.write_text("\n".join([
-            "AuthType=auth/munge", f"AuthInfo={r / 'munge.sock'}",
-            "DbdHost=localhost", "DbdAddr=127.0.0.1", f"DbdPort={self.ports['dbd']}", "SlurmUser=root",
-            f"PidFile={r / 'run/slurmdbd.pid'}", f"LogFile={r / 'slurmdbd.log'}",
-            "StorageType=accounting_storage/mysql", "StorageHost=127.0.0.1", f"StoragePort={self.ports['db']}",
-            "StorageUser=root", "StorageLoc=learndyn_acct", "",
-        ]))
+        dbd.write_text(
+            "\n".join(
+                [
+                    "AuthType=auth/munge",
+                    f"AuthInfo={r / 'munge.sock'}",
+                    "DbdHost=localhost",
+                    "DbdAddr=127.0.0.1",
+                    f"DbdPort={self.ports['dbd']}",
+                    "SlurmUser=root",
+                    f"PidFile={r / 'run/slurmdbd.pid'}",
+                    f"LogFile={r / 'slurmdbd.log'}",
+                    "StorageType=accounting_storage/mysql",
+                    "StorageHost=127.0.0.1",
+                    f"StoragePort={self.ports['db']}",
+                    "StorageUser=root",
+                    "StorageLoc=learndyn_acct",
+                    "",
+                ]
+            )
+        )
         dbd.chmod(0o600)
         self._spawn("slurmdbd", "slurmdbd", "-D")
         self._wait("slurmdbd", lambda: self._port_open(self.ports["dbd"]), timeout, r / "slurmdbd.log")
@@ -172,29 +229,53 @@ class LocalSlurm:
     def _slurm_conf(self) -> str:
         r = self.root
         mem_mb = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20 * 0.9)
-        acct = (["AccountingStorageType=accounting_storage/slurmdbd", "AccountingStorageHost=localhost",
-                 f"AccountingStoragePort={self.ports['dbd']}",
-                 # for auth/munge, the munge socket used to talk to slurmdbd (not a password)
-                 f"AccountingStoragePass={r / 'munge.sock'}", "JobAcctGatherType=jobacct_gather/linux"]
-                if self.accounting else ["AccountingStorageType=accounting_storage/none"])
-        return "\n".join([
-            "ClusterName=learndyn", "SlurmctldHost=localhost(127.0.0.1)",
-            "AuthType=auth/munge", f"AuthInfo=socket={r / 'munge.sock'}", "CredType=cred/munge",
-            "SlurmUser=root", "SlurmdUser=root",
-            f"SlurmctldPort={self.ports['ctld']}", f"SlurmdPort={self.ports['slurmd']}",
-            f"StateSaveLocation={r / 'state'}", f"SlurmdSpoolDir={r / 'spool'}",
-            f"SlurmctldPidFile={r / 'run/slurmctld.pid'}", f"SlurmdPidFile={r / 'run/slurmd.pid'}",
-            f"SlurmctldLogFile={r / 'slurmctld.log'}", f"SlurmdLogFile={r / 'slurmd.log'}",
-            # no cgroups in containers: track processes by parent id, no task binding
-            "ProctrackType=proctrack/linuxproc", "TaskPlugin=task/none", "MpiDefault=none",
-            "SchedulerType=sched/backfill", "SelectType=select/cons_tres", "SelectTypeParameters=CR_Core",
-            "ReturnToService=2", "SlurmdParameters=config_overrides", "JobCompType=jobcomp/none",
-            "SchedulerParameters=sched_interval=2", "MinJobAge=600",
-            *acct,
-            f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={mem_mb} State=UNKNOWN",
-            "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
-            "",
-        ])
+        acct = (
+            [
+                "AccountingStorageType=accounting_storage/slurmdbd",
+                "AccountingStorageHost=localhost",
+                f"AccountingStoragePort={self.ports['dbd']}",
+                # for auth/munge, the munge socket used to talk to slurmdbd (not a password)
+                f"AccountingStoragePass={r / 'munge.sock'}",
+                "JobAcctGatherType=jobacct_gather/linux",
+            ]
+            if self.accounting
+            else ["AccountingStorageType=accounting_storage/none"]
+        )
+        return "\n".join(
+            [
+                "ClusterName=learndyn",
+                "SlurmctldHost=localhost(127.0.0.1)",
+                "AuthType=auth/munge",
+                f"AuthInfo=socket={r / 'munge.sock'}",
+                "CredType=cred/munge",
+                "SlurmUser=root",
+                "SlurmdUser=root",
+                f"SlurmctldPort={self.ports['ctld']}",
+                f"SlurmdPort={self.ports['slurmd']}",
+                f"StateSaveLocation={r / 'state'}",
+                f"SlurmdSpoolDir={r / 'spool'}",
+                f"SlurmctldPidFile={r / 'run/slurmctld.pid'}",
+                f"SlurmdPidFile={r / 'run/slurmd.pid'}",
+                f"SlurmctldLogFile={r / 'slurmctld.log'}",
+                f"SlurmdLogFile={r / 'slurmd.log'}",
+                # no cgroups in containers: track processes by parent id, no task binding
+                "ProctrackType=proctrack/linuxproc",
+                "TaskPlugin=task/none",
+                "MpiDefault=none",
+                "SchedulerType=sched/backfill",
+                "SelectType=select/cons_tres",
+                "SelectTypeParameters=CR_Core",
+                "ReturnToService=2",
+                "SlurmdParameters=config_overrides",
+                "JobCompType=jobcomp/none",
+                "SchedulerParameters=sched_interval=2",
+                "MinJobAge=600",
+                *acct,
+                f"NodeName=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={mem_mb} State=UNKNOWN",
+                "PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP",
+                "",
+            ]
+        )
 
     def stop(self, timeout: float = 15) -> None:
         """Cancel jobs, stop job steps and daemons by PID (SIGTERM, then SIGKILL), remove the folder."""
@@ -237,8 +318,9 @@ class LocalSlurm:
     def jobs(self) -> list[dict]:
         """Every job the accounting database knows (sacct), or the queue when accounting is off."""
         if self.accounting:
-            out = self.run("sacct", "-X", "-n", "-P", "-a", "-o", "JobID,JobName,State,ExitCode,Elapsed",
-                           timeout=30).stdout
+            out = self.run(
+                "sacct", "-X", "-n", "-P", "-a", "-o", "JobID,JobName,State,ExitCode,Elapsed", timeout=30
+            ).stdout
             keys = ("id", "name", "state", "exit", "elapsed")
         else:
             out = self.run("squeue", "-h", "-o", "%i|%j|%T", timeout=30).stdout

@@ -14,8 +14,14 @@ SNAKEFILE = REPO / "Snakefile"
 def run_snakemake(workdir: Path, configfile: Path, targets=(), dryrun: bool = False, cores: int = 2):
     """Run (or dry-run) the DAG; raise on failure like the CLI would."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
-                                          ResourceSettings, StorageSettings)
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        ExecutionSettings,
+        OutputSettings,
+        ResourceSettings,
+        StorageSettings,
+    )
 
     cwd = os.getcwd()
     try:
@@ -28,8 +34,7 @@ def run_snakemake(workdir: Path, configfile: Path, targets=(), dryrun: bool = Fa
                 workdir=Path(workdir),
             )
             dag = wf.dag(DAGSettings(targets=list(targets)))
-            dag.execute_workflow(executor="dryrun" if dryrun else "local",
-                                 execution_settings=ExecutionSettings())
+            dag.execute_workflow(executor="dryrun" if dryrun else "local", execution_settings=ExecutionSettings())
     finally:
         os.chdir(cwd)
 
@@ -51,5 +56,8 @@ def write_config(path: Path, base: str = "smoke", **changes) -> Path:
 
 def snapshot(root: Path) -> dict[str, int]:
     """mtime (ns) of every file the pipeline wrote under results/."""
-    return {str(p.relative_to(root)): p.stat().st_mtime_ns
-            for p in (root / "results").rglob("*") if p.is_file() and "benchmarks" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.stat().st_mtime_ns
+        for p in (root / "results").rglob("*")
+        if p.is_file() and "benchmarks" not in p.parts
+    }

@@ -10,8 +10,11 @@ import pyarrow.parquet as pq
 def tables(root: Path, under: str = "results") -> dict[str, object]:
     """Relative path -> Arrow table without its key-value metadata (provenance, timestamps)."""
     base = Path(root)
-    return {str(p.relative_to(base)): pq.read_table(p).replace_schema_metadata(None)
-            for p in sorted((base / under).rglob("*.parquet")) if "benchmarks" not in p.parts}
+    return {
+        str(p.relative_to(base)): pq.read_table(p).replace_schema_metadata(None)
+        for p in sorted((base / under).rglob("*.parquet"))
+        if "benchmarks" not in p.parts
+    }
 
 
 def table_differences(a_root: Path, b_root: Path, under: str = "results", only=None) -> list[str]:

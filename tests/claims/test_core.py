@@ -101,8 +101,9 @@ def test_fraction_exact_interval():
 
 
 def test_unconverged_runs_are_not_evidence():
-    r = row([0.1, 0.1, 0.1, 0.1, 0.1], threshold=0.5, direction="<", aggregate="median",
-            unconverged=["seed 3", "seed 4"])
+    r = row(
+        [0.1, 0.1, 0.1, 0.1, 0.1], threshold=0.5, direction="<", aggregate="median", unconverged=["seed 3", "seed 4"]
+    )
     assert r["verdict"] == "inconclusive" and r["n_unconverged"] == 2
     assert "2/5 runs did not converge (seed 3, seed 4)" in r["why"]
     assert row([0.1] * 5, threshold=0.5, direction="<", unconverged=1)["verdict"] == "inconclusive"
@@ -120,8 +121,14 @@ def test_n_below_minimum_and_not_run():
 def test_value_with_given_interval():
     r = row(value=0.6, interval=(0.2, 0.9), threshold=0.5, direction=">=", aggregate="value")
     assert r["verdict"] == "inconclusive"
-    r = row(value=0.8, interval=(0.6, 0.9), threshold=0.5, direction=">=", aggregate="value",
-            interval_method="bootstrap over replicates")
+    r = row(
+        value=0.8,
+        interval=(0.6, 0.9),
+        threshold=0.5,
+        direction=">=",
+        aggregate="value",
+        interval_method="bootstrap over replicates",
+    )
     assert r["verdict"] == "reproduced" and r["interval"] == "bootstrap over replicates"
     with pytest.raises(ValueError, match="computed here"):
         row([1.0], value=1.0, aggregate="median")
@@ -141,8 +148,10 @@ def test_fmt_has_no_numpy_repr():
 
 
 def test_table_schema_and_page():
-    rows = [row([0.1, 0.2, 0.3], threshold=0.5, direction="<", claim_id="A", figure="figures/s/F1.png"),
-            row([], threshold=0.5, direction="<", claim_id="B", not_run="needs paper scale")]
+    rows = [
+        row([0.1, 0.2, 0.3], threshold=0.5, direction="<", claim_id="A", figure="figures/s/F1.png"),
+        row([], threshold=0.5, direction="<", claim_id="B", not_run="needs paper scale"),
+    ]
     df = claims_frame(rows)
     CLAIMS.check_frame(df)
     counts = verdict_counts(df)

@@ -9,22 +9,26 @@ from learndyn.ladder import diagnosed, ladder_table, load_rungs, margin, trend
 
 
 def rung(values_a, values_b):
-    return claims_frame([
-        claim("s", "A", "a", "m", values=values_a, threshold=0.5, direction="<", aggregate="median", reading="r"),
-        claim("s", "B", "b", "m", values=values_b, threshold=0.5, direction="<", aggregate="median", reading="r"),
-    ])
+    return claims_frame(
+        [
+            claim("s", "A", "a", "m", values=values_a, threshold=0.5, direction="<", aggregate="median", reading="r"),
+            claim("s", "B", "b", "m", values=values_b, threshold=0.5, direction="<", aggregate="median", reading="r"),
+        ]
+    )
 
 
 def test_margin_and_trend():
     assert margin(0.2, 0.5, "<") == pytest.approx(0.3) and margin(2.0, 1.0, ">=") == pytest.approx(1.0)
-    assert trend([-1.0, -0.5, 0.2], ["not reproduced", "inconclusive", "reproduced"]) == "reproduces at the largest rung"
+    assert (
+        trend([-1.0, -0.5, 0.2], ["not reproduced", "inconclusive", "reproduced"]) == "reproduces at the largest rung"
+    )
     assert trend([-1.0, -0.5], ["not reproduced", "not reproduced"]) == "moves toward reproduction"
     assert trend([-0.2, -0.5], ["not reproduced", "not reproduced"]) == "moves away from reproduction"
     assert trend([float("nan"), -0.5], ["not run", "not reproduced"]) == "too few rungs with a value"
 
 
 def test_ladder_table_and_diagnosed(tmp_path):
-    small = rung([0.9, 0.8, 1.0, 0.95, 0.85, 0.9], [0.1] * 6)      # A not reproduced, B reproduced
+    small = rung([0.9, 0.8, 1.0, 0.95, 0.85, 0.9], [0.1] * 6)  # A not reproduced, B reproduced
     large = rung([0.1, 0.2, 0.15, 0.12, 0.1, 0.2, 0.1], [0.1] * 7)  # A reproduces at scale
     table = ladder_table([("smoke", small, 10.0), ("step", large, 100.0)])
     assert len(table) == 4 and set(table["rung"]) == {"smoke", "step"}
@@ -43,11 +47,13 @@ def test_rungs_file_is_checked(tmp_path):
     good = tmp_path / "rungs.yaml"
     good.write_text("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b, configfiles: [a.yaml]}\n")
     assert [r["name"] for r in load_rungs(good, tmp_path)] == ["a", "b"]
-    for text, msg in (("rungs:\n  - {name: a, configfiles: [a.yaml]}\n", "at least two"),
-                      ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: a, configfiles: [a.yaml]}\n", "unique"),
-                      ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b, configfiles: [x.yaml]}\n", "x.yaml not found"),
-                      ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b/c, configfiles: [a.yaml]}\n", "unique word"),
-                      ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b, files: [a.yaml]}\n", "exactly")):
+    for text, msg in (
+        ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n", "at least two"),
+        ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: a, configfiles: [a.yaml]}\n", "unique"),
+        ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b, configfiles: [x.yaml]}\n", "x.yaml not found"),
+        ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b/c, configfiles: [a.yaml]}\n", "unique word"),
+        ("rungs:\n  - {name: a, configfiles: [a.yaml]}\n  - {name: b, files: [a.yaml]}\n", "exactly"),
+    ):
         bad = tmp_path / "bad.yaml"
         bad.write_text(text)
         with pytest.raises(ValueError, match=msg):
@@ -70,6 +76,7 @@ def test_ladder_runs_rungs_and_reruns_nothing(tmp_path):
     """Two tiny rungs (smoke motor, then with two more seeds) through the real rules; a second run
     plans nothing."""
     import yaml
+
     from smk import run_snakemake, snapshot, write_config
 
     rung_a = write_config(tmp_path / "a.yaml", studies=["motor"])
@@ -77,8 +84,16 @@ def test_ladder_runs_rungs_and_reruns_nothing(tmp_path):
     rung_b = tmp_path / "b.yaml"
     rung_b.write_text(yaml.safe_dump({"motor": {"seeds": seeds + [max(seeds) + 1, max(seeds) + 2]}}))
     rungs = tmp_path / "rungs.yaml"
-    rungs.write_text(yaml.safe_dump({"rungs": [{"name": "tiny", "configfiles": [str(rung_a)]},
-                                               {"name": "more_seeds", "configfiles": [str(rung_a), str(rung_b)]}]}))
+    rungs.write_text(
+        yaml.safe_dump(
+            {
+                "rungs": [
+                    {"name": "tiny", "configfiles": [str(rung_a)]},
+                    {"name": "more_seeds", "configfiles": [str(rung_a), str(rung_b)]},
+                ]
+            }
+        )
+    )
     cfg = write_config(tmp_path / "main.yaml", studies=["motor"], ladder={"rungs": str(rungs)})
     work = tmp_path / "work"
     run_snakemake(work, cfg, targets=["claims_ladder"])

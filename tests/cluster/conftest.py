@@ -5,6 +5,7 @@ Skipped, with the reason, where it cannot run (not root, Debian packages missing
 """
 
 import pytest
+
 from localslurm import LocalSlurm, unavailable_reason
 
 

@@ -28,8 +28,10 @@ pytestmark = pytest.mark.workflow
 PROFILE_DIR = REPO / "workflow" / "profiles" / "slurm"
 FULL = os.environ.get("LEARNDYN_SLURM_FULL") == "1"
 SLICES = {  # study -> the targets of its slice (see the module docstring)
-    "splines": ["results/splines/tables/groups/width-H10/trajectory.parquet",
-                "results/splines/tables/groups/width-H10/metrics.parquet"],
+    "splines": [
+        "results/splines/tables/groups/width-H10/trajectory.parquet",
+        "results/splines/tables/groups/width-H10/metrics.parquet",
+    ],
     "kernel": ["results/kernel/runs/LR-r0/checkpoints.parquet"],
     "motor": ["results/motor/runs/task1-supertrex-scripts/shared/results.parquet"],
     "perturb": ["results/perturb/runs/fmnist/linear/s0/checkpoints.parquet"],
@@ -41,8 +43,9 @@ SLICE = [t for study in SMOKE_STUDIES for t in SLICES.get(study, [])]
 def slurm_command(work, cfg, targets):
     # the profile as a user runs it; only the first status check comes sooner (a test cluster
     # answers at once; the profile's 20 s suits a busy production controller)
-    return command(work, cfg, targets, "--workflow-profile", str(PROFILE_DIR),
-                   "--slurm-init-seconds-before-status-checks", "2")
+    return command(
+        work, cfg, targets, "--workflow-profile", str(PROFILE_DIR), "--slurm-init-seconds-before-status-checks", "2"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,7 @@ def slurm_run(smoke_run, cluster, tmp_path_factory):
     work = tmp_path_factory.mktemp("slurm")
     cfg = write_config(work / "slurm.yaml")  # the smoke config itself: tables comparable one to one
     t0 = time.monotonic()
-    done = run(slurm_command(work, cfg, [] if FULL else SLICE), timeout=1800 if FULL else 600,
-               env=cluster.env)
+    done = run(slurm_command(work, cfg, [] if FULL else SLICE), timeout=1800 if FULL else 600, env=cluster.env)
     wall = time.monotonic() - t0
     return work, cfg, wall, cluster.jobs(), done.stdout
 
@@ -65,9 +67,11 @@ def test_smoke_dag_on_slurm_equals_local_run(slurm_run, smoke_run):
     written = sorted(tables(work))
     assert written and all(t in written for t in ([] if FULL else SLICE))
     assert table_differences(ref, work, only=written) == []
-    note(f"[cluster] {'full' if FULL else 'slice of the'} smoke DAG on SLURM ({', '.join(SMOKE_STUDIES)}): "
-         f"{submitted} jobs submitted (sacct: {len(jobs)} COMPLETED), wall {wall:.0f} s, "
-         f"{len(written)} tables identical to the local run")
+    note(
+        f"[cluster] {'full' if FULL else 'slice of the'} smoke DAG on SLURM ({', '.join(SMOKE_STUDIES)}): "
+        f"{submitted} jobs submitted (sacct: {len(jobs)} COMPLETED), wall {wall:.0f} s, "
+        f"{len(written)} tables identical to the local run"
+    )
 
 
 def test_failing_job_is_retried_per_profile_then_stops_the_dag(cluster, slurm_run, tmp_path):
@@ -79,13 +83,19 @@ def test_failing_job_is_retried_per_profile_then_stops_the_dag(cluster, slurm_ru
     # one retry instead of the profile's `retries: 2` (each SLURM round trip costs ~30-60 s on a
     # 2-core runner); tests/faults checks the profile's own count on the local executor
     retries = 1
-    done = run([*slurm_command(work, cfg, SLICES["splines"][1:]), "--retries", str(retries)], timeout=600,
-               env=cluster.env, check=False)
+    done = run(
+        [*slurm_command(work, cfg, SLICES["splines"][1:]), "--retries", str(retries)],
+        timeout=600,
+        env=cluster.env,
+        check=False,
+    )
     assert done.returncode != 0
     new = [j for j in cluster.jobs() if j["id"] not in known]
     assert len(new) == 1 + retries and {j["state"] for j in new} == {"FAILED"}, (new, done.stdout[-3000:])
     log = "logs/analyse_splines_group/width-H10.log"
     assert log in done.stdout, done.stdout[-3000:]
     assert broken in (work / log).read_text()
-    note(f"[cluster] failing job: {len(new)} SLURM submissions (1 + {retries} retry), all FAILED in "
-         f"sacct, then the DAG stopped naming {log}")
+    note(
+        f"[cluster] failing job: {len(new)} SLURM submissions (1 + {retries} retry), all FAILED in "
+        f"sacct, then the DAG stopped naming {log}"
+    )

@@ -13,22 +13,27 @@ foreign Parquet file to make that job fail on every attempt) and ``failing_log``
 
 import pytest
 import yaml
+
 from smk import REPO
 
 GRADIENT_TRAINED = {  # learndyn.train.fit_with_breakpoints: step=<n>.ckpt of the kept breakpoints, each
     # written once; resume.ckpt (``resume_file``) holds the newest breakpoint, kept or not
-    "ckpt_file": r"step=(\d+)\.ckpt", "resume_line": r"resuming from \S*step=(\d+)\.ckpt", "keeps_all": True,
+    "ckpt_file": r"step=(\d+)\.ckpt",
+    "resume_line": r"resuming from \S*step=(\d+)\.ckpt",
+    "keeps_all": True,
     "resume_file": "resume.ckpt",
 }
 
 FAULT_CASES = {
     "splines": {
         "target": "results/splines/tables/implicit_regularisation.parquet",
-        "remove": ["results/splines/tables/implicit_regularisation.parquet",  # (else "up to date")
-                   "results/splines/runs/presets-H50/checkpoints.parquet",
-                   "results/splines/runs/presets-H50/runs.parquet",
-                   "results/splines/runs/presets-H50/ckpt",
-                   "results/splines/tables/groups/presets-H50"],
+        "remove": [
+            "results/splines/tables/implicit_regularisation.parquet",  # (else "up to date")
+            "results/splines/runs/presets-H50/checkpoints.parquet",
+            "results/splines/runs/presets-H50/runs.parquet",
+            "results/splines/runs/presets-H50/ckpt",
+            "results/splines/tables/groups/presets-H50",
+        ],
         "ckpt_dir": "results/splines/runs/presets-H50/ckpt",
         "train_log": "logs/train_splines/presets-H50.log",
         "broken_input": "results/splines/tables/groups/width-H10/metrics.parquet",
@@ -37,9 +42,14 @@ FAULT_CASES = {
     },
     "kernel": {
         "target": "results/kernel/tables/runs.parquet",
-        "remove": [*(f"results/kernel/tables/{t}.parquet"  # every output of collect_kernel_runs
-                     for t in ("runs", "curves", "ari", "correlations", "sweep", "sweep_curves", "sweep_stats")),
-                   "results/kernel/runs/LR-r0", "results/kernel/tables/runs/LR-r0"],
+        "remove": [
+            *(
+                f"results/kernel/tables/{t}.parquet"  # every output of collect_kernel_runs
+                for t in ("runs", "curves", "ari", "correlations", "sweep", "sweep_curves", "sweep_stats")
+            ),
+            "results/kernel/runs/LR-r0",
+            "results/kernel/tables/runs/LR-r0",
+        ],
         "ckpt_dir": "results/kernel/runs/LR-r0/ckpt",
         "train_log": "logs/train_kernel/LR-r0.log",
         "broken_input": "results/kernel/tables/runs/LR-r1/summary.parquet",
@@ -49,11 +59,12 @@ FAULT_CASES = {
     "motor": {  # online learning, no gradients: period checkpoints (learndyn.motor.checkpoints)
         "target": "results/motor/tables/results.parquet",
         "remove": ["results/motor/tables", "results/motor/runs/task2-supertrex-scripts"],
-        "ckpt_dir": "results/motor/runs/task2-supertrex-scripts/shared/ckpt",   # smoke: seed_design shared_j
+        "ckpt_dir": "results/motor/runs/task2-supertrex-scripts/shared/ckpt",  # smoke: seed_design shared_j
         "train_log": "logs/simulate_motor/task2-supertrex-scripts/shared.log",
         "broken_input": "results/motor/runs/task1-rmhl-scripts/shared/results.parquet",
         "failing_log": "logs/collect_motor.log",
-        "ckpt_file": r"period=(\d+)\.npz", "resume_line": r"resumed from \S*period=(\d+)\.npz",
+        "ckpt_file": r"period=(\d+)\.npz",
+        "resume_line": r"resumed from \S*period=(\d+)\.npz",
         "keeps_all": False,  # smoke config: checkpoint.keep = last
     },
     "perturb": {

@@ -14,34 +14,37 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from smk import REPO, run_snakemake, write_config
 
 from learndyn.io import TableError
 from learndyn.job import Job
 from learndyn.splines import jobs as splines_jobs
 from learndyn.splines.runs import training_groups
 from learndyn.train import RESUME, CheckpointError
+from smk import REPO, run_snakemake, write_config
 
 GROUP = "width-H10"
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("change, key", [
-    ({"accelerator": "tpu"}, "accelerator"),
-    ({"studies": []}, "studies"),
-    ({"studies": ["splines", "splines"]}, "studies"),
-    ({"studies": ["splines", "perturb"], "perturb": None}, "perturb"),     # listed, no section
-    ({"splines__seeds": [-1, 0]}, "seeds"),                                 # negative seed
-    ({"splines__sweeps__rho__log10": []}, "log10"),                         # empty sweep
-    ({"splines__sweeps__presets__dataset": "D9"}, "dataset"),
-    ({"splines__data__d5_points": 0}, "d5_points"),                         # negative/zero size
-    ({"splines__train__chunk": 2.5}, "chunk"),                              # wrong type
-    ({"splines__train__breakpoints": [4000, 5000]}, "splines.train.breakpoints"),  # none <= max_steps
-    ({"splines__train__breakpoints": {"schedule": "log", "num": 5000}}, "splines.train.breakpoints.num"),
-    ({"splines__sweeps__rho__train": {"max_steps": 5}}, "splines.sweeps.rho.train.breakpoints"),
-    ({"splines__init_laws__uniform": [[1.0]]}, "uniform"),
-    ({"splines__flatness__families": []}, "families"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"accelerator": "tpu"}, "accelerator"),
+        ({"studies": []}, "studies"),
+        ({"studies": ["splines", "splines"]}, "studies"),
+        ({"studies": ["splines", "perturb"], "perturb": None}, "perturb"),  # listed, no section
+        ({"splines__seeds": [-1, 0]}, "seeds"),  # negative seed
+        ({"splines__sweeps__rho__log10": []}, "log10"),  # empty sweep
+        ({"splines__sweeps__presets__dataset": "D9"}, "dataset"),
+        ({"splines__data__d5_points": 0}, "d5_points"),  # negative/zero size
+        ({"splines__train__chunk": 2.5}, "chunk"),  # wrong type
+        ({"splines__train__breakpoints": [4000, 5000]}, "splines.train.breakpoints"),  # none <= max_steps
+        ({"splines__train__breakpoints": {"schedule": "log", "num": 5000}}, "splines.train.breakpoints.num"),
+        ({"splines__sweeps__rho__train": {"max_steps": 5}}, "splines.sweeps.rho.train.breakpoints"),
+        ({"splines__init_laws__uniform": [[1.0]]}, "uniform"),
+        ({"splines__flatness__families": []}, "families"),
+    ],
+)
 def test_invalid_config_is_rejected_before_any_job(tmp_path, change, key):
     cfg = write_config(tmp_path / "bad.yaml", **{"studies": ["splines"], **change})
     with pytest.raises(Exception) as err:
@@ -54,13 +57,16 @@ def test_invalid_config_is_rejected_before_any_job(tmp_path, change, key):
 # as written. YAML 1.1 surprises (PyYAML keeps the last duplicate, reads 0100 as 64 and 50:00 as 3000)
 # are caught by re-reading the file strictly; NaN / inf pass JSON-schema minimum checks unless walked.
 @pytest.mark.workflow
-@pytest.mark.parametrize("old, new, key", [
-    ("accelerator: cpu\n", "accelerator: cpu\naccelerator: gpu\n", "accelerator: duplicate key"),
-    ("    max_steps: 3000\n", "    max_steps: 3000\n    max_steps: 30\n", "splines.train.max_steps: duplicate key"),
-    ("d2_seed: 2020", "d2_seed: 02020", "splines.data.d2_seed = 02020: a YAML 1.1 octal"),
-    ("    max_steps: 3000\n", "    max_steps: 50:00\n", "splines.train.max_steps = 50:00: a YAML 1.1 sexagesimal"),
-    ("accelerator: cpu\n", "accelerator: cpu\nallow_large: yes\n", "allow_large = yes: YAML 1.1 reads 'yes'"),
-])
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ("accelerator: cpu\n", "accelerator: cpu\naccelerator: gpu\n", "accelerator: duplicate key"),
+        ("    max_steps: 3000\n", "    max_steps: 3000\n    max_steps: 30\n", "splines.train.max_steps: duplicate key"),
+        ("d2_seed: 2020", "d2_seed: 02020", "splines.data.d2_seed = 02020: a YAML 1.1 octal"),
+        ("    max_steps: 3000\n", "    max_steps: 50:00\n", "splines.train.max_steps = 50:00: a YAML 1.1 sexagesimal"),
+        ("accelerator: cpu\n", "accelerator: cpu\nallow_large: yes\n", "allow_large = yes: YAML 1.1 reads 'yes'"),
+    ],
+)
 def test_yaml_1_1_surprises_in_a_config_file_are_refused_naming_line_and_key(tmp_path, old, new, key):
     text = (REPO / "config" / "smoke.yaml").read_text()
     assert old in text
@@ -73,21 +79,28 @@ def test_yaml_1_1_surprises_in_a_config_file_are_refused_naming_line_and_key(tmp
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("section, change, key", [
-    ("perturb", {"perturb__train__lr__default": float("nan")}, "perturb.train.lr.default = nan"),
-    ("kernel", {"kernel__linear__init_scale": float("inf")}, "kernel.linear.init_scale = inf"),
-    ("perturb", {"perturb__attack__attacks__linf__eps": float("nan")}, "perturb.attack.attacks.linf.eps = nan"),
-    ("splines", {"splines__sweeps__width__widths": [10, 10**10]}, "splines.sweeps.width.widths[1] = 10000000000"),
-    ("motor", {"motor__scale__N": 10**6}, "motor.scale.N = 1000000"),
-    ("perturb", {"perturb__attack__n_images": 10**7}, "perturb.attack.n_images = 10000000"),
-    ("perturb", {"perturb__attack__attacks__linf__kind": "linf_pdg"}, "perturb.attack.attacks.linf.kind = 'linf_pdg'"),
-    ("perturb", {"perturb__attack__attacks__l2__stepsize": 0.1}, "perturb.attack.attacks.l2"),  # misspelled knob
-    ("perturb", {"perturb__breakpoints__method": "exakt"}, "perturb.breakpoints.method = 'exakt'"),
-    ("perturb", {"perturb__breakpoints__attacks": ["linf", "l_2"]}, "perturb.breakpoints.attacks[1] = 'l_2'"),
-    ("perturb", {"perturb__spectra__channel_mode": "grey"}, "perturb.spectra.channel_mode = 'grey'"),
-    ("perturb", {"perturb__spectra__r_0": 7}, "'r_0' was unexpected"),
-    ("perturb", {"perturb__train__lr__fc_rleu": 0.1}, "perturb.train.lr"),                # lr of a misspelled model
-])
+@pytest.mark.parametrize(
+    "section, change, key",
+    [
+        ("perturb", {"perturb__train__lr__default": float("nan")}, "perturb.train.lr.default = nan"),
+        ("kernel", {"kernel__linear__init_scale": float("inf")}, "kernel.linear.init_scale = inf"),
+        ("perturb", {"perturb__attack__attacks__linf__eps": float("nan")}, "perturb.attack.attacks.linf.eps = nan"),
+        ("splines", {"splines__sweeps__width__widths": [10, 10**10]}, "splines.sweeps.width.widths[1] = 10000000000"),
+        ("motor", {"motor__scale__N": 10**6}, "motor.scale.N = 1000000"),
+        ("perturb", {"perturb__attack__n_images": 10**7}, "perturb.attack.n_images = 10000000"),
+        (
+            "perturb",
+            {"perturb__attack__attacks__linf__kind": "linf_pdg"},
+            "perturb.attack.attacks.linf.kind = 'linf_pdg'",
+        ),
+        ("perturb", {"perturb__attack__attacks__l2__stepsize": 0.1}, "perturb.attack.attacks.l2"),  # misspelled knob
+        ("perturb", {"perturb__breakpoints__method": "exakt"}, "perturb.breakpoints.method = 'exakt'"),
+        ("perturb", {"perturb__breakpoints__attacks": ["linf", "l_2"]}, "perturb.breakpoints.attacks[1] = 'l_2'"),
+        ("perturb", {"perturb__spectra__channel_mode": "grey"}, "perturb.spectra.channel_mode = 'grey'"),
+        ("perturb", {"perturb__spectra__r_0": 7}, "'r_0' was unexpected"),
+        ("perturb", {"perturb__train__lr__fc_rleu": 0.1}, "perturb.train.lr"),  # lr of a misspelled model
+    ],
+)
 def test_bad_values_are_refused_at_parse_time_naming_the_key_and_value(tmp_path, section, change, key):
     cfg = write_config(tmp_path / "bad.yaml", **{"studies": [section], **change})
     with pytest.raises(Exception) as err:
@@ -109,6 +122,7 @@ def test_allow_large_lifts_the_size_limits_only():
 
 # -- broken files through the task entry points (what a Snakemake job calls) ---------------------
 
+
 @pytest.fixture
 def group_run(smoke_run, tmp_path):
     """A copy of one trained group of the smoke run, and the analysis job that reads it."""
@@ -117,11 +131,16 @@ def group_run(smoke_run, tmp_path):
         shutil.copytree(ref / sub, tmp_path / sub, copy_function=shutil.copy2)
     run_dir = tmp_path / f"results/splines/runs/{GROUP}"
     tables = tmp_path / f"results/splines/tables/groups/{GROUP}"
-    job = Job(rule="analyse_splines_group",
-              inputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet"),
-                      "dataset": str(tmp_path / "results/splines/data/D2.parquet")},
-              outputs={"trajectory": str(tables / "trajectory.parquet"), "metrics": str(tables / "metrics.parquet")},
-              wildcards={"group": GROUP})
+    job = Job(
+        rule="analyse_splines_group",
+        inputs={
+            "manifest": str(run_dir / "checkpoints.parquet"),
+            "runs": str(run_dir / "runs.parquet"),
+            "dataset": str(tmp_path / "results/splines/data/D2.parquet"),
+        },
+        outputs={"trajectory": str(tables / "trajectory.parquet"), "metrics": str(tables / "metrics.parquet")},
+        wildcards={"group": GROUP},
+    )
     return job, run_dir
 
 
@@ -202,10 +221,15 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
     torch.save(state, run_dir / "ckpt" / RESUME)
     _, cfg = smoke_run
     import yaml
+
     group = training_groups(yaml.safe_load(Path(cfg).read_text())["splines"])[GROUP]
-    train = Job(rule="train_splines", inputs={"dataset": job.inputs["dataset"]}, cfg=group,
-                outputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet")},
-                wildcards={"group": GROUP})
+    train = Job(
+        rule="train_splines",
+        inputs={"dataset": job.inputs["dataset"]},
+        cfg=group,
+        outputs={"manifest": str(run_dir / "checkpoints.parquet"), "runs": str(run_dir / "runs.parquet")},
+        wildcards={"group": GROUP},
+    )
     splines_jobs.train_splines(train)
     out = capsys.readouterr().out
     assert f"skipping {run_dir / 'ckpt' / RESUME}" in out and "weights-only" in out and "starting fresh" in out, out
@@ -213,6 +237,7 @@ def test_checkpoint_carrying_a_pickled_object_is_refused_end_to_end(group_run, s
 
 
 # -- no config string reaches a shell ------------------------------------------------------------
+
 
 def test_no_rule_runs_a_shell_command():
     """Rules run workflow/scripts/run.py (``script:``): config values travel as Python objects in

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from smk import run_snakemake, write_config
 
 DATA = "results/splines/data"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from smk import REPO
 
 from learndyn.config import ConfigError, check_config, check_study, load_config_file
+from smk import REPO
 
 SMOKE = (REPO / "config" / "smoke.yaml").read_text()
 
@@ -50,30 +50,38 @@ def _refused(project, text: str, *names: str) -> None:
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in before} == before
 
 
-@pytest.mark.parametrize("dotted, value, names", [
-    ("splines.train.tol", float("nan"), ("splines.train.tol = nan",)),                       # non-finite
-    ("kernel.net.w_std", float("inf"), ("kernel.net.w_std = inf",)),
-    ("motor.scale.T", float("-inf"), ("motor.scale.T = -inf",)),
-    ("kernel.net.n_hidden", 10**6, ("kernel.net.n_hidden = 1000000", "allow_large")),          # oversize
-    ("splines.seeds", list(range(20_000)), ("splines.seeds", "20000")),
-    ("motor.scale.n_train", 10**5, ("motor.scale.n_train = 100000",)),
-    ("studies", ["splines", "splinez"], ("studies[1]", "'splinez'")),                          # bad study keys
-    ("kernel.nett", {"n_hidden": 10}, ("kernel", "'nett' was unexpected")),
-    ("motor.experiments.task9", {"models": ["force"]}, ("motor.experiments", "task9")),
-], ids=lambda v: v if isinstance(v, str) else None)
+@pytest.mark.parametrize(
+    "dotted, value, names",
+    [
+        ("splines.train.tol", float("nan"), ("splines.train.tol = nan",)),  # non-finite
+        ("kernel.net.w_std", float("inf"), ("kernel.net.w_std = inf",)),
+        ("motor.scale.T", float("-inf"), ("motor.scale.T = -inf",)),
+        ("kernel.net.n_hidden", 10**6, ("kernel.net.n_hidden = 1000000", "allow_large")),  # oversize
+        ("splines.seeds", list(range(20_000)), ("splines.seeds", "20000")),
+        ("motor.scale.n_train", 10**5, ("motor.scale.n_train = 100000",)),
+        ("studies", ["splines", "splinez"], ("studies[1]", "'splinez'")),  # bad study keys
+        ("kernel.nett", {"n_hidden": 10}, ("kernel", "'nett' was unexpected")),
+        ("motor.experiments.task9", {"models": ["force"]}, ("motor.experiments", "task9")),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
 def test_hostile_config_value_is_refused_naming_key_and_value(project, dotted, value, names):
     cfg = yaml.safe_load(SMOKE)
     _set(cfg, dotted, value)
     _refused(project, yaml.safe_dump(cfg), *names)
 
 
-@pytest.mark.parametrize("old, new, names", [
-    ("  seed: 0\n", "  seed: 0\n  seed: 1\n", ("kernel.seed: duplicate key",)),                 # duplicate keys
-    ("  j_seed: 5489", "  j_seed: 5489\n  j_seed: 1", ("motor.j_seed: duplicate key",)),
-    ("  seeds: [0, 1]", "  seeds: [0, 010]", ("splines.seeds[1] = 010: a YAML 1.1 octal",)),   # YAML 1.1
-    ("steps: 200,", "steps: 3:20,", ("kernel.schedules.LR.steps = 3:20: a YAML 1.1 sexagesimal",)),
-    ("accelerator: cpu\n", "accelerator: cpu\nallow_large: on\n", ("allow_large = on: YAML 1.1 reads 'on'",)),
-], ids=["dup-kernel", "dup-motor", "octal-in-list", "sexagesimal", "on-boolean"])
+@pytest.mark.parametrize(
+    "old, new, names",
+    [
+        ("  seed: 0\n", "  seed: 0\n  seed: 1\n", ("kernel.seed: duplicate key",)),  # duplicate keys
+        ("  j_seed: 5489", "  j_seed: 5489\n  j_seed: 1", ("motor.j_seed: duplicate key",)),
+        ("  seeds: [0, 1]", "  seeds: [0, 010]", ("splines.seeds[1] = 010: a YAML 1.1 octal",)),  # YAML 1.1
+        ("steps: 200,", "steps: 3:20,", ("kernel.schedules.LR.steps = 3:20: a YAML 1.1 sexagesimal",)),
+        ("accelerator: cpu\n", "accelerator: cpu\nallow_large: on\n", ("allow_large = on: YAML 1.1 reads 'on'",)),
+    ],
+    ids=["dup-kernel", "dup-motor", "octal-in-list", "sexagesimal", "on-boolean"],
+)
 def test_yaml_1_1_and_duplicates_are_refused_naming_line_and_key(project, old, new, names):
     assert old in SMOKE
     _refused(project, SMOKE.replace(old, new, 1), *names, "bad.yaml:")

@@ -45,19 +45,32 @@ def _fit(run_dir, fingerprint=None, seed=0, log=lambda s: None):
     from learndyn.train.factory import fit_with_breakpoints
 
     rng = np.random.default_rng(0)
-    params = {"w": rng.uniform(-1, 1, (2, 8)), "b": rng.uniform(-1, 1, (2, 8)),
-              "v": rng.normal(0, 0.2, (2, 8)), "c": np.zeros(2)}
+    params = {
+        "w": rng.uniform(-1, 1, (2, 8)),
+        "b": rng.uniform(-1, 1, (2, 8)),
+        "v": rng.normal(0, 0.2, (2, 8)),
+        "c": np.zeros(2),
+    }
     sched = breakpoint_schedule({"schedule": "log", "num": 4}, STEPS)
     module = SplineGD(params, X, Y, sched, STEPS, chunk=10, refresh=20)
-    return fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=sched, seed=seed,
-                                fingerprint=fingerprint or {"run": "a"}, provenance={"rule": "test"},
-                                precision="64-true", log=log)
+    return fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=sched,
+        seed=seed,
+        fingerprint=fingerprint or {"run": "a"},
+        provenance={"rule": "test"},
+        precision="64-true",
+        log=log,
+    )
 
 
 def _motor_run(run_dir: Path, run: dict, periods=3) -> None:
     for k in range(1, periods + 1):
-        motor_ckpts.save(run_dir / "ckpt", k, [{"w": np.full(3, float(k))}], run=run, step=10 * k, loss=1.0 / k,
-                         final=k == periods)
+        motor_ckpts.save(
+            run_dir / "ckpt", k, [{"w": np.full(3, float(k))}], run=run, step=10 * k, loss=1.0 / k, final=k == periods
+        )
     motor_ckpts.write_manifest(run_dir / "ckpt", run_dir / "checkpoints.parquet", {"rule": "test"}, run)
 
 
@@ -70,8 +83,8 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs") / "results"  # tables record where they were written: the
     # copies below keep that path (results/<run>/...)
     _fit(root / "a")
-    _fit(root / "other", fingerprint={"run": "b"})      # another run (config) of the same model
-    _fit(root / "seed1", seed=1)                        # the same config, another seed
+    _fit(root / "other", fingerprint={"run": "b"})  # another run (config) of the same model
+    _fit(root / "seed1", seed=1)  # the same config, another seed
     _fit(root / "old", fingerprint={"run": "a", "lr": 9})  # this run's folder under an earlier config
     _motor_run(root / "motor-a", MOTOR_A)
     _motor_run(root / "motor-b", MOTOR_B)
@@ -79,8 +92,9 @@ def runs(tmp_path_factory):
 
 
 def snapshot(root: Path) -> dict:
-    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
 def refused(root: Path, call, error, *names) -> str:
@@ -100,6 +114,7 @@ def _step(run: Path, i: int = -1) -> tuple[int, Path]:
 
 
 # -- checkpoints -------------------------------------------------------------------------------------
+
 
 def _foreign(runs, run):
     step, path = _step(run)
@@ -185,17 +200,31 @@ def _motor_truncated(runs, run):
     return 30, path, ("truncated",)
 
 
-@pytest.mark.parametrize("source, attack", [
-    ("a", _foreign), ("a", _other_seed), ("a", _stale), ("a", _tampered), ("a", _truncated), ("a", _wrong_step),
-    ("a", _no_identity), ("a", _pickled), ("a", _missing),
-    ("motor-a", _motor_foreign), ("motor-a", _motor_tampered), ("motor-a", _motor_truncated),
-], ids=lambda v: v if isinstance(v, str) else v.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "source, attack",
+    [
+        ("a", _foreign),
+        ("a", _other_seed),
+        ("a", _stale),
+        ("a", _tampered),
+        ("a", _truncated),
+        ("a", _wrong_step),
+        ("a", _no_identity),
+        ("a", _pickled),
+        ("a", _missing),
+        ("motor-a", _motor_foreign),
+        ("motor-a", _motor_tampered),
+        ("motor-a", _motor_truncated),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.__name__.strip("_"),
+)
 def test_hostile_checkpoint_is_refused_naming_both_sides(runs, tmp_path, source, attack):
     run = tmp_path / "results" / source
     shutil.copytree(runs / source, run)
     step, path, names = attack(runs, run)
-    refused(tmp_path, lambda: RunCheckpoints(run / "checkpoints.parquet").load(step), CheckpointError,
-            str(path), *names)
+    refused(
+        tmp_path, lambda: RunCheckpoints(run / "checkpoints.parquet").load(step), CheckpointError, str(path), *names
+    )
     assert not (run / "payload-ran").exists()
 
 
@@ -211,8 +240,12 @@ def test_step_the_manifest_does_not_list_is_refused(runs, tmp_path):
     run = tmp_path / "results" / "a"
     shutil.copytree(runs / "a", run)
     shutil.copyfile(_step(run)[1], run / "ckpt" / "step=999.ckpt")  # an orphan file: not in the manifest
-    refused(tmp_path, lambda: RunCheckpoints(run / "checkpoints.parquet").load(999), CheckpointError,
-            "no checkpoint at step 999")
+    refused(
+        tmp_path,
+        lambda: RunCheckpoints(run / "checkpoints.parquet").load(999),
+        CheckpointError,
+        "no checkpoint at step 999",
+    )
 
 
 @pytest.mark.parametrize("attack", ["foreign", "truncated", "pickled"])
@@ -254,11 +287,18 @@ def test_manifest_is_never_written_over_a_foreign_step_file(runs, tmp_path):
     run = tmp_path / "results" / "motor-a"
     shutil.copytree(runs / "motor-a", run)
     shutil.copyfile(runs / "motor-b" / "ckpt" / "period=2.npz", run / "ckpt" / "period=2.npz")
-    refused(tmp_path, lambda: motor_ckpts.write_manifest(run / "ckpt", run / "checkpoints.parquet", {}, MOTOR_A),
-            CheckpointError, "period=2.npz", "run motor-b", "writing the manifest")
+    refused(
+        tmp_path,
+        lambda: motor_ckpts.write_manifest(run / "ckpt", run / "checkpoints.parquet", {}, MOTOR_A),
+        CheckpointError,
+        "period=2.npz",
+        "run motor-b",
+        "writing the manifest",
+    )
 
 
 # -- Parquet tables ----------------------------------------------------------------------------------
+
 
 def _retyped(path):
     t = pq.read_table(path)
@@ -299,8 +339,11 @@ def _empty(path):
     return ("not a readable Parquet file",)
 
 
-@pytest.mark.parametrize("attack", [_retyped, _dropped, _extra, _foreign_producer, _other_kind, _truncated_table,
-                                    _empty], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize(
+    "attack",
+    [_retyped, _dropped, _extra, _foreign_producer, _other_kind, _truncated_table, _empty],
+    ids=lambda f: f.__name__.strip("_"),
+)
 def test_hostile_parquet_is_refused_naming_file_and_problem(runs, tmp_path, attack):
     run = tmp_path / "results" / "a"
     shutil.copytree(runs / "a", run)
@@ -310,6 +353,7 @@ def test_hostile_parquet_is_refused_naming_file_and_problem(runs, tmp_path, atta
 
 
 # -- data files ---------------------------------------------------------------------------------------
+
 
 class _Reduce:
     def __init__(self, func, args):
@@ -328,17 +372,27 @@ def _cifar(root: Path, payload=None) -> dict:
         if payload is not None and name == "data_batch_3":
             batch[b"batch_label"] = payload
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-    return {"key": "perturb.datasets.c", "name": "cifar10", "root": str(root), "train_per_class": 1,
-            "test_per_class": 1, "verify_md5": payload is None}
+    return {
+        "key": "perturb.datasets.c",
+        "name": "cifar10",
+        "root": str(root),
+        "train_per_class": 1,
+        "test_per_class": 1,
+        "verify_md5": payload is None,
+    }
 
 
-@pytest.mark.parametrize("payload, names", [
-    (None, ("data_batch_1", "md5", "expected the published", "verify_md5")),            # bad checksum
-    (_Reduce(eval, ("1",)), ("data_batch_3", "refused", "eval", "crafted")),                  # crafted pickles
-    (_Reduce(time.sleep, (0,)), ("data_batch_3", "refused time.sleep")),
-    (_Reduce(np.load, ("x",)), ("data_batch_3", "refused numpy.load")),
-    (_Reduce(shutil.rmtree, ("/nonexistent",)), ("data_batch_3", "refused shutil.rmtree")),
-], ids=["bad-md5", "eval", "time.sleep", "numpy.load", "rmtree"])
+@pytest.mark.parametrize(
+    "payload, names",
+    [
+        (None, ("data_batch_1", "md5", "expected the published", "verify_md5")),  # bad checksum
+        (_Reduce(eval, ("1",)), ("data_batch_3", "refused", "eval", "crafted")),  # crafted pickles
+        (_Reduce(time.sleep, (0,)), ("data_batch_3", "refused time.sleep")),
+        (_Reduce(np.load, ("x",)), ("data_batch_3", "refused numpy.load")),
+        (_Reduce(shutil.rmtree, ("/nonexistent",)), ("data_batch_3", "refused shutil.rmtree")),
+    ],
+    ids=["bad-md5", "eval", "time.sleep", "numpy.load", "rmtree"],
+)
 def test_hostile_data_file_is_refused_before_anything_runs(tmp_path, payload, names):
     from learndyn.perturb.data import DatasetError, load_dataset
 
@@ -347,6 +401,7 @@ def test_hostile_data_file_is_refused_before_anything_runs(tmp_path, payload, na
 
 
 # -- run folders --------------------------------------------------------------------------------------
+
 
 def _hold(folder, ready):
     with writer_lock(folder):
@@ -366,8 +421,17 @@ def test_locked_run_folder_is_refused_naming_the_holder(runs, tmp_path, writer):
     holder.start()
     try:
         assert ready.wait(30)
-        call = (lambda: _fit(run)) if writer == "lightning" else (lambda: simulate_run(
-            Job(rule="simulate_motor", inputs={}, outputs={"manifest": str(run / "checkpoints.parquet")}, cfg={})))
+        call = (
+            (lambda: _fit(run))
+            if writer == "lightning"
+            else (
+                lambda: simulate_run(
+                    Job(
+                        rule="simulate_motor", inputs={}, outputs={"manifest": str(run / "checkpoints.parquet")}, cfg={}
+                    )
+                )
+            )
+        )
         refused(tmp_path, call, FolderBusyError, str(run / "ckpt"), f"pid {holder.pid}", "still writing")
     finally:
         holder.kill()

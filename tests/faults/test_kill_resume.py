@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+
 from cli import command, copy_run, kill_group, mtimes, run, start, wait_for
+from learndyn.train import resume_step
 from measure import note
 from smk import REPO
 from tables import table_differences
-
-from learndyn.train import resume_step
 
 pytestmark = pytest.mark.workflow
 PROFILE = yaml.safe_load((REPO / "workflow/profiles/slurm/profile.yaml").read_text())
@@ -46,8 +46,9 @@ def _remove(work: Path, paths) -> None:
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
 
-def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(smoke_run, tmp_path, study, case,
-                                                                        record_property):
+def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(
+    smoke_run, tmp_path, study, case, record_property
+):
     if "kill_skip" in case:
         pytest.skip(case["kill_skip"])
     ref, cfg = smoke_run
@@ -84,8 +85,9 @@ def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(smoke_run
     redone = {k for k in touched if k in before and k != case["target"] and not k.startswith(ckpt_rel)}
     assert not redone, f"finished work was redone: {sorted(redone)}"
     if case["keeps_all"]:  # (a keep-last job deletes them by design once newer ones exist)
-        assert all(_ckpt(ckpt_dir, case, s).stat().st_mtime_ns == t for s, t in saved.items()), \
+        assert all(_ckpt(ckpt_dir, case, s).stat().st_mtime_ns == t for s, t in saved.items()), (
             "checkpoints saved before the kill were rewritten"
+        )
     log = (work / case["train_log"]).read_text()
     resumed = [int(s) for s in re.findall(case["resume_line"], log)]
     assert resumed == [resume_from], f"expected one resume from step {resume_from}:\n{log[-2000:]}"
@@ -109,9 +111,11 @@ def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(smoke_run
     record_property("redone_fraction_max", round(redone_bound, 3))
     rules = sorted(set(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", rerun.stdout))) or "?"
     est = f"~{redone_est:.1%}" if not math.isnan(redone_est) else "(no timing: keep-last checkpoints)"
-    note(f"[faults/{study}] killed after step {resume_from} of {ref_steps[-1]}; resumed from it; "
-         f"training redone {est} of the run (bound: one breakpoint interval, "
-         f"{redone_bound:.1%}, next breakpoint {nxt}); rules rerun: {rules}")
+    note(
+        f"[faults/{study}] killed after step {resume_from} of {ref_steps[-1]}; resumed from it; "
+        f"training redone {est} of the run (bound: one breakpoint interval, "
+        f"{redone_bound:.1%}, next breakpoint {nxt}); rules rerun: {rules}"
+    )
 
 
 def test_job_that_keeps_failing_is_retried_then_stops_the_dag_naming_its_log(smoke_run, tmp_path, case):
@@ -120,8 +124,9 @@ def test_job_that_keeps_failing_is_retried_then_stops_the_dag_naming_its_log(smo
     broken = work / case["broken_input"]
     pq.write_table(pa.table({"a": [1, 2]}), broken)  # valid Parquet, but not a learndyn table
     retries = int(PROFILE["retries"])
-    done = run(command(work, cfg, [case["target"]], "--cores", "1", "--retries", str(retries)),
-               timeout=600, check=False)
+    done = run(
+        command(work, cfg, [case["target"]], "--cores", "1", "--retries", str(retries)), timeout=600, check=False
+    )
     assert done.returncode != 0
     attempts = len(re.findall(r"^\s*attempt:?\s*\d+|^Trying to restart job", done.stdout, re.MULTILINE))
     assert done.stdout.count("Trying to restart job") == retries, done.stdout[-4000:]

@@ -70,12 +70,18 @@ def test_swapped_table_is_refused_naming_both_identities(tmp_path):
     write_table(pd.DataFrame({"step": [0], "acc": [0.9]}), b, t, {"rule": "train", "wildcards": {"seed": "1"}})
     assert read_table(b, t)["acc"].iloc[0] == 0.9
     shutil.copyfile(a, b)  # seed 0's table put in seed 1's place: same kind, same schema
-    with pytest.raises(TableError, match=r"written as results/perturb/runs/fmnist/fc_relu/s0/history.parquet "
-                                         r"\(rule train, wildcards \{'seed': '0'\}\), not as .*/s1/history.parquet"):
+    with pytest.raises(
+        TableError,
+        match=r"written as results/perturb/runs/fmnist/fc_relu/s0/history.parquet "
+        r"\(rule train, wildcards \{'seed': '0'\}\), not as .*/s1/history.parquet",
+    ):
         read_table(b, t)
     moved = tmp_path / "copy" / "results"
     shutil.copytree(tmp_path / "results", moved)  # a whole project copied elsewhere still reads
-    assert read_table(moved / "perturb" / "runs" / "fmnist" / "fc_relu" / "s0" / "history.parquet", t)["acc"].iloc[0] == 0.1
+    assert (
+        read_table(moved / "perturb" / "runs" / "fmnist" / "fc_relu" / "s0" / "history.parquet", t)["acc"].iloc[0]
+        == 0.1
+    )
 
 
 def test_clearing_a_checkpoint_folder_keeps_the_writer_lock(tmp_path):

@@ -29,16 +29,27 @@ STEPS = (0, 10, 100)
 
 
 def _group(sweep, dataset, width=WIDTH, presets=None, preset=None, log10=None):
-    return {"sweep": sweep, "dataset": dataset, "width": width, "presets": presets, "preset": preset,
-            "log10": log10, "seeds": [0, 1]}
+    return {
+        "sweep": sweep,
+        "dataset": dataset,
+        "width": width,
+        "presets": presets,
+        "preset": preset,
+        "log10": log10,
+        "seeds": [0, 1],
+    }
 
 
 def _trained(params0: dict, step: int) -> dict:
     """A deterministic stand-in for training: knots drift and delta-slopes grow with the step."""
     t = np.log1p(step) / np.log1p(STEPS[-1])
     rng = np.random.default_rng(step)
-    return {"w": params0["w"] * (1 + 0.2 * t), "b": params0["b"] + 0.1 * t * rng.standard_normal(params0["b"].shape),
-            "v": params0["v"] * (1 + 2 * t), "c": params0["c"] + 0.05 * t}
+    return {
+        "w": params0["w"] * (1 + 0.2 * t),
+        "b": params0["b"] + 0.1 * t * rng.standard_normal(params0["b"].shape),
+        "v": params0["v"] * (1 + 2 * t),
+        "c": params0["c"] + 0.05 * t,
+    }
 
 
 def _train(group: dict, datasets: pd.DataFrame):
@@ -49,15 +60,19 @@ def _train(group: dict, datasets: pd.DataFrame):
     traj = pd.concat([trajectory_rows(_trained(p0, s), x, y, s) for s in STEPS], ignore_index=True)
     pT = _trained(p0, STEPS[-1])
     name = f"{group['sweep']}-H{group['width']}"
-    runs = runs.assign(group=name, converged=runs["run"] % 3 == 0, steps=STEPS[-1],
-                       final_loss=traj[traj["step"] == STEPS[-1]].groupby("run")["loss"].first().to_numpy())
+    runs = runs.assign(
+        group=name,
+        converged=runs["run"] % 3 == 0,
+        steps=STEPS[-1],
+        final_loss=traj[traj["step"] == STEPS[-1]].groupby("run")["loss"].first().to_numpy(),
+    )
     rows = []
     for r in runs.itertuples(index=False):
-        m = implicit_regularisation_metrics({k: p0[k][r.run] for k in PARAM_NAMES},
-                                            {k: pT[k][r.run] for k in PARAM_NAMES}, x, y)
+        m = implicit_regularisation_metrics(
+            {k: p0[k][r.run] for k in PARAM_NAMES}, {k: pT[k][r.run] for k in PARAM_NAMES}, x, y
+        )
         rows.append({**r._asdict(), **{k: float(m[k]) for k in METRIC_NAMES}})
-    return (runs[[c for c, _ in RUNS.columns]], traj,
-            pd.DataFrame(rows)[[c for c, _ in METRICS.columns]])
+    return (runs[[c for c, _ in RUNS.columns]], traj, pd.DataFrame(rows)[[c for c, _ in METRICS.columns]])
 
 
 @pytest.fixture(scope="module")
@@ -65,28 +80,57 @@ def tables() -> dict[str, pd.DataFrame]:
     datasets = make_datasets(d2_seed=2020, d5_points=50)
     runs_p, traj_p, met_p = _train(_group("presets", "D1", presets=["lazy", "torch_like", "rich"]), datasets)
     runs_c, traj_c, met_c = _train(_group("curvature", "D5", presets=["rich"]), datasets)
-    extra = [_train(g, datasets)[2] for g in (
-        _group("rho", "D1", preset="rho", log10=[-1, 0]), _group("alpha", "D1", preset="antisymmetric", log10=[-1, 0]),
-        _group("width", "D2", width=6, presets=["torch_like"]),
-        _group("width", "D2", width=10, presets=["torch_like"]))]
+    extra = [
+        _train(g, datasets)[2]
+        for g in (
+            _group("rho", "D1", preset="rho", log10=[-1, 0]),
+            _group("alpha", "D1", preset="antisymmetric", log10=[-1, 0]),
+            _group("width", "D2", width=6, presets=["torch_like"]),
+            _group("width", "D2", width=10, presets=["torch_like"]),
+        )
+    ]
     laws, hists = ia.breakpoint_law_tables([1.0], [[1.0, 2.0]], n=2000)
     x1, y1 = dataset_xy(datasets, "D1")
-    flat, funcs = ia.flatness_tables(["torch", "glorot"], [10, 30], draws_budget=200, min_draws=5,
-                                     data_x=x1, data_y=y1, n_functions=3, grid_points=51)
+    flat, funcs = ia.flatness_tables(
+        ["torch", "glorot"],
+        [10, 30],
+        draws_budget=200,
+        min_draws=5,
+        data_x=x1,
+        data_y=y1,
+        n_functions=3,
+        grid_points=51,
+    )
     x3, y3 = dataset_xy(datasets, "D3")
     slices, _ = la.loss_slice_tables(x3, y3, slice_points=41)
     spectra, _ = la.hessian_tables()
-    return {"datasets": datasets, "trajectory_presets": traj_p, "runs_presets": runs_p,
-            "trajectory_curvature": traj_c, "runs_curvature": runs_c,
-            "implicit_regularisation": pd.concat([met_p, met_c, *extra], ignore_index=True),
-            "breakpoint_laws": laws, "breakpoint_histograms": hists, "flatness": flat, "flat_functions": funcs,
-            "loss_slices": slices, "hessian_spectra": spectra}
+    return {
+        "datasets": datasets,
+        "trajectory_presets": traj_p,
+        "runs_presets": runs_p,
+        "trajectory_curvature": traj_c,
+        "runs_curvature": runs_c,
+        "implicit_regularisation": pd.concat([met_p, met_c, *extra], ignore_index=True),
+        "breakpoint_laws": laws,
+        "breakpoint_histograms": hists,
+        "flatness": flat,
+        "flat_functions": funcs,
+        "loss_slices": slices,
+        "hessian_spectra": spectra,
+    }
 
 
 # figure -> number of axes (F4: 2 units x 3 panels + 4 colour bars; F7: 3 presets + 4 metrics x 3 knobs)
-EXPECTED_AXES = {"F1_anatomy": 2, "F2_breakpoint_laws": 4, "F3_flatness": 2 * 2 + 3, "F4_loss_slices": 10,
-                 "F5_hessian_spectra": 3, "F6_trajectories": 9, "F7_implicit_regularisation": 15,
-                 "F8_knots_vs_curvature": 2}
+EXPECTED_AXES = {
+    "F1_anatomy": 2,
+    "F2_breakpoint_laws": 4,
+    "F3_flatness": 2 * 2 + 3,
+    "F4_loss_slices": 10,
+    "F5_hessian_spectra": 3,
+    "F6_trajectories": 9,
+    "F7_implicit_regularisation": 15,
+    "F8_knots_vs_curvature": 2,
+}
 
 
 def _drawn(ax) -> int:
@@ -105,10 +149,15 @@ def test_figure_function(tables, name):
 
 
 def test_non_converged_runs_are_kept_and_marked(tables):
-    fig = figs.fig_implicit_regularisation(tables["implicit_regularisation"], tables["trajectory_presets"],
-                                           tables["runs_presets"], tables["datasets"])
-    hollow = [c for ax in fig.axes for c in ax.collections
-              if isinstance(c, PathCollection) and len(c.get_offsets()) and len(c.get_facecolors()) == 0]
+    fig = figs.fig_implicit_regularisation(
+        tables["implicit_regularisation"], tables["trajectory_presets"], tables["runs_presets"], tables["datasets"]
+    )
+    hollow = [
+        c
+        for ax in fig.axes
+        for c in ax.collections
+        if isinstance(c, PathCollection) and len(c.get_offsets()) and len(c.get_facecolors()) == 0
+    ]
     n_hollow = sum(len(c.get_offsets()) for c in hollow)
     m = tables["implicit_regularisation"]
     shown = m[m["sweep"].isin(["rho", "alpha", "width"])]
@@ -122,8 +171,12 @@ def test_render_writes_png_through_job(tables, tmp_path):
     paths = {n: write_table(df, tmp_path / f"{n}.parquet", schema[n]) for n, df in tables.items()}
     for name, (_, inputs) in figs.FIGURES.items():
         out = tmp_path / "figures" / f"{name}.png"
-        job = Job(rule=f"render_splines_{name}", inputs={n: str(paths[n]) for n in inputs},
-                  outputs={"figure": str(out)}, cfg={"figure": name})
+        job = Job(
+            rule=f"render_splines_{name}",
+            inputs={n: str(paths[n]) for n in inputs},
+            outputs={"figure": str(out)},
+            cfg={"figure": name},
+        )
         render_splines(job)
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
     with pytest.raises(KeyError, match="unknown splines figure"):

@@ -1,5 +1,6 @@
 """Kernel claims rows on synthetic tables (no training): each row's reading, per-unit values,
 interval and verdict under the common rule (learndyn.claims)."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,8 +10,18 @@ from learndyn.kernel import tables as kt
 from learndyn.kernel.claims import multitask_claims, sweep_claims, validation_claims
 from learndyn.kernel.stats import correlation_table, sweep_table
 
-TH = {"onestep_tol": 0.01, "half_time_tol": 0.3, "cos_floor": 0.9, "r_floor": 0.8, "o3_fraction": 0.9,
-      "pair_fraction": 0.5, "ari_high": 0.5, "ari_chance": 0.2, "sweep_rho": 0.5, "regime_rho": 0.5}
+TH = {
+    "onestep_tol": 0.01,
+    "half_time_tol": 0.3,
+    "cos_floor": 0.9,
+    "r_floor": 0.8,
+    "o3_fraction": 0.9,
+    "pair_fraction": 0.5,
+    "ari_high": 0.5,
+    "ari_chance": 0.2,
+    "sweep_rho": 0.5,
+    "regime_rho": 0.5,
+}
 ARI_CFG = {"schedule": "ET", "replicates": 3}
 
 
@@ -23,13 +34,25 @@ def _runs(n_lr=10, n_et=5, single_std_wins=None, seed=0):
             wins = single_std_wins is None or rep < single_std_wins
             for init in ("std", "large"):
                 std = init == "std"
-                rows.append({c: np.nan for c, _ in kt.SUMMARY.columns} | {
-                    "run": f"{schedule}-r{rep}", "schedule": schedule, "replicate": rep, "init": init, "seed": rep,
-                    "w": 0.1 if std else 1.0, "multiple": 1.0 if std else 10.0, "sweep": False, "lr": 0.01,
-                    "silhouette": (0.8 if std else 0.2) + rng.normal(0, 0.02),
-                    "final_single_test": (5.0 if std == wins else 8.0) + rng.normal(0, 0.1),
-                    "final_multi_test": (30.0 if std else 5.0) + rng.normal(0, 0.5),
-                    "ari_task_end1": (0.9 if std else 0.05) + rng.normal(0, 0.02), "biases_frozen": True})
+                rows.append(
+                    {c: np.nan for c, _ in kt.SUMMARY.columns}
+                    | {
+                        "run": f"{schedule}-r{rep}",
+                        "schedule": schedule,
+                        "replicate": rep,
+                        "init": init,
+                        "seed": rep,
+                        "w": 0.1 if std else 1.0,
+                        "multiple": 1.0 if std else 10.0,
+                        "sweep": False,
+                        "lr": 0.01,
+                        "silhouette": (0.8 if std else 0.2) + rng.normal(0, 0.02),
+                        "final_single_test": (5.0 if std == wins else 8.0) + rng.normal(0, 0.1),
+                        "final_multi_test": (30.0 if std else 5.0) + rng.normal(0, 0.5),
+                        "ari_task_end1": (0.9 if std else 0.05) + rng.normal(0, 0.02),
+                        "biases_frozen": True,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -40,8 +63,19 @@ def _ari(peak=0.8, reps=3):
             for grouping in ("task", "input"):
                 for space in ("embedding", "raw"):
                     a = peak * min(snap, 3) / 3 + 0.01 * rep
-                    rows.append({"run": f"ET-r{rep}", "schedule": "ET", "replicate": rep, "init": "std",
-                                 "snapshot": snap, "step": 100 * snap, "grouping": grouping, "space": space, "ari": a})
+                    rows.append(
+                        {
+                            "run": f"ET-r{rep}",
+                            "schedule": "ET",
+                            "replicate": rep,
+                            "init": "std",
+                            "snapshot": snap,
+                            "step": 100 * snap,
+                            "grouping": grouping,
+                            "space": space,
+                            "ari": a,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -58,7 +92,7 @@ def test_multitask_rows_readings_and_verdicts():
     assert o3["aggregate"] == "share" and o3["value"] == 1.0 and o3["n"] == 15
     assert o3["ci_lo"] == o3["ci_hi"] == 1.0 and o3["verdict"] == "reproduced"
     # 10/10 LR pairs: the Clopper-Pearson lower bound 0.69 > 0.5 (sign test); 5/5 ET pairs cannot decide
-    assert rows["O4-LR"]["verdict"] == "reproduced" and rows["O4-LR"]["ci_lo"] == pytest.approx(0.025 ** 0.1)
+    assert rows["O4-LR"]["verdict"] == "reproduced" and rows["O4-LR"]["ci_lo"] == pytest.approx(0.025**0.1)
     assert rows["O5-ET"]["value"] == 1.0 and rows["O5-ET"]["verdict"] == "inconclusive"
     assert rows["O6a"]["aggregate"] == "mean" and rows["O6a"]["verdict"] == "reproduced"
     assert rows["O6b"]["verdict"] == "reproduced" and len(rows["O6b"]["values"]) == 15
@@ -74,7 +108,7 @@ def test_pair_share_reads_most_pairs_not_the_mean():
     # Std better on 6 of 10 LR pairs: a majority, but the sign test cannot exclude 0.5
     rows = _rows(_runs(single_std_wins=6))
     assert rows["O4-LR"]["value"] == pytest.approx(0.6) and rows["O4-LR"]["verdict"] == "inconclusive"
-    rows = _rows(_runs(single_std_wins=1))    # 1/10 (and 1/5 ET): Std worse in most pairs
+    rows = _rows(_runs(single_std_wins=1))  # 1/10 (and 1/5 ET): Std worse in most pairs
     assert rows["O4-LR"]["verdict"] == "not reproduced" and "1/10" in rows["O4-LR"]["detail"]
 
 
@@ -99,15 +133,29 @@ def test_ari_low_everywhere_is_not_reproduced():
 def _validation(tau=(180.0, 800.0, 3000.0), cos=0.95):
     onestep = pd.DataFrame(
         [("relu1d", "std", lr, e, e) for lr, e in ((0.03, 4e-3), (0.015, 2e-3), (0.0075, 1e-3))]
-        + [("multitask", i, lr, e, e) for i in ("std", "large") for lr, e in ((0.004, 4e-4), (0.002, 2.1e-4),
-                                                                             (0.001, 1e-4))],
-        columns=["case", "init", "lr", "rel_sup", "rel_l2"])
-    smg = pd.DataFrame({"mode": [1, 2, 3, 4], "s": [90, 24, 7, 1], "half_time": [*tau, np.inf],
-                        "switch_time": [0.0, 400.0, 1500.0, np.inf]})
-    track = pd.DataFrame([(t, m, 0.0, 0.0, cos if (t, m) in ((190, 1), (770, 2)) else 0.1, 1.0)
-                          for t in (190, 770) for m in (1, 2, 3)], columns=["t", "mode", "s", "strength", "cos", "loss"])
-    corr = pd.DataFrame([(t, "train", sv, m, 0.9 if m == sv else 0.1) for t, sv in ((190, 1), (770, 2))
-                         for m in (1, 2, 3)], columns=["t", "side", "sv_index", "mode", "r"])
+        + [
+            ("multitask", i, lr, e, e)
+            for i in ("std", "large")
+            for lr, e in ((0.004, 4e-4), (0.002, 2.1e-4), (0.001, 1e-4))
+        ],
+        columns=["case", "init", "lr", "rel_sup", "rel_l2"],
+    )
+    smg = pd.DataFrame(
+        {
+            "mode": [1, 2, 3, 4],
+            "s": [90, 24, 7, 1],
+            "half_time": [*tau, np.inf],
+            "switch_time": [0.0, 400.0, 1500.0, np.inf],
+        }
+    )
+    track = pd.DataFrame(
+        [(t, m, 0.0, 0.0, cos if (t, m) in ((190, 1), (770, 2)) else 0.1, 1.0) for t in (190, 770) for m in (1, 2, 3)],
+        columns=["t", "mode", "s", "strength", "cos", "loss"],
+    )
+    corr = pd.DataFrame(
+        [(t, "train", sv, m, 0.9 if m == sv else 0.1) for t, sv in ((190, 1), (770, 2)) for m in (1, 2, 3)],
+        columns=["t", "side", "sv_index", "mode", "r"],
+    )
     return {r["claim_id"]: r for r in validation_claims(onestep, smg, track, corr, TH)}
 
 
@@ -116,7 +164,7 @@ def test_validation_rows_are_exact():
     assert all(r["verdict"] == "reproduced" for r in rows.values()), {k: r["why"] for k, r in rows.items()}
     assert rows["O1a"]["ci_lo"] == rows["O1a"]["ci_hi"] == rows["O1a"]["value"] and "exact" in rows["O1a"]["interval"]
     assert rows["O1b"]["aggregate"] == "all" and rows["O1b"]["n"] == 4
-    assert _validation(tau=(180.0, 3000.0, 800.0))["O2a"]["verdict"] == "not reproduced"   # order fails: ∞
+    assert _validation(tau=(180.0, 3000.0, 800.0))["O2a"]["verdict"] == "not reproduced"  # order fails: ∞
     assert _validation(cos=0.5)["O2b"]["verdict"] == "not reproduced"
 
 
@@ -125,12 +173,21 @@ def test_sweep_rows_use_the_replicate_interval():
     rows = []
     for rep in range(5):
         for w in (0.05, 0.1, 0.2, 0.5, 1.0):
-            rows.append({"replicate": rep, "w": w, "silhouette": 1 - w + rng.normal(0, 0.01),
-                         "final_single_test": 7 + rng.normal(0, 1), "final_multi_test": 30 * (1 - w)})
+            rows.append(
+                {
+                    "replicate": rep,
+                    "w": w,
+                    "silhouette": 1 - w + rng.normal(0, 0.01),
+                    "final_single_test": 7 + rng.normal(0, 1),
+                    "final_multi_test": 30 * (1 - w),
+                }
+            )
     sweep = pd.DataFrame(rows)
     out = {r["claim_id"]: r for r in sweep_claims(sweep, sweep_table(sweep, n_boot=200), TH)}
     assert out["SW1"]["verdict"] == "reproduced" and out["SW1"]["value"] == pytest.approx(-1) and out["SW1"]["n"] == 5
     assert out["SW2-multi"]["verdict"] == "reproduced" and len(out["SW2-multi"]["values"]) == 5
-    assert out["SW2-single"]["verdict"] != "reproduced"        # unrelated noise: interval not below -0.5
+    assert out["SW2-single"]["verdict"] != "reproduced"  # unrelated noise: interval not below -0.5
     few = sweep[sweep.replicate < 2]
-    assert {r["claim_id"]: r for r in sweep_claims(few, sweep_table(few, n_boot=50), TH)}["SW1"]["verdict"] == "inconclusive"
+    assert {r["claim_id"]: r for r in sweep_claims(few, sweep_table(few, n_boot=50), TH)}["SW1"][
+        "verdict"
+    ] == "inconclusive"

@@ -1,4 +1,5 @@
 """Eigen/SVD decomposition (T5), group tables and predicted groupings."""
+
 import numpy as np
 import pytest
 import torch

@@ -1,5 +1,6 @@
 """Validation cases: SMG deep linear net (O2, pseudo_kernel.md, 'Linear test case: Saxe, McClelland & Ganguli') and the
 1-D ReLU net ('1-D one-step check')."""
+
 import numpy as np
 import pytest
 import torch

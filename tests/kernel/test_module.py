@@ -1,5 +1,6 @@
 """The Lightning module of the multitask experiment: hand-written gradients, training through the
 factory (breakpoints, frozen biases, paired inits) and a bit-identical resume after a kill."""
+
 import numpy as np
 import pytest
 import pytorch_lightning as pl
@@ -25,21 +26,32 @@ def test_sse_and_grads_match_autograd():
 
 def _sets(seed=0, n=40):
     d = sample_run_data(seed, n, n)
-    return {"single_train": d["Single12All/train"], "single_test": d["Single12All/test"],
-            "multi_train": d["Multi12All/train"], "multi_test": d["Multi12All/test"]}
+    return {
+        "single_train": d["Single12All/train"],
+        "single_test": d["Single12All/test"],
+        "multi_train": d["Multi12All/train"],
+        "multi_test": d["Multi12All/test"],
+    }
 
 
 def _module(T=20, every=5):
     std, large = mt.paired_inits(1, n_hidden=16)
     schedule = list(range(0, 2 * T + 1, every))
-    return TaskNetsGD([std, large], [0.03, 0.01], _sets(), phase_steps=T, schedule=schedule,
-                      loss_every=5), schedule
+    return TaskNetsGD([std, large], [0.03, 0.01], _sets(), phase_steps=T, schedule=schedule, loss_every=5), schedule
 
 
 def _fit(module, schedule, run_dir, callbacks=()):
-    return fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=0,
-                                fingerprint={"test": 1}, provenance={}, log=lambda m: None,
-                                extra_callbacks=callbacks)
+    return fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=schedule,
+        seed=0,
+        fingerprint={"test": 1},
+        provenance={},
+        log=lambda m: None,
+        extra_callbacks=callbacks,
+    )
 
 
 class Killed(RuntimeError):

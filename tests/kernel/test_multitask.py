@@ -1,4 +1,5 @@
 """Environment (T3) and network (T4) of the task-cued multitask study."""
+
 import numpy as np
 import pytest
 import torch
@@ -57,8 +58,12 @@ def test_multi12all_sets_legal_reachable_and_frequencies(multi_big):
         freq = (multi_big.n_tasks == size).mean()
         assert abs(freq - p) < 4 * np.sqrt(p * (1 - p) / n)
     # uniform within size: every size-3 set appears close to its share
-    counts = np.array([sum(tuple(np.flatnonzero(r)) == s for r in multi_big.tasks[multi_big.n_tasks == 3])
-                       for s in mt.legal_task_sets(3)])
+    counts = np.array(
+        [
+            sum(tuple(np.flatnonzero(r)) == s for r in multi_big.tasks[multi_big.n_tasks == 3])
+            for s in mt.legal_task_sets(3)
+        ]
+    )
     expected = (multi_big.n_tasks == 3).sum() / 24
     assert np.abs(counts - expected).max() < 5 * np.sqrt(expected)
 

@@ -1,4 +1,5 @@
 """Runs, data tables, per-run analyses and across-run statistics of the kernel pipeline."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,10 +10,15 @@ from learndyn.kernel import multitask as mt
 from learndyn.kernel import runs as kr
 from learndyn.kernel import stats as ks
 
-CFG = {"seed": 0, "data": {"n_train": 60, "n_test": 30},
-       "schedules": {"LR": {"steps": 100, "snapshot_every": 25, "loss_every": 5, "replicates": 2},
-                     "ET": {"steps": 400, "snapshot_every": 100, "loss_every": 20, "replicates": 1}},
-       "ari": {"schedule": "ET", "replicates": 1}}
+CFG = {
+    "seed": 0,
+    "data": {"n_train": 60, "n_test": 30},
+    "schedules": {
+        "LR": {"steps": 100, "snapshot_every": 25, "loss_every": 5, "replicates": 2},
+        "ET": {"steps": 400, "snapshot_every": 100, "loss_every": 20, "replicates": 1},
+    },
+    "ari": {"schedule": "ET", "replicates": 1},
+}
 
 
 def test_run_names_and_seeds():
@@ -51,8 +57,12 @@ def test_t0_structure_hidden_embedding_ari():
     assert len(eig) == 2 * 2 * 9 * 120 and eig[eig["mode"] == "authors"].ill_posed.all()
     assert set(groups.grouping) == {"task", "input"} and set(groups.columns) == {c for c, _ in an.GROUPS.columns}
     h = an.hidden_averages(std, train)
-    assert {k: v.shape for k, v in h.items()} == {"task": (12, 32), "input": (12, 32), "task_x_input": (36, 32),
-                                                  "output": (9, 32)}
+    assert {k: v.shape for k, v in h.items()} == {
+        "task": (12, 32),
+        "input": (12, 32),
+        "task_x_input": (36, 32),
+        "output": (9, 32),
+    }
     arr = np.stack([h["task"], h["task"] + 0.1])
     emb = an.embed(arr)
     assert emb.shape == (2, 12, 2) and np.isfinite(emb).all()
@@ -72,9 +82,16 @@ def _runs():
         for rep in range(6):
             for init, sil in (("std", 0.8), ("large", 0.2)):
                 noise = rng.normal(0, 0.02)
-                rows.append({"schedule": s, "replicate": rep, "init": init, "silhouette": sil + noise,
-                             "final_single_test": 10 - 5 * (sil + noise) + rng.normal(0, 0.1),
-                             "final_multi_test": 10 + 5 * (sil + noise) + rng.normal(0, 0.1)})
+                rows.append(
+                    {
+                        "schedule": s,
+                        "replicate": rep,
+                        "init": init,
+                        "silhouette": sil + noise,
+                        "final_single_test": 10 - 5 * (sil + noise) + rng.normal(0, 0.1),
+                        "final_multi_test": 10 + 5 * (sil + noise) + rng.normal(0, 0.1),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -95,10 +112,15 @@ def test_correlations_and_sign_counts():
 
 
 def test_run_inits_reuse_the_pair_when_lr_matched():
-    cfg = {**CFG, "net": {"w_std": 0.1, "large_scale": 10.0},
-           "schedules": {"LR": {**CFG["schedules"]["LR"], "lr_std": 0.03, "lr_large": 0.01},
-                         "ET": {**CFG["schedules"]["ET"], "lr_std": 0.01, "lr_large": 0.01}},
-           "sweep": {"schedule": "ET", "lr": 0.01, "w_multiples": [0.5, 1, 2, 5, 10]}}
+    cfg = {
+        **CFG,
+        "net": {"w_std": 0.1, "large_scale": 10.0},
+        "schedules": {
+            "LR": {**CFG["schedules"]["LR"], "lr_std": 0.03, "lr_large": 0.01},
+            "ET": {**CFG["schedules"]["ET"], "lr_std": 0.01, "lr_large": 0.01},
+        },
+        "sweep": {"schedule": "ET", "lr": 0.01, "w_multiples": [0.5, 1, 2, 5, 10]},
+    }
     et = kr.run_inits(cfg, "ET")
     assert [i["init"] for i in et] == ["std", "large", "w0.05", "w0.2", "w0.5"] and all(i["sweep"] for i in et)
     assert [i["init"] for i in kr.run_inits(cfg, "LR")] == ["std", "large"]
@@ -112,9 +134,17 @@ def test_run_inits_reuse_the_pair_when_lr_matched():
 
 def test_sweep_table_per_replicate_mean_and_pooled():
     rng = np.random.default_rng(1)
-    rows = [{"replicate": r, "w": w, "silhouette": 1 - w + rng.normal(0, 0.01),
-             "final_single_test": 5 + 10 * w, "final_multi_test": 50 - 10 * w + rng.normal(0, 0.1)}
-            for r in range(4) for w in (0.05, 0.1, 0.2, 0.5, 1.0)]
+    rows = [
+        {
+            "replicate": r,
+            "w": w,
+            "silhouette": 1 - w + rng.normal(0, 0.01),
+            "final_single_test": 5 + 10 * w,
+            "final_multi_test": 50 - 10 * w + rng.normal(0, 0.1),
+        }
+        for r in range(4)
+        for w in (0.05, 0.1, 0.2, 0.5, 1.0)
+    ]
     st = ks.sweep_table(pd.DataFrame(rows), n_boot=50).set_index(["x", "y", "level"])
     assert st.loc[("w", "silhouette", "mean"), "rho"] == pytest.approx(-1.0)
     assert st.loc[("silhouette", "final_single_test", "mean"), "rho"] == pytest.approx(-1.0)

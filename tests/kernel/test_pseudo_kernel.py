@@ -1,4 +1,5 @@
 """Pseudo-kernel: closed form vs torch.func (T1), raw-eNTK identity, one-step identity (T2)."""
+
 import numpy as np
 import pytest
 import torch

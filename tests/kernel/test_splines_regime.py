@@ -1,12 +1,12 @@
 """The pseudo-kernel of the splines study's shallow ReLU nets at init (beyond the paper): the net and
 loss conventions (one-step identity over all of θ), the knot share of lazy vs rich inits, the table
 built from the splines config, the statistics and the claims rows."""
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import yaml
-from smk import REPO
 
 from learndyn.kernel import splines_regime as sr
 from learndyn.kernel.claims import regime_claims
@@ -15,6 +15,7 @@ from learndyn.splines.data import make_datasets
 from learndyn.splines.gd import forward
 from learndyn.splines.init import draw_init
 from learndyn.splines.runs import group_runs, training_groups
+from smk import REPO
 
 X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
 Y = np.array([0, 0.8, -0.5, 0.6, 1.0, 0.2])
@@ -35,8 +36,9 @@ def test_net_is_the_splines_forward_and_one_step_identity_holds():
     xt, yt = x.reshape(-1, 1), torch.as_tensor(Y).reshape(-1, 1)
     errs = []
     for lr in (0.02, 0.01):  # L = (1/2N) Σ r²: ℓ_n = ½ r², c = 1/N, θ = every parameter (what the splines GD moves)
-        true, pred = one_step_check(net, grid, xt, yt, lr, params="all", loss_term=sr.half_sse,
-                                    objective_scale=1 / len(X))
+        true, pred = one_step_check(
+            net, grid, xt, yt, lr, params="all", loss_term=sr.half_sse, objective_scale=1 / len(X)
+        )
         errs.append(float((true - pred).abs().max() / true.abs().max()))
     assert errs[0] < 1e-2 and errs[1] < 0.7 * errs[0]
 
@@ -82,7 +84,7 @@ def test_table_stats_and_claims_from_the_splines_config(smoke_groups):
     # 12 noisy runs: rho 0.77, but the bootstrap interval over runs reaches below 0.5
     assert rows["KR-lazy"]["ci_lo"] < 0.5 < rows["KR-lazy"]["ci_hi"] and rows["KR-lazy"]["verdict"] == "inconclusive"
     # regime measures that the knot share ranks exactly: the interval sits at 1
-    exact = table.assign(lazy_rms=table.knot_share, displacement_median=table.knot_share ** 2)
+    exact = table.assign(lazy_rms=table.knot_share, displacement_median=table.knot_share**2)
     ex_st = sr.regime_stats(exact, ["presets", "rho"])
     kr = {r["claim_id"]: r for r in regime_claims(ex_st, {"regime_rho": 0.5}, exact, ["presets", "rho"])}["KR-lazy"]
     assert kr["verdict"] == "reproduced" and kr["ci_lo"] == pytest.approx(1.0) and kr["n"] == len(exact)
@@ -100,15 +102,15 @@ def test_table_refuses_metrics_that_do_not_match_the_config(smoke_groups):
     with pytest.raises(ValueError, match="rerun the splines study"):
         sr.regime_table(metrics.assign(seed=metrics.seed + 7), smoke_groups, make_datasets(2020, 50), 11)
     with pytest.raises(KeyError, match="presets-H50"):
-        sr.regime_table(metrics, {k: v for k, v in smoke_groups.items() if k != "presets-H50"},
-                        make_datasets(2020, 50), 11)
+        sr.regime_table(
+            metrics, {k: v for k, v in smoke_groups.items() if k != "presets-H50"}, make_datasets(2020, 50), 11
+        )
 
 
 def test_figure_m_renders(smoke_groups, tmp_path):
     from learndyn.figures import kernel_beyond as kb
     from learndyn.figures.style import save_figure
 
-    table = sr.regime_table(_metrics(smoke_groups, np.random.default_rng(1)), smoke_groups,
-                            make_datasets(2020, 50), 11)
+    table = sr.regime_table(_metrics(smoke_groups, np.random.default_rng(1)), smoke_groups, make_datasets(2020, 50), 11)
     out = save_figure(kb.fig_splines_regime(table, sr.regime_stats(table, ["presets", "rho"])), tmp_path / "M.png")
     assert out.stat().st_size > 10_000

@@ -1,20 +1,33 @@
 """Workflow tests of the kernel target: dry runs, the smoke DAG, no-op rerun, incremental rerun,
 bad config, and the claims that must hold at smoke scale (fixed seeds)."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 import yaml
-from smk import REPO, run_snakemake, snapshot, write_config
 
 from learndyn.claims import VERDICTS
 from learndyn.kernel.jobs import analysed_steps, render_kernel
 from learndyn.train import RESUME, checkpoint_files
+from smk import REPO, run_snakemake, snapshot, write_config
 
 pytestmark = pytest.mark.workflow
-FIGURES = {"A_one_step", "B_linear_loss", "C_linear_kernel_vectors", "D_linear_tracking", "E_loss_curves",
-           "F_paired_delta", "G_embedding", "H_ari", "I_eigenvectors", "J_silhouette_vs_loss", "K_replicates",
-           "L_scale_sweep", "M_splines_regime"}
+FIGURES = {
+    "A_one_step",
+    "B_linear_loss",
+    "C_linear_kernel_vectors",
+    "D_linear_tracking",
+    "E_loss_curves",
+    "F_paired_delta",
+    "G_embedding",
+    "H_ari",
+    "I_eigenvectors",
+    "J_silhouette_vs_loss",
+    "K_replicates",
+    "L_scale_sweep",
+    "M_splines_regime",
+}
 
 
 @pytest.mark.parametrize("config", ["smoke", "config", "paper"])
@@ -75,12 +88,15 @@ def test_kernel_smoke_outputs_and_claims(kernel_smoke):
         assert claims.loc[cid, "verdict"] == "reproduced", claims.loc[cid].to_dict()
     # Std > Large in both smoke pairs, but 2 pairs are below the share's minimum of 3 units
     assert claims.loc["O3", "value"] == 1.0 and claims.loc["O3", "verdict"] == "inconclusive"
-    assert "minimum 3" in claims.loc["O3", "why"] and claims.loc["O3", "figure"] == "figures/kernel/J_silhouette_vs_loss.png"
+    assert (
+        "minimum 3" in claims.loc["O3", "why"]
+        and claims.loc["O3", "figure"] == "figures/kernel/J_silhouette_vs_loss.png"
+    )
     assert {"O4-LR", "O5-LR", "O6a", "O6b", "O7-task", "O7-input", "O8-multi-all", "O8-single-all"} <= set(claims.index)
     # init-scale sweep: 5 scales per run (Large reused at the sweep lr), structure falls with scale
     sweep = pd.read_parquet(work / "results/kernel/tables/sweep.parquet")
     assert sorted(sweep.w.unique()) == pytest.approx([0.05, 0.1, 0.2, 0.5, 1.0]) and (sweep.lr == 0.01).all()
-    sw1 = claims.loc["SW1"]                                   # 2 replicates: below the mean's minimum of 3
+    sw1 = claims.loc["SW1"]  # 2 replicates: below the mean's minimum of 3
     assert sw1["value"] <= -0.5 and sw1["verdict"] == "inconclusive" and len(sw1["values"]) == 2
     assert {"SW2-single", "SW2-multi"} <= set(claims.index)
     assert not any(c.startswith("KR") for c in claims.index)  # splines not in this DAG
@@ -97,19 +113,36 @@ def test_every_figure_renders_from_the_smoke_tables(kernel_smoke, tmp_path):
 
     work, cfg = kernel_smoke
     ker = yaml.safe_load(cfg.read_text())["kernel"]
-    tables = {"runs": "runs", "curves": "curves", "ari": "ari", "correlations": "correlations",
-              "sweep": "sweep", "sweep_curves": "sweep_curves", "sweep_stats": "sweep_stats",
-              "relu1d": "relu1d", "onestep": "onestep", **{t: t for t in fk.TABLES if t.startswith("smg")}}
+    tables = {
+        "runs": "runs",
+        "curves": "curves",
+        "ari": "ari",
+        "correlations": "correlations",
+        "sweep": "sweep",
+        "sweep_curves": "sweep_curves",
+        "sweep_stats": "sweep_stats",
+        "relu1d": "relu1d",
+        "onestep": "onestep",
+        **{t: t for t in fk.TABLES if t.startswith("smg")},
+    }
     paths = {t: work / f"results/kernel/tables/{f}.parquet" for t, f in tables.items()}
     run0 = f"{ker['ari']['schedule']}-r0"
-    paths.update({t: work / f"results/kernel/tables/runs/{run0}/{t}.parquet" for t in ("embedding", "eigvec", "groups")})
+    paths.update(
+        {t: work / f"results/kernel/tables/runs/{run0}/{t}.parquet" for t in ("embedding", "eigvec", "groups")}
+    )
     assert set(fk.FIGURES) == FIGURES
     for name, (_, needed) in fk.FIGURES.items():
         if name == "M_splines_regime":  # needs the splines study: rendered in test_splines_regime
             continue
         out = tmp_path / f"{name}.png"
-        render_kernel(Job(rule=f"render_kernel_{name}", inputs={t: str(paths[t]) for t in needed},
-                      outputs={"figure": str(out)}, cfg={"figure": name, "ari": ker["ari"]}))
+        render_kernel(
+            Job(
+                rule=f"render_kernel_{name}",
+                inputs={t: str(paths[t]) for t in needed},
+                outputs={"figure": str(out)},
+                cfg={"figure": name, "ari": ker["ari"]},
+            )
+        )
         assert out.stat().st_size > 10_000, name
 
 

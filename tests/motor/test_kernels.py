@@ -1,4 +1,5 @@
 """The compiled engine's kernels against their direct formulas: packed J r and the deferred RLS."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -17,11 +18,11 @@ def test_packed_J_r_matches_scipy_and_is_the_same_in_any_batch(N, p):
     out, live = np.zeros((6, N)), np.ones(6, dtype=bool)
     K.spmm(indptr, indices, data, r, np.ascontiguousarray(r.T), out, live)
     np.testing.assert_allclose(out, (J @ r.T).T, rtol=1e-12, atol=1e-14)
-    for b in range(6):                        # member b alone: the same bits as inside the batch
+    for b in range(6):  # member b alone: the same bits as inside the batch
         one = np.zeros((1, N))
-        K.spmm(indptr, indices, data, r[b:b + 1], np.ascontiguousarray(r[b:b + 1].T), one, live[:1])
+        K.spmm(indptr, indices, data, r[b : b + 1], np.ascontiguousarray(r[b : b + 1].T), one, live[:1])
         assert np.array_equal(one[0], out[b])
-    live[[0, 1, 2, 3, 5]] = False             # stopped members: the live one is unchanged
+    live[[0, 1, 2, 3, 5]] = False  # stopped members: the live one is unchanged
     again = np.zeros((6, N))
     K.spmm(indptr, indices, data, r, np.ascontiguousarray(r.T), again, live)
     assert not again[[0, 1, 2, 3, 5]].any() and np.array_equal(again[4], out[4])
@@ -39,7 +40,7 @@ def test_deferred_rls_equals_sherman_morrison_one_update_at_a_time():
     the end): every gain k = P r and the final P equal the plain rank-1 recursion's."""
     N, rng = 60, np.random.default_rng(1)
     P_plain = np.eye(N) / 0.5
-    P = np.triu(P_plain).copy()               # the kernels keep P's upper triangle only
+    P = np.triu(P_plain).copy()  # the kernels keep P's upper triangle only
     V, nv, k = np.zeros((K.RLS_DEFER, N)), 0, np.zeros(N)
     ints, dbls, uplo = np.array([N, 1], dtype=np.int32), np.zeros(2), np.array([K.UPLO_L], dtype=np.uint8)
     for t in range(40):
@@ -50,7 +51,7 @@ def test_deferred_rls_equals_sherman_morrison_one_update_at_a_time():
         c = K.rls_gain(P, V, nv, r, k, ints, dbls, uplo)
         np.testing.assert_allclose(k, k_plain, rtol=1e-11, atol=1e-13)
         assert c == pytest.approx(c_plain, rel=1e-12)
-        alpha = -1e-3 * c if t == 21 else c * G   # one negative weight: not a V V^T term
+        alpha = -1e-3 * c if t == 21 else c * G  # one negative weight: not a V V^T term
         P_plain -= alpha * np.outer(k_plain, k_plain)
         nv = K.rls_downdate(P, V, nv, k, alpha, ints, dbls, uplo)
         assert nv == ((t + 1) % K.RLS_DEFER if t < 21 else (t - 21) % K.RLS_DEFER)

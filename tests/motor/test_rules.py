@@ -1,5 +1,6 @@
 """Rule laws, constants and one RLS step against the direct least-squares formula (motor.md, 'Learning rules' to
 'Per-task hyperparameters', 'Expected outcomes and where to check them')."""
+
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ def test_phi_odd_and_reward_half():
     odd = rules.phi(x, "odd", np)
     np.testing.assert_allclose(odd, -5 * np.sign(x) * np.abs(x) ** 0.25)
     np.testing.assert_allclose(odd, -odd[::-1])
-    assert odd[0] == pytest.approx(5 * 0.2)                   # error fell: reward
+    assert odd[0] == pytest.approx(5 * 0.2)  # error fell: reward
     half = rules.phi(x, "reward_half", np)
     np.testing.assert_allclose(half, [1.0, 0.5, 0.0, 0.0, 0.0])
 
@@ -21,7 +22,7 @@ def test_phi_odd_and_reward_half():
 @pytest.mark.parametrize("family,n,psi01", [(1, 0, 0.025), (2, 2, 0.01), (3, 3, 0.005)])
 def test_psi_values(family, n, psi01):
     rp = rule_params(family, n, "supertrex", Options())
-    assert rules.psi(np.array(0.1), rp) == pytest.approx(psi01)   # (10 * 0.1)^q = 1
+    assert rules.psi(np.array(0.1), rp) == pytest.approx(psi01)  # (10 * 0.1)^q = 1
     e = 1e-3
     assert rules.psi(np.array(e), rp) == pytest.approx(psi01 * (10 * e) ** rp.psi_exp)
     assert rp.psi_exp == (0.2 if family == 2 else 0.25)
@@ -38,15 +39,22 @@ def test_gate():
 def test_constants_scripts_and_modified():
     o, m = Options(), Options(variant="modified")
     t1 = rule_params(1, 0, "supertrex", o)
-    assert (t1.eta, t1.c_w2, t1.a_z, t1.theta, t1.kappa, t1.phi_mode, t1.rls_target) == \
-        (5e-4, 1.0, 0.2, 1.5e-3, 0.5, "reward_half", "z2")
+    assert (t1.eta, t1.c_w2, t1.a_z, t1.theta, t1.kappa, t1.phi_mode, t1.rls_target) == (
+        5e-4,
+        1.0,
+        0.2,
+        1.5e-3,
+        0.5,
+        "reward_half",
+        "z2",
+    )
     assert rule_params(1, 0, "supertrex", m).rls_target == "zbar"
     assert rule_params(1, 0, "rmhl", m).phi_mode == "odd"
     t2 = rule_params(2, 2, "supertrex", o)
     assert (t2.a_z, t2.theta, t2.kappa, t2.rls_target, t2.phi_mode) == (0.1, 1.5e-3, 0.5, "zbar", "odd")
     assert rule_params(2, 2, "rmhl", o).a_z == 0.2
     assert rule_params(2, 2, "supertrex", m).theta == 1.5e-2
-    assert rule_params(2, 2, "supertrex", m).c_w2 == 1.0                 # 2 segments: unchanged
+    assert rule_params(2, 2, "supertrex", m).c_w2 == 1.0  # 2 segments: unchanged
     assert rule_params(2, 3, "supertrex", m).c_w2 == pytest.approx(0.1 / 3)
     t3 = rule_params(3, 3, "supertrex", o)
     assert (t3.c_w2, t3.theta, t3.kappa, t3.psi_scale) == (0.5, 1.5e-2, 0.9, 0.005)
@@ -77,9 +85,9 @@ def test_force_rls_equals_ridge_least_squares(ops):
     P, W = ops.asarray(np.eye(N) / 10), ops.zeros((d, N))
     for k in range(K):
         r, f = ops.asarray(R[k]), ops.asarray(F[k])
-        z = W @ r                                             # a-priori output
+        z = W @ r  # a-priori output
         rules.force_update_(P, W, r, z - f, ops)
-        if k == 0:                                            # one step, closed form
+        if k == 0:  # one step, closed form
             P1 = np.linalg.inv(10 * np.eye(N) + np.outer(R[0], R[0]))
             np.testing.assert_allclose(ops.to_numpy(P), P1, atol=1e-12)
             np.testing.assert_allclose(ops.to_numpy(W), np.outer(F[0], R[0]) @ P1, atol=1e-12)
@@ -102,7 +110,7 @@ def test_supertrex_gated_update_in_place():
     P_expect = P - G * c * np.outer(k, k)
     W_expect = kappa * G * c * np.outer(s, k)
     rules.supertrex_update_(P, W, r, s, G, kappa, ops)
-    assert P.ctypes.data == P_id                             # updated in place
+    assert P.ctypes.data == P_id  # updated in place
     np.testing.assert_allclose(P, P_expect, atol=1e-15)
     np.testing.assert_allclose(W, W_expect, atol=1e-15)
     # with G = 1 it is the plain RLS downdate: P = (10 I + r r^T)^-1

@@ -1,13 +1,14 @@
 """Workflow tests of the motor target: dry runs, the motor target on a small config, no-op rerun,
 one job per seed (adding a seed runs only that seed)."""
+
 from __future__ import annotations
 
 import pytest
-from smk import REPO, run_snakemake, snapshot, write_config
 
 from learndyn.claims import CLAIMS, VERDICTS
 from learndyn.io import read_table
 from learndyn.motor.tables import RESULTS
+from smk import REPO, run_snakemake, snapshot, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -15,11 +16,21 @@ pytestmark = pytest.mark.workflow
 # (jobs cost mostly process start-up); every rule still runs. Task 3 here checks the plumbing of the
 # joint costs only: at this N it fails (motor.md, 'Expected outcomes and where to check them'), and its claims say what
 # they measured.
-SMALL = {"studies": ["motor"], "motor__scale": {"N": 100, "T": 200.0, "n_train": 10, "n_test": 5},
-         "motor__experiments": {"task1": {"models": ["force", "supertrex"]},
-                                "task3": {"models": ["supertrex"], "arm_costs": ["default", "none"]},  # plumbing only
-                                "parkinsons": {"task": "task2", "manipulations": ["da", "lesion"], "da_gains": [0.0],
-                                               "lesion_after": [1], "ldopa": []}}}
+SMALL = {
+    "studies": ["motor"],
+    "motor__scale": {"N": 100, "T": 200.0, "n_train": 10, "n_test": 5},
+    "motor__experiments": {
+        "task1": {"models": ["force", "supertrex"]},
+        "task3": {"models": ["supertrex"], "arm_costs": ["default", "none"]},  # plumbing only
+        "parkinsons": {
+            "task": "task2",
+            "manipulations": ["da", "lesion"],
+            "da_gains": [0.0],
+            "lesion_after": [1],
+            "ldopa": [],
+        },
+    },
+}
 
 
 @pytest.mark.parametrize("config", ["smoke", "config", "paper"])
@@ -45,7 +56,7 @@ def test_motor_target_and_noop_rerun(tmp_path):
     assert {"pd-da", "task1-force-scripts", "task3-supertrex-scripts", "task3-supertrex-scripts-none"} <= set(runs)
     usage = claims.set_index("claim_id").loc["T3-cost-shapes-joint-usage-scripts"]
     assert "not run: needs" not in usage["detail"] and "none: median path_1/path_3" in usage["detail"]  # measured
-    assert (tmp_path / "results/motor/runs/pd-da/shared/ckpt/period=15.npz").exists()   # shared_j: one group
+    assert (tmp_path / "results/motor/runs/pd-da/shared/ckpt/period=15.npz").exists()  # shared_j: one group
     before = snapshot(tmp_path)
     run_snakemake(tmp_path, cfg, targets=["motor"])
     assert snapshot(tmp_path) == before
@@ -54,9 +65,12 @@ def test_motor_target_and_noop_rerun(tmp_path):
 
 def test_adding_a_seed_runs_only_that_seeds_jobs(tmp_path):
     """seed_design per_seed: one job per (run, seed); a new seed leaves the other seeds' files alone."""
-    small = {"studies": ["motor"], "motor__seed_design": "per_seed",
-             "motor__scale": {"N": 40, "T": 20.0, "n_train": 10, "n_test": 5},
-             "motor__experiments": {"task1": {"models": ["force"]}}}
+    small = {
+        "studies": ["motor"],
+        "motor__seed_design": "per_seed",
+        "motor__scale": {"N": 40, "T": 20.0, "n_train": 10, "n_test": 5},
+        "motor__experiments": {"task1": {"models": ["force"]}},
+    }
     target = ["results/motor/tables/results.parquet"]
     run_snakemake(tmp_path, write_config(tmp_path / "a.yaml", "smoke", motor__seeds=[1, 2], **small), targets=target)
     before = snapshot(tmp_path)
@@ -67,6 +81,7 @@ def test_adding_a_seed_runs_only_that_seeds_jobs(tmp_path):
     assert {f"{run}/seed-3/{t}.parquet" for t in ("results", "traces", "checkpoints")} <= changed
     assert not {k for k in changed if k.startswith((f"{run}/seed-1/", f"{run}/seed-2/"))}
     assert {k for k in changed if not k.startswith(f"{run}/seed-3/")} == {
-        f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")}
+        f"results/motor/tables/{t}.parquet" for t in ("results", "traces", "summary")
+    }
     res = read_table(tmp_path / target[0], RESULTS)
-    assert sorted(res["seed"]) == [1, 2, 3] and (res["j_seed"] == res["seed"]).all()   # each seed its own J
+    assert sorted(res["seed"]) == [1, 2, 3] and (res["j_seed"] == res["seed"]).all()  # each seed its own J

@@ -15,9 +15,24 @@ def _summary(n_kept_linf):
     rows = []
     for run in ("d/m/s0", "d/m/s1"):
         for s, e, nk in zip(STEPS, EPOCH, n_kept_linf):
-            rows.append({**BASE, "run": run, "model": "m", "step": s, "epoch_float": e, "attack": "linf",
-                         "kind": "linf_pgd", "n_correct": 5, "n_kept": nk, "success_rate": nk / 5, "l2_mean": 1.0,
-                         "l2_median": 1.0, "linf_mean": 0.1, "seconds": 0.1})
+            rows.append(
+                {
+                    **BASE,
+                    "run": run,
+                    "model": "m",
+                    "step": s,
+                    "epoch_float": e,
+                    "attack": "linf",
+                    "kind": "linf_pgd",
+                    "n_correct": 5,
+                    "n_kept": nk,
+                    "success_rate": nk / 5,
+                    "l2_mean": 1.0,
+                    "l2_median": 1.0,
+                    "linf_mean": 0.1,
+                    "seconds": 0.1,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -30,19 +45,61 @@ def _boundary(dist_of_step, n_img=20, reasons=None, runs=("d/m/s0", "d/m/s1", "d
             for i in range(n_img):
                 reason = (reasons or {}).get((int(s), i), "ok")
                 d = np.nan if reason in ("flat", "attack_failed") else dist_of_step(s) * factor[i]
-                rows.append({"run": run, "dataset": "d", "model": run.split("/")[1], "seed": int(run[-1]), "step": s,
-                             "epoch_float": e, "attack": "l2", "kind": "ddn", "norm": "l2", "image": i, "label": i % 10,
-                             "pred": 0, "correct": i % 10 == 0, "gap": 0.1, "dist": d, "dist_x": d / 10,
-                             "dist_nn": d / 5, "x_norm": 10.0, "nn_other": 5.0, "reason": reason})
+                rows.append(
+                    {
+                        "run": run,
+                        "dataset": "d",
+                        "model": run.split("/")[1],
+                        "seed": int(run[-1]),
+                        "step": s,
+                        "epoch_float": e,
+                        "attack": "l2",
+                        "kind": "ddn",
+                        "norm": "l2",
+                        "image": i,
+                        "label": i % 10,
+                        "pred": 0,
+                        "correct": i % 10 == 0,
+                        "gap": 0.1,
+                        "dist": d,
+                        "dist_x": d / 10,
+                        "dist_nn": d / 5,
+                        "x_norm": 10.0,
+                        "nn_other": 5.0,
+                        "reason": reason,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def _cps(taus, accepted, series="success", reading="B", attack="linf", kind="linf_pgd"):
-    return pd.DataFrame([{"run": f"d/m/s{i}", "dataset": "d", "model": "m", "seed": i, "reading": reading,
-                          "series": series, "attack": attack, "kind": kind, "tau_step": 10 * t, "tau_epoch": t,
-                          "ci_low_step": 5 * t, "ci_high_step": 20 * t, "ci_low_epoch": t / 2, "ci_high_epoch": 2 * t,
-                          "bic_gain": 5.0 if a else -3.0, "accepted": a, "gamma": -1.0, "n_levels": 7,
-                          "n_images": 10, "label": "reconstruction"} for i, (t, a) in enumerate(zip(taus, accepted))])
+    return pd.DataFrame(
+        [
+            {
+                "run": f"d/m/s{i}",
+                "dataset": "d",
+                "model": "m",
+                "seed": i,
+                "reading": reading,
+                "series": series,
+                "attack": attack,
+                "kind": kind,
+                "tau_step": 10 * t,
+                "tau_epoch": t,
+                "ci_low_step": 5 * t,
+                "ci_high_step": 20 * t,
+                "ci_low_epoch": t / 2,
+                "ci_high_epoch": 2 * t,
+                "bic_gain": 5.0 if a else -3.0,
+                "accepted": a,
+                "gamma": -1.0,
+                "n_levels": 7,
+                "n_images": 10,
+                "label": "reconstruction",
+            }
+            for i, (t, a) in enumerate(zip(taus, accepted))
+        ]
+    )
 
 
 def _rows(**tables):
@@ -118,8 +175,12 @@ def test_r6_at_the_threshold_counts_as_within():
 
 
 def test_r6_dmin_series_and_missing_readings():
-    cps = pd.concat([_cps([0.5] * 6, [True] * 6, series="dmin", attack="l2", kind="ddn"),
-                     _cps([0.5] * 6, [True] * 6, series="density_fixed", reading="A")])
+    cps = pd.concat(
+        [
+            _cps([0.5] * 6, [True] * 6, series="dmin", attack="l2", kind="ddn"),
+            _cps([0.5] * 6, [True] * 6, series="density_fixed", reading="A"),
+        ]
+    )
     rows = _rows(changepoints=cps)
     assert rows["R6-B-dmin-l2"]["verdict"] == "reproduced" and rows["R6-A"]["verdict"] == "reproduced"
     assert rows["R6-B"]["verdict"] == "not run"  # no linf_pgd success series in these tables
@@ -129,15 +190,46 @@ def test_every_perturb_row_is_a_core_claim_with_reading_unit_and_figure():
     """build_claims: no legacy point-value rows; every row states its reading, unit and figure."""
     from learndyn.perturb.claims import build_claims
 
-    training = pd.DataFrame([{"run": f"d/m/s{s}", "dataset": "d", "model": "m", "seed": s, "condition": "clean",
-                              "step": st, "epoch": 0, "batch": st, "epoch_float": ef, "lr": 0.01, "train_loss": 1.0,
-                              "eval_loss": 1.0, "eval_acc": acc, "test_acc": acc, "checkpoint": True}
-                             for s in (0, 1) for st, ef, acc in ((0, 0.0, 0.1), (10, 1.0, 0.7))])
-    df = build_claims({"training": training, "attack_summary": _summary([0, 1, 3, 5, 5, 5, 5]),
-                       "boundary": _boundary(lambda s: 1.0), "changepoints": _cps([0.5] * 4, [True] * 4)})
+    training = pd.DataFrame(
+        [
+            {
+                "run": f"d/m/s{s}",
+                "dataset": "d",
+                "model": "m",
+                "seed": s,
+                "condition": "clean",
+                "step": st,
+                "epoch": 0,
+                "batch": st,
+                "epoch_float": ef,
+                "lr": 0.01,
+                "train_loss": 1.0,
+                "eval_loss": 1.0,
+                "eval_acc": acc,
+                "test_acc": acc,
+                "checkpoint": True,
+            }
+            for s in (0, 1)
+            for st, ef, acc in ((0, 0.0, 0.1), (10, 1.0, 0.7))
+        ]
+    )
+    df = build_claims(
+        {
+            "training": training,
+            "attack_summary": _summary([0, 1, 3, 5, 5, 5, 5]),
+            "boundary": _boundary(lambda s: 1.0),
+            "changepoints": _cps([0.5] * 4, [True] * 4),
+        }
+    )
     assert not df["reading"].str.contains("not yet moved").any()
     assert (df["reading"].str.len() > 0).all() and (df["unit"].str.len() > 0).all()
     assert df["figure"].str.startswith("figures/perturb/").all()
-    assert {"TR-chance-at-init", "TR-learned-in-epoch0", "R1-success-fixed-eps", "R1-dmin-l2-init-vs-epoch0",
-            "R6-B", "R6-B-early"} <= set(df["claim_id"])
+    assert {
+        "TR-chance-at-init",
+        "TR-learned-in-epoch0",
+        "R1-success-fixed-eps",
+        "R1-dmin-l2-init-vs-epoch0",
+        "R6-B",
+        "R6-B-early",
+    } <= set(df["claim_id"])
     assert not df["detail"].str.contains("np.").any()  # plain numbers, never numpy reprs

@@ -59,8 +59,12 @@ def test_linf_fmn_matches_linear_closed_form():
         z = model(x).double()
     w = model[1].weight.detach().double()
     y = z.argmax(1)
-    expected = np.array([min(float((z[i, y[i]] - z[i, c]) / (w[y[i]] - w[c]).abs().sum())
-                             for c in range(10) if c != y[i]) for i in range(len(x))])
+    expected = np.array(
+        [
+            min(float((z[i, y[i]] - z[i, c]) / (w[y[i]] - w[c]).abs().sum()) for c in range(10) if c != y[i])
+            for i in range(len(x))
+        ]
+    )
     assert expected.max() < 0.3
     r = boundary_distance(model, x, {"kind": "linf_fmn", "steps": 200}, seed=0)
     assert (r["reason"] == "ok").all()

@@ -20,8 +20,7 @@ SPACING = 1.0 / (N_SAMPLES - 1)
 
 def _line(b=4, shape=(1, 6, 6), seed=0, scale=2.0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.rand(b, *shape, generator=g).numpy(),
-            scale * torch.randn(b, *shape, generator=g).numpy())
+    return (torch.rand(b, *shape, generator=g).numpy(), scale * torch.randn(b, *shape, generator=g).numpy())
 
 
 def _matches(exact, sampled):
@@ -54,11 +53,13 @@ def test_first_layer_closed_form_equals_dense_sampling():
 def test_exact_restriction_finds_every_sampled_change(arch):
     torch.manual_seed(1)
     if arch == "mlp2":
-        model = nn.Sequential(nn.Flatten(), nn.Linear(36, 24), nn.ReLU(), nn.Linear(24, 16), nn.ReLU(),
-                              nn.Linear(16, 3))
+        model = nn.Sequential(
+            nn.Flatten(), nn.Linear(36, 24), nn.ReLU(), nn.Linear(24, 16), nn.ReLU(), nn.Linear(16, 3)
+        )
     else:
-        model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                              nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3))
+        model = nn.Sequential(
+            nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 3)
+        )
     x0, d = _line(b=3, seed=2)
     exact = segment_breakpoints(model, x0, d, method="exact")
     sampled = segment_breakpoints(model, x0, d, method="sampled", n_samples=N_SAMPLES)

@@ -1,5 +1,6 @@
 """Perturb data (adversarial.md, 'Data', 'Fourier-feature contamination experiment (C4)'): our IDX reader, the dataset
 loaders, subsets, synthetic data, contamination."""
+
 from __future__ import annotations
 
 import gzip
@@ -32,8 +33,10 @@ def _fake_idx_folder(folder: Path, n_train=40, n_test=20, gz=True) -> dict:
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {}
-    for split, n, (img, lab) in (("train", n_train, pd_data._IDX_FILES["train"]),
-                                 ("test", n_test, pd_data._IDX_FILES["test"])):
+    for split, n, (img, lab) in (
+        ("train", n_train, pd_data._IDX_FILES["train"]),
+        ("test", n_test, pd_data._IDX_FILES["test"]),
+    ):
         x = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
         y = (np.arange(n) * 7 % 10).astype(np.uint8)
         suffix = ".gz" if gz else ""
@@ -80,8 +83,9 @@ def test_corrupt_idx_files_are_named(tmp_path):
 def test_idx_dataset_from_a_local_folder_first_n_per_class(tmp_path, layout):
     folder = tmp_path / "MNIST" / "raw" if layout == "torchvision" else tmp_path
     arrays = _fake_idx_folder(folder, gz=layout == "bare")
-    d = load_dataset({"name": "mnist", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1,
-                      "verify_md5": False})  # fake files: not the published ones
+    d = load_dataset(
+        {"name": "mnist", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1, "verify_md5": False}
+    )  # fake files: not the published ones
     assert d["x_train"].shape == (20, 1, 28, 28) and d["x_train"].dtype == np.float32
     assert d["y_train"].dtype == np.int64 and np.bincount(d["y_train"]).tolist() == [2] * 10
     x, y = arrays["train"]
@@ -99,12 +103,21 @@ def test_missing_dataset_errors_name_the_key_and_layout(tmp_path):
     with pytest.raises(DatasetError, match=r"perturb\.datasets\.c\.root.*cifar-10-batches-py"):
         load_dataset({"key": "c", "name": "cifar10", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1})
     with pytest.raises(DatasetError, match=r"perturb\.datasets\.fm\.root.*dataset-fashion-mnist"):
-        load_dataset({"key": "fm", "name": "fashion_mnist", "root": str(tmp_path), "train_per_class": 1,
-                      "test_per_class": 1})
+        load_dataset(
+            {"key": "fm", "name": "fashion_mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1}
+        )
     _fake_idx_folder(tmp_path)
     with pytest.raises(DatasetError, match=r"train_per_class: class \d has only"):
-        load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 50, "test_per_class": 1,
-                      "verify_md5": False})
+        load_dataset(
+            {
+                "key": "mn",
+                "name": "mnist",
+                "root": str(tmp_path),
+                "train_per_class": 50,
+                "test_per_class": 1,
+                "verify_md5": False,
+            }
+        )
 
 
 def test_cifar10_pickles_planes_and_labels(tmp_path):
@@ -115,8 +128,9 @@ def test_cifar10_pickles_planes_and_labels(tmp_path):
         data = rng.integers(0, 256, size=(20, 3072), dtype=np.uint8)
         with open(folder / name, "wb") as fh:
             pickle.dump({b"data": data, b"labels": list(np.arange(20) % 10)}, fh)
-    d = load_dataset({"name": "cifar10", "root": str(tmp_path), "train_per_class": 3, "test_per_class": 2,
-                      "verify_md5": False})
+    d = load_dataset(
+        {"name": "cifar10", "root": str(tmp_path), "train_per_class": 3, "test_per_class": 2, "verify_md5": False}
+    )
     assert d["x_train"].shape == (30, 3, 32, 32) and d["x_test"].shape == (20, 3, 32, 32)
     with open(folder / "data_batch_1", "rb") as fh:
         first = pickle.load(fh, encoding="bytes")[b"data"][0]
@@ -134,8 +148,10 @@ def test_fashion_mnist_files_shapes_and_labels():
     assert d["index_train"][:3].tolist() == [0, 1, 2]  # the first training images are kept (attacked set)
     # Debian recompresses the .gz files: they pass by the published md5 of their content
     assert sorted(d["sources"]) == sorted(f"{stem}.gz" for pair in pd_data._IDX_FILES.values() for stem in pair)
-    assert d["sources"]["train-images-idx3-ubyte.gz"]["uncompressed_md5"] == \
-        pd_data.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
+    assert (
+        d["sources"]["train-images-idx3-ubyte.gz"]["uncompressed_md5"]
+        == pd_data.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
+    )
 
 
 # -- checksums and the CIFAR-10 unpickler -------------------------------------------------------------------
@@ -149,8 +165,16 @@ def test_idx_file_with_another_md5_is_refused_naming_file_and_both_md5s(tmp_path
     assert str(path) in msg and found in msg and pd_data.MD5["mnist"]["train-images-idx3-ubyte"][0] in msg, msg
     assert "perturb.datasets.mn.verify_md5" in msg
     # with the check off (a deliberate local variant) the same files load, and their md5s are recorded
-    d = load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1,
-                      "verify_md5": False})
+    d = load_dataset(
+        {
+            "key": "mn",
+            "name": "mnist",
+            "root": str(tmp_path),
+            "train_per_class": 1,
+            "test_per_class": 1,
+            "verify_md5": False,
+        }
+    )
     assert d["sources"]["train-images-idx3-ubyte.gz"]["md5"] == found
 
 
@@ -162,6 +186,7 @@ class _Payload:
 
     def __reduce__(self):
         import os
+
         return os.system, (f"touch {self.marker}",)
 
 
@@ -182,8 +207,16 @@ def test_crafted_cifar_batch_is_refused_and_its_payload_never_runs(tmp_path, ver
     marker = tmp_path / "payload_ran"
     folder = _cifar_folder(tmp_path / "data", _Payload(marker))
     with pytest.raises(DatasetError) as err:
-        load_dataset({"key": "c", "name": "cifar10", "root": str(tmp_path / "data"), "train_per_class": 1,
-                      "test_per_class": 1, "verify_md5": verify})
+        load_dataset(
+            {
+                "key": "c",
+                "name": "cifar10",
+                "root": str(tmp_path / "data"),
+                "train_per_class": 1,
+                "test_per_class": 1,
+                "verify_md5": verify,
+            }
+        )
     assert str(folder / "data_batch_1") in str(err.value)
     # checked first: the md5 (verify on), else the restricted unpickler refuses os.system by name
     expected = "md5" if verify else "system: a CIFAR-10 batch holds only numpy arrays"  # posix.system / os.system
@@ -193,8 +226,9 @@ def test_crafted_cifar_batch_is_refused_and_its_payload_never_runs(tmp_path, ver
 
 def test_cifar_batches_that_are_plain_data_load_through_the_restricted_unpickler(tmp_path):
     _cifar_folder(tmp_path)
-    d = load_dataset({"name": "cifar10", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1,
-                      "verify_md5": False})
+    d = load_dataset(
+        {"name": "cifar10", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1, "verify_md5": False}
+    )
     assert d["x_train"].shape == (20, 3, 32, 32) and sorted(d["sources"]) == sorted(pd_data.MD5["cifar10"])
 
 
@@ -273,8 +307,10 @@ def test_regenerated_data_that_differ_are_refused(tmp_path):
     t = pq.read_table(tmp_path / "r.parquet")
     prov = json.loads(t.schema.metadata[PROVENANCE_KEY])
     prov["recipe"] = other
-    pq.write_table(t.replace_schema_metadata({**t.schema.metadata, PROVENANCE_KEY: json.dumps(prov).encode()}),
-                   tmp_path / "r.parquet")
+    pq.write_table(
+        t.replace_schema_metadata({**t.schema.metadata, PROVENANCE_KEY: json.dumps(prov).encode()}),
+        tmp_path / "r.parquet",
+    )
     with pytest.raises(DatasetError, match="rerun prepare_perturb_dataset"):
         read_images(tmp_path / "r.parquet")
     with pytest.raises(ValueError, match="not generated data"):

@@ -1,17 +1,32 @@
 """Perturb models (adversarial.md, 'Models', T4 model sanity): shapes, circularity, LC conv_init, linear beta, scale
 variants."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import nn
 
-from learndyn.perturb.models import (LocallyConnected2d, ModelError, build_model, circular_pad, is_linear,
-                                     parse_model_id)
+from learndyn.perturb.models import LocallyConnected2d, ModelError, build_model, circular_pad, is_linear, parse_model_id
 
-IDS = ["linear", "fc_lin_l1", "fc_lin_l3", "fc_relu", "conv_lin_l1_k3_c4", "conv_lin_l3_k3_c4", "conv_relu_l1_k5_c4",
-       "conv_relu_l3_k3_c2", "simple", "simple_lin", "lc_lin_k3_c4", "lc_relu_k7", "lc_relu_k3_c4_convinit",
-       "small_cnn", "fc_relu_a10", "conv_lin_l1_k4_c2_a0.33"]
+IDS = [
+    "linear",
+    "fc_lin_l1",
+    "fc_lin_l3",
+    "fc_relu",
+    "conv_lin_l1_k3_c4",
+    "conv_lin_l3_k3_c4",
+    "conv_relu_l1_k5_c4",
+    "conv_relu_l3_k3_c2",
+    "simple",
+    "simple_lin",
+    "lc_lin_k3_c4",
+    "lc_relu_k7",
+    "lc_relu_k3_c4_convinit",
+    "small_cnn",
+    "fc_relu_a10",
+    "conv_lin_l1_k4_c2_a0.33",
+]
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
@@ -35,8 +50,17 @@ def test_resnet18_cifar_variant():
     assert build_model("resnet18", (1, 28, 28), seed=0)(torch.rand(2, 1, 28, 28)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("k,n,mode,side", [(3, 28, "exact", 28), (28, 28, "exact", 28), (4, 32, "exact", 32),
-                                           (32, 32, "authors", 33), (3, 28, "authors", 28), (5, 28, "valid", 24)])
+@pytest.mark.parametrize(
+    "k,n,mode,side",
+    [
+        (3, 28, "exact", 28),
+        (28, 28, "exact", 28),
+        (4, 32, "exact", 32),
+        (32, 32, "authors", 33),
+        (3, 28, "authors", 28),
+        (5, 28, "valid", 24),
+    ],
+)
 def test_conv_output_sides(k, n, mode, side):
     model = build_model(f"conv_lin_l1_k{k}_c2", (1, n, n), pad_mode=mode, seed=0)
     assert model[:-2](torch.rand(1, 1, n, n)).shape[-1] == side
@@ -64,7 +88,7 @@ def test_conv_init_locally_connected_equals_the_conv_at_init():
     layer = build_model("lc_relu_k3_c4", (1, 12, 12), seed=0)[0]
     assert isinstance(layer, LocallyConnected2d) and layer.weight.shape == (100, 4, 9)
     assert layer.weight.std().item() == pytest.approx(0.1, rel=0.1)  # normal(0.1) init (authors' code)
-    assert build_model("lc_relu_k7", (1, 28, 28), seed=0)[0].out_channels == round(32 * 26 ** 2 / 22 ** 2)
+    assert build_model("lc_relu_k7", (1, 28, 28), seed=0)[0].out_channels == round(32 * 26**2 / 22**2)
 
 
 def test_lc_einsum_matches_a_position_by_position_loop():
@@ -74,13 +98,14 @@ def test_lc_einsum_matches_a_position_by_position_loop():
     y = layer(x)
     for i in range(4):
         for j in range(4):
-            patch = x[:, :, i:i + 3, j:j + 3].reshape(2, -1)
+            patch = x[:, :, i : i + 3, j : j + 3].reshape(2, -1)
             w, b = layer.weight[i * 4 + j], layer.bias[i * 4 + j]
             assert torch.allclose(y[:, :, i, j], patch @ w.T + b, atol=1e-5)
 
 
-@pytest.mark.parametrize("mid", ["linear", "fc_lin_l3", "conv_lin_l3_k3_c2", "conv_lin_l1_k8_c2", "lc_lin_k3_c2",
-                                 "simple_lin"])
+@pytest.mark.parametrize(
+    "mid", ["linear", "fc_lin_l3", "conv_lin_l3_k3_c2", "conv_lin_l1_k8_c2", "lc_lin_k3_c2", "simple_lin"]
+)
 def test_linear_model_beta_equals_the_composed_map(mid):
     shape = (1, 8, 8)
     model = build_model(mid, shape, seed=2).double()
@@ -132,6 +157,6 @@ def test_fft_circular_conv_equals_the_padded_conv(k):
     padded = torch.nn.functional.pad(x, (pad[0], pad[1], pad[0], pad[1]), mode="circular")
     assert torch.allclose(direct(x), torch.nn.functional.conv2d(padded, direct.weight, direct.bias), atol=1e-12)
     assert torch.allclose(fft(x), direct(x), atol=1e-10)
-    ga, = torch.autograd.grad(fft(x).square().sum(), x)
-    gb, = torch.autograd.grad(direct(x).square().sum(), x)
+    (ga,) = torch.autograd.grad(fft(x).square().sum(), x)
+    (gb,) = torch.autograd.grad(direct(x).square().sum(), x)
     assert torch.allclose(ga, gb, atol=1e-9)

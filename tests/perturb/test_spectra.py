@@ -47,7 +47,7 @@ def test_parseval(mode):
     if mode == "gray":
         energy = (sp.luminance(x) ** 2).sum(axis=(1, 2))
     else:
-        energy = (x ** 2).sum(axis=(1, 2, 3))
+        energy = (x**2).sum(axis=(1, 2, 3))
     np.testing.assert_allclose(P.sum(axis=(1, 2)), 32 * 32 * energy, rtol=1e-12)
 
 
@@ -62,7 +62,7 @@ def test_luminance_weights():
 def test_grating_near_one_and_blob_near_zero():
     a, b = _grid(28)
     grating = np.cos(2 * np.pi * 12 * a / 28 + 0 * b)[None, None]
-    blob = np.exp(-((a - 14.0) ** 2 + (b - 14.0) ** 2) / (2 * 2.0 ** 2))[None, None]
+    blob = np.exp(-((a - 14.0) ** 2 + (b - 14.0) ** 2) / (2 * 2.0**2))[None, None]
     m = sp.spectral_metrics(np.concatenate([grating, blob]))
     assert m["hff"][0] > 0.99
     assert m["hff"][1] < 0.01
@@ -81,8 +81,12 @@ def test_power_spectrum_matches_direct_fft(n):
 def test_vectorised_equals_per_image_definitions():
     rng = np.random.default_rng(3)
     a, b = _grid(28)
-    x = np.concatenate([rng.standard_normal((3, 1, 28, 28)),
-                        np.cos(2 * np.pi * (2 * a + b) / 28)[None, None] + 0.1 * rng.standard_normal((1, 1, 28, 28))])
+    x = np.concatenate(
+        [
+            rng.standard_normal((3, 1, 28, 28)),
+            np.cos(2 * np.pi * (2 * a + b) / 28)[None, None] + 0.1 * rng.standard_normal((1, 1, 28, 28)),
+        ]
+    )
     df = sp.spectral_metrics(x)
     for i in range(len(x)):
         ref = sp.reference_metrics(x[i, 0])
@@ -145,8 +149,10 @@ def test_class_difference_is_the_minimal_l2_direction_of_a_linear_model():
     labels = logits.argmax(axis=1)
     d = sp.class_difference(W, logits, labels)
     for i in range(6):
-        dist = [(logits[i, labels[i]] - logits[i, k]) / np.linalg.norm(W[labels[i]] - W[k])
-                if k != labels[i] else np.inf for k in range(4)]
+        dist = [
+            (logits[i, labels[i]] - logits[i, k]) / np.linalg.norm(W[labels[i]] - W[k]) if k != labels[i] else np.inf
+            for k in range(4)
+        ]
         np.testing.assert_allclose(d[i], W[labels[i]] - W[int(np.argmin(dist))])
 
 
@@ -181,6 +187,7 @@ def test_lambda_max_band_errors():
 
 # ---- the analyse_spectra / collect / theory jobs and the claims rows ------------------------------
 
+
 def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     """A run as the upstream jobs leave it: images, history, checkpoints, perturbations table."""
     import pandas as pd
@@ -195,33 +202,78 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     images = root / "toy.parquet"
     if not images.exists():
         x = rng.uniform(0, 1, (20, 1, side, side)).astype(np.float32)
-        write_images({"x_train": x, "y_train": np.arange(20) % 10, "index_train": np.arange(20),
-                      "x_test": x[:10], "y_test": np.arange(10) % 10, "index_test": np.arange(10)}, images, {})
+        write_images(
+            {
+                "x_train": x,
+                "y_train": np.arange(20) % 10,
+                "index_train": np.arange(20),
+                "x_test": x[:10],
+                "y_test": np.arange(10) % 10,
+                "index_test": np.arange(10),
+            },
+            images,
+            {},
+        )
     run = f"toy/{model_id}/s{seed}"
     run_dir = root / "runs" / run
     (run_dir / "ckpt").mkdir(parents=True)
     for st in steps:
         net = build_model(model_id, (1, side, side), seed=seed + st)
-        torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
-                    "perturb": {"model": model_id, "in_shape": [1, side, side], "n_classes": 10, "pad_mode": "exact"}},
-                   run_dir / "ckpt" / f"step={st}.ckpt")
-    hist = pd.DataFrame({"run": run, "dataset": "toy", "model": model_id, "seed": seed, "condition": "clean",
-                         "step": list(steps), "epoch": 0, "batch": list(steps), "epoch_float": [s / 10 for s in steps],
-                         "lr": 0.01, "train_loss": 1.0, "eval_loss": 1.0, "eval_acc": 0.5, "test_acc": 0.5,
-                         "checkpoint": True})
+        torch.save(
+            {
+                "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+                "perturb": {"model": model_id, "in_shape": [1, side, side], "n_classes": 10, "pad_mode": "exact"},
+            },
+            run_dir / "ckpt" / f"step={st}.ckpt",
+        )
+    hist = pd.DataFrame(
+        {
+            "run": run,
+            "dataset": "toy",
+            "model": model_id,
+            "seed": seed,
+            "condition": "clean",
+            "step": list(steps),
+            "epoch": 0,
+            "batch": list(steps),
+            "epoch_float": [s / 10 for s in steps],
+            "lr": 0.01,
+            "train_loss": 1.0,
+            "eval_loss": 1.0,
+            "eval_acc": 0.5,
+            "test_acc": 0.5,
+            "checkpoint": True,
+        }
+    )
     write_table(hist, run_dir / "history.parquet", HISTORY, {})
     rows = []
     for st in steps:
         for attack in ("l2", "linf", "saliency"):
             d = 0.3 * rng.standard_normal((n_img, side * side)).astype(np.float32)
-            rows.append(pd.DataFrame({"step": st, "image": np.arange(n_img), "attack": attack,
-                                      "label": np.arange(n_img) % 10, "correct": np.arange(n_img) % 3 != 0,
-                                      "success": True, "l2": np.linalg.norm(d, axis=1), "linf": np.abs(d).max(axis=1),
-                                      "delta": list(d)}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "step": st,
+                        "image": np.arange(n_img),
+                        "attack": attack,
+                        "label": np.arange(n_img) % 10,
+                        "correct": np.arange(n_img) % 3 != 0,
+                        "success": True,
+                        "l2": np.linalg.norm(d, axis=1),
+                        "linf": np.abs(d).max(axis=1),
+                        "delta": list(d),
+                    }
+                )
+            )
     pert = root / "attacks" / f"{run}.parquet"
     write_table(pd.concat(rows, ignore_index=True), pert, perturbations_table(side * side), {})
-    return {"run": run, "images": images, "manifest": run_dir / "checkpoints.parquet",
-            "history": run_dir / "history.parquet", "perturbations": pert}
+    return {
+        "run": run,
+        "images": images,
+        "manifest": run_dir / "checkpoints.parquet",
+        "history": run_dir / "history.parquet",
+        "perturbations": pert,
+    }
 
 
 def test_spectra_jobs_end_to_end(tmp_path):
@@ -232,12 +284,22 @@ def test_spectra_jobs_end_to_end(tmp_path):
     outs = []
     for model in ("linear", "conv_lin_l1_k3_c2", "lc_relu_k3_c2"):
         info = _fake_run(tmp_path, model)
-        out = {k: str(tmp_path / "spectra" / info["run"] / f"{k}.parquet")
-               for k in ("metrics", "mean_spectrum", "radial", "predictor")}
-        st.analyse_spectra(Job("analyse_spectra", {k: str(info[k]) for k in
-                                                   ("images", "manifest", "history", "perturbations")}, out,
-                               cfg={"run": info["run"], "spectra": {"channel_mode": "gray"},
-                                    "kinds": {"l2": "l2_pgd", "linf": "linf_pgd"}}))
+        out = {
+            k: str(tmp_path / "spectra" / info["run"] / f"{k}.parquet")
+            for k in ("metrics", "mean_spectrum", "radial", "predictor")
+        }
+        st.analyse_spectra(
+            Job(
+                "analyse_spectra",
+                {k: str(info[k]) for k in ("images", "manifest", "history", "perturbations")},
+                out,
+                cfg={
+                    "run": info["run"],
+                    "spectra": {"channel_mode": "gray"},
+                    "kinds": {"l2": "l2_pgd", "linf": "linf_pgd"},
+                },
+            )
+        )
         outs.append(out)
     m = read_table(outs[0]["metrics"], st.METRICS)
     assert len(m) == 2 * 3 * 6 and m["kept"].sum() == 2 * 3 * 4
@@ -271,15 +333,47 @@ def test_claims_rows_verdicts_follow_the_numbers():
 
     rows = []
     for seed in (0, 1):
-        for model, hoyer_l2, hff_l2, hoyer_beta in (("fc_lin_l1", 0.1, 0.5, 0.1), ("conv_lin_l1_k3_c8", 0.3, 0.8, 0.5),
-                                                    ("conv_lin_l1_k11_c8", 0.3, 0.6, 0.5),
-                                                    ("conv_lin_l1_k28_c8", 0.3, 0.7, 0.5)):
-            rows += [{"model": model, "seed": seed, "source": "delta", "name": "l2", "kind": "l2_pgd",
-                      "hoyer": hoyer_l2, "hff": hff_l2, "centroid": 0.5, "f_half": 5.0},
-                     {"model": model, "seed": seed, "source": "delta", "name": "linf", "kind": "linf_pgd",
-                      "hoyer": hoyer_l2 - 0.05, "hff": hff_l2 + 0.05, "centroid": 0.5, "f_half": 5.0},
-                     {"model": model, "seed": seed, "source": "target", "name": "beta", "kind": "",
-                      "hoyer": hoyer_beta, "hff": 0.5, "centroid": 0.5, "f_half": 5.0}]
+        for model, hoyer_l2, hff_l2, hoyer_beta in (
+            ("fc_lin_l1", 0.1, 0.5, 0.1),
+            ("conv_lin_l1_k3_c8", 0.3, 0.8, 0.5),
+            ("conv_lin_l1_k11_c8", 0.3, 0.6, 0.5),
+            ("conv_lin_l1_k28_c8", 0.3, 0.7, 0.5),
+        ):
+            rows += [
+                {
+                    "model": model,
+                    "seed": seed,
+                    "source": "delta",
+                    "name": "l2",
+                    "kind": "l2_pgd",
+                    "hoyer": hoyer_l2,
+                    "hff": hff_l2,
+                    "centroid": 0.5,
+                    "f_half": 5.0,
+                },
+                {
+                    "model": model,
+                    "seed": seed,
+                    "source": "delta",
+                    "name": "linf",
+                    "kind": "linf_pgd",
+                    "hoyer": hoyer_l2 - 0.05,
+                    "hff": hff_l2 + 0.05,
+                    "centroid": 0.5,
+                    "f_half": 5.0,
+                },
+                {
+                    "model": model,
+                    "seed": seed,
+                    "source": "target",
+                    "name": "beta",
+                    "kind": "",
+                    "hoyer": hoyer_beta,
+                    "hff": 0.5,
+                    "centroid": 0.5,
+                    "f_half": 5.0,
+                },
+            ]
     got = {r["claim_id"]: r for r in claims_rows({"spectra_summary": _summary(rows)}, {"spectra_margin": 0.0})}
     assert got["R2-d"]["verdict"] == "reproduced" and got["R2-d"]["value"] == pytest.approx(0.2)
     assert got["R3-d"]["verdict"] == "not reproduced"  # k11 (0.6) < full width (0.7)

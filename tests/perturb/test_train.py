@@ -1,9 +1,10 @@
 """Perturb training (adversarial.md, 'Training and checkpoints'): schedule, lr factor, history, checkpoints, load_model,
 kill/resume."""
+
 from __future__ import annotations
 
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from learndyn.io import read_table
@@ -14,8 +15,17 @@ from learndyn.perturb.models import load_model
 from learndyn.perturb.runs import checkpoint_schedule, checkpoint_steps, lr_factor
 from learndyn.train import MANIFEST, load_checkpoint
 
-TRAIN = dict(batch_size=32, epochs=2, momentum=0.9, weight_decay=1e-4, lr_decay=0.3, lr_decay_every=1,
-             pad_mode="exact", eval_images=50, checkpoints={"epoch0": [1, 2, 4], "per_epoch": 2})
+TRAIN = dict(
+    batch_size=32,
+    epochs=2,
+    momentum=0.9,
+    weight_decay=1e-4,
+    lr_decay=0.3,
+    lr_decay_every=1,
+    pad_mode="exact",
+    eval_images=50,
+    checkpoints={"epoch0": [1, 2, 4], "per_epoch": 2},
+)
 
 
 def test_checkpoint_schedule_dense_early():
@@ -30,7 +40,7 @@ def test_checkpoint_schedule_dense_early():
 
 def test_lr_factor_authors_schedules():
     assert [lr_factor(e, 0.3, 4) for e in (0, 3, 4, 8)] == pytest.approx([1, 1, 0.3, 0.09])
-    assert lr_factor(21, 0.3, 4, period=20) == pytest.approx(1.0) and lr_factor(39, 0.3, 4, 20) == pytest.approx(0.3 ** 4)
+    assert lr_factor(21, 0.3, 4, period=20) == pytest.approx(1.0) and lr_factor(39, 0.3, 4, 20) == pytest.approx(0.3**4)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +65,17 @@ class _Kill(pl.Callback):
 def _fit(run_dir, data, callbacks=()):
     job = Job("train_perturb", {}, {}, cfg={})
     job.log = lambda msg: None
-    return tasks.fit_run(job, data, run_dir=run_dir, dataset="synth", model="conv_relu_l1_k3_c2", seed=4, lr=0.05,
-                         train=TRAIN, extra_callbacks=callbacks)
+    return tasks.fit_run(
+        job,
+        data,
+        run_dir=run_dir,
+        dataset="synth",
+        model="conv_relu_l1_k3_c2",
+        seed=4,
+        lr=0.05,
+        train=TRAIN,
+        extra_callbacks=callbacks,
+    )
 
 
 def test_history_checkpoints_and_load_model(tmp_path, data):
@@ -96,14 +115,36 @@ def test_contamination_claim_compares_conv_and_fc_gains():
     from learndyn.perturb.claims import contamination_claims
 
     def table(gains):
-        return pd.DataFrame([{"dataset": "s", "contaminated_dataset": "s_f", "eps": 0.25, "p": 0.2, "model": m,
-                              "family": f, "seeds": 3, "clean_mean": 0.5, "clean_sd": 0.01,
-                              "contaminated_mean": 0.5 + g, "contaminated_sd": 0.01, "gain_mean": g, "gain_sd": 0.01}
-                             for m, f, g in gains])
+        return pd.DataFrame(
+            [
+                {
+                    "dataset": "s",
+                    "contaminated_dataset": "s_f",
+                    "eps": 0.25,
+                    "p": 0.2,
+                    "model": m,
+                    "family": f,
+                    "seeds": 3,
+                    "clean_mean": 0.5,
+                    "clean_sd": 0.01,
+                    "contaminated_mean": 0.5 + g,
+                    "contaminated_sd": 0.01,
+                    "gain_mean": g,
+                    "gain_sd": 0.01,
+                }
+                for m, f, g in gains
+            ]
+        )
 
     crit = {"contamination_t": 2.0}
-    good = table([("fc_lin_l1", "fc_lin", 0.01), ("conv_lin_l1_k3_c8", "conv_lin", 0.2),
-                  ("fc_relu", "fc_relu", 0.0), ("conv_relu_l1_k3_c8", "conv_relu", 0.05)])
+    good = table(
+        [
+            ("fc_lin_l1", "fc_lin", 0.01),
+            ("conv_lin_l1_k3_c8", "conv_lin", 0.2),
+            ("fc_relu", "fc_relu", 0.0),
+            ("conv_relu_l1_k3_c8", "conv_relu", 0.05),
+        ]
+    )
     (row,) = contamination_claims(good, crit)
     # Welch t of the ReLU pair: 0.05 / sqrt(2 * 0.01^2 / 3)
     assert row["claim_id"] == "R5-s_f" and row["verdict"] == "reproduced"

@@ -1,15 +1,16 @@
 """Workflow tests of the perturb target: dry runs of the three configs, bad configs, and the smoke DAG."""
+
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 import yaml
-from smk import REPO, run_snakemake, write_config
 
 from learndyn.claims import VERDICTS
 from learndyn.io import read_table
 from learndyn.perturb.runs import contamination_runs
 from learndyn.train import MANIFEST, RESUME, checkpoint_files
+from smk import REPO, run_snakemake, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -19,13 +20,19 @@ def test_dry_run_perturb_target(tmp_path, config):
     run_snakemake(tmp_path, REPO / "config" / f"{config}.yaml", targets=["perturb"], dryrun=True)
 
 
-@pytest.mark.parametrize("change,match", [
-    ({"perturb__dynamics__datasets": ["nope"]}, r"perturb\.dynamics\.datasets: 'nope'"),
-    ({"perturb__contamination__pairs": {"synth": "fmnist"}}, r"perturb\.datasets\.fmnist: paired as contaminated"),
-    ({"perturb__dynamics__models": ["conv_k3"]}, r"perturb"),
-    ({"perturb__train__overrides": {"linear": {"lr": 0.1}}}, r"perturb\.train\.overrides\.linear: unknown keys \['lr'\]"),
-    ({"perturb__attack__boundary_images": 500}, r"perturb\.attack\.boundary_images = 500: more than the"),
-])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"perturb__dynamics__datasets": ["nope"]}, r"perturb\.dynamics\.datasets: 'nope'"),
+        ({"perturb__contamination__pairs": {"synth": "fmnist"}}, r"perturb\.datasets\.fmnist: paired as contaminated"),
+        ({"perturb__dynamics__models": ["conv_k3"]}, r"perturb"),
+        (
+            {"perturb__train__overrides": {"linear": {"lr": 0.1}}},
+            r"perturb\.train\.overrides\.linear: unknown keys \['lr'\]",
+        ),
+        ({"perturb__attack__boundary_images": 500}, r"perturb\.attack\.boundary_images = 500: more than the"),
+    ],
+)
 def test_bad_perturb_config_names_the_key(tmp_path, change, match):
     cfg = write_config(tmp_path / "bad.yaml", **change)
     with pytest.raises(Exception, match=match):
@@ -42,8 +49,10 @@ def test_perturb_smoke_dag(tmp_path):
     assert (hist.groupby("run")["step"].min() == 0).all()
     # retention: a dynamics run keeps every breakpoint (attacks read them all), a contamination run
     # its final weights only (its table reads the history); manifests list exactly the files on disk
-    runs = {"dynamics": sorted((res / "perturb/runs").rglob("checkpoints.parquet")),
-            "contamination": sorted((res / "perturb/contamination/runs").rglob("checkpoints.parquet"))}
+    runs = {
+        "dynamics": sorted((res / "perturb/runs").rglob("checkpoints.parquet")),
+        "contamination": sorted((res / "perturb/contamination/runs").rglob("checkpoints.parquet")),
+    }
     expected = contamination_runs(yaml.safe_load(cfg.read_text())["perturb"])
     assert len(runs["dynamics"]) == hist["run"].nunique() and len(runs["contamination"]) == len(expected)
     for kind, manifests in runs.items():

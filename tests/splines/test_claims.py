@@ -10,8 +10,10 @@ from learndyn.figures.splines import FIGURES
 from learndyn.splines import claims as sc
 from learndyn.splines.trajectory import METRIC_NAMES, trajectory_rows
 
-GOOD = {"lazy": {"displacement_median": 1e-6, "d_cs": 0.1, "lazy_rms": 1e-4},
-        "rich": {"displacement_median": 0.5, "pinning_fraction": 0.9, "effective_kinks": 4.0, "pinning_chance": 0.04}}
+GOOD = {
+    "lazy": {"displacement_median": 1e-6, "d_cs": 0.1, "lazy_rms": 1e-4},
+    "rich": {"displacement_median": 0.5, "pinning_fraction": 0.9, "effective_kinks": 4.0, "pinning_chance": 0.04},
+}
 
 
 def metrics_frame(preset="lazy", n_seeds=5, sweep="presets", **per_seed) -> pd.DataFrame:
@@ -20,8 +22,20 @@ def metrics_frame(preset="lazy", n_seeds=5, sweep="presets", **per_seed) -> pd.D
     for s in range(n_seeds):
         r = {m: 0.0 for m in METRIC_NAMES}
         r.update(GOOD[preset])
-        r.update(group=f"{sweep}-H200", run=s, sweep=sweep, dataset="D1", width=200, preset=preset, knob="none",
-                 knob_value=np.nan, seed=s, converged=True, steps=1000, final_loss=1e-9)
+        r.update(
+            group=f"{sweep}-H200",
+            run=s,
+            sweep=sweep,
+            dataset="D1",
+            width=200,
+            preset=preset,
+            knob="none",
+            knob_value=np.nan,
+            seed=s,
+            converged=True,
+            steps=1000,
+            final_loss=1e-9,
+        )
         for k, v in per_seed.items():
             r[k] = v[s]
         rows.append(r)
@@ -82,9 +96,22 @@ def sweep_frame(knobs, value_of, n_seeds=5, converged=None):
     for k in knobs:
         for s in range(n_seeds):
             r = {m: 0.0 for m in METRIC_NAMES}
-            r.update(group="rho-H200", run=len(rows), sweep="rho", dataset="D1", width=200, preset="rho", knob="rho",
-                     knob_value=k, seed=s, converged=True if converged is None else converged(k, s), steps=10,
-                     final_loss=0.0, d_cs=value_of(k, s), pinning_fraction=value_of(k, s))
+            r.update(
+                group="rho-H200",
+                run=len(rows),
+                sweep="rho",
+                dataset="D1",
+                width=200,
+                preset="rho",
+                knob="rho",
+                knob_value=k,
+                seed=s,
+                converged=True if converged is None else converged(k, s),
+                steps=10,
+                final_loss=0.0,
+                d_cs=value_of(k, s),
+                pinning_fraction=value_of(k, s),
+            )
             rows.append(r)
     return pd.DataFrame(rows)
 
@@ -116,7 +143,9 @@ def test_trend_with_an_unconverged_run_is_inconclusive():
 def test_trend_with_too_few_knob_values_is_not_run():
     r = rows_by_id(sc.sweep_claims(sweep_frame([0.1, 1.0], lambda k, s: k)))["C4-rho-cubic"]
     assert r["verdict"] == "not run"
-    assert rows_by_id(sc.sweep_claims(sweep_frame([0.1, 1.0], lambda k, s: k)))["C4-alpha-cubic"]["verdict"] == "not run"
+    assert (
+        rows_by_id(sc.sweep_claims(sweep_frame([0.1, 1.0], lambda k, s: k)))["C4-alpha-cubic"]["verdict"] == "not run"
+    )
 
 
 def test_identity_is_checked_per_network_and_strict():
@@ -130,15 +159,34 @@ def test_identity_is_checked_per_network_and_strict():
 
 
 def test_init_rows_strict_laws_and_slope_intervals():
-    laws = pd.DataFrame({"case": ["a", "b"], "family": ["gaussian", "torch"], "n": [400000] * 2,
-                         "ks": [0.001, 0.006], "ks_threshold": [0.005] * 2})
+    laws = pd.DataFrame(
+        {
+            "case": ["a", "b"],
+            "family": ["gaussian", "torch"],
+            "n": [400000] * 2,
+            "ks": [0.001, 0.006],
+            "ks_threshold": [0.005] * 2,
+        }
+    )
     rng = np.random.default_rng(2)
     widths = [10, 100, 1000]
-    flat = pd.concat([pd.DataFrame({"family": fam, "width": h, "draw": np.arange(200),
-                                    "tv_0": np.sqrt(h) * rng.uniform(0.9, 1.1, 200),
-                                    "sum_mu2": 1 / h * rng.uniform(0.9, 1.1, 200),
-                                    "r2_ratio": rng.uniform(0, 0.01, 200)})
-                      for fam in ("torch", "glorot") for h in widths], ignore_index=True)
+    flat = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "family": fam,
+                    "width": h,
+                    "draw": np.arange(200),
+                    "tv_0": np.sqrt(h) * rng.uniform(0.9, 1.1, 200),
+                    "sum_mu2": 1 / h * rng.uniform(0.9, 1.1, 200),
+                    "r2_ratio": rng.uniform(0, 0.01, 200),
+                }
+            )
+            for fam in ("torch", "glorot")
+            for h in widths
+        ],
+        ignore_index=True,
+    )
     rows = rows_by_id(sc.init_claims(laws, flat))
     assert rows["C3-breakpoint-laws"]["verdict"] == "not reproduced" and rows["C3-breakpoint-laws"]["n_failed"] == 1
     for cid in ("C3-flat-fan-in", "C3-flat-glorot", "C3-flat-vs-data"):
@@ -156,9 +204,22 @@ def width_frame(value_of, converged=lambda h, s: True):
     for h in (10, 100, 1000):
         for s in range(5):
             r = {m: 0.0 for m in METRIC_NAMES}
-            r.update(group=f"width-H{h}", run=s, sweep="width", dataset="D2", width=h, preset="torch_like",
-                     knob="none", knob_value=np.nan, seed=s, converged=converged(h, s), steps=10, final_loss=0.0,
-                     d_cs=value_of(h, s), displacement_weighted=value_of(h, s))
+            r.update(
+                group=f"width-H{h}",
+                run=s,
+                sweep="width",
+                dataset="D2",
+                width=h,
+                preset="torch_like",
+                knob="none",
+                knob_value=np.nan,
+                seed=s,
+                converged=converged(h, s),
+                steps=10,
+                final_loss=0.0,
+                d_cs=value_of(h, s),
+                displacement_weighted=value_of(h, s),
+            )
             rows.append(r)
     return pd.DataFrame(rows)
 
@@ -188,8 +249,10 @@ def test_lazy_rows_read_the_widest_lazy_runs_and_report_the_narrower():
     m = pd.concat([narrow, wide, metrics_frame("rich")], ignore_index=True)
     r = rows_by_id(sc.preset_claims(m, n_data=6))["C4-lazy-cubic"]
     assert r["verdict"] == "reproduced" and r["value"] == pytest.approx(0.11)
-    assert "H = 1000" in r["metric"] and "narrower H=200: per seed [0.25, 0.37, 0.25, 0.22, 0.53], 4/5 converged" \
-        in r["detail"]
+    assert (
+        "H = 1000" in r["metric"]
+        and "narrower H=200: per seed [0.25, 0.37, 0.25, 0.22, 0.53], 4/5 converged" in r["detail"]
+    )
     # without the wide sweep the presets width decides, unconverged seed included
     r = rows_by_id(sc.preset_claims(pd.concat([narrow, metrics_frame("rich")]), n_data=6))["C4-lazy-cubic"]
     assert r["verdict"] == "inconclusive" and r["n_unconverged"] == 1

@@ -62,7 +62,7 @@ def test_t9_metric_form_and_preconditioner(point):
     vel = -ls.phi_jacobian(w, b, v) @ ls.nn_gradient(x, y, w, b, v, c)
     H = w.size
     assert np.max(np.abs(vel[:H] - mb)) <= 1e-10 * np.max(np.abs(mb))
-    assert np.max(np.abs(vel[H:2 * H] - mm)) <= 1e-10 * np.max(np.abs(mm))
+    assert np.max(np.abs(vel[H : 2 * H] - mm)) <= 1e-10 * np.max(np.abs(mm))
     P = dy.preconditioner(w, b, v)
     PJ = dy.preconditioner_from_jacobian(w, b, v)
     assert np.max(np.abs(P - PJ) / np.abs(PJ).max(axis=(1, 2), keepdims=True)) < 1e-12

@@ -38,8 +38,10 @@ def test_kernel_regime_endpoint_does_not_depend_on_the_stable_step():
     # only faster; this is what licenses eta_scale 1.8 for near-kernel runs
     (pa, ca, _, _), (pb, cb, _, _) = run("lazy", 0.5), run("lazy", 1.8)
     assert (ca >= 0).all() and (cb >= 0).all()
-    assert (cb < ca).all()                                    # fewer steps with the larger scale
+    assert (cb < ca).all()  # fewer steps with the larger scale
     grid = torch.linspace(-1, 1, 201, dtype=torch.float64)
-    f = [(p[2][:, :, None] * torch.relu(p[0][:, :, None] * grid + p[1][:, :, None])).sum(1) + p[3][:, None]
-         for p in (pa, pb)]
+    f = [
+        (p[2][:, :, None] * torch.relu(p[0][:, :, None] * grid + p[1][:, :, None])).sum(1) + p[3][:, None]
+        for p in (pa, pb)
+    ]
     assert torch.max(torch.abs(f[0] - f[1])) < 1e-4

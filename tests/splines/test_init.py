@@ -1,12 +1,22 @@
 """Spec splines.md, 'Automated tests' T5–T7 (breakpoint laws, moments, ζ) plus draw_init and flatness-statistics
 checks."""
+
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
-from learndyn.splines.init import (INIT_FAMILIES, breakpoint_cdf, breakpoint_pdf, draw_init,
-                                   flatness_stats, init_moments, sample_init, zeta, zeta_integral)
+from learndyn.splines.init import (
+    INIT_FAMILIES,
+    breakpoint_cdf,
+    breakpoint_pdf,
+    draw_init,
+    flatness_stats,
+    init_moments,
+    sample_init,
+    zeta,
+    zeta_integral,
+)
 from learndyn.splines.spline import network_forward, spline_from_network, spline_pieces
 
 D1_X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
@@ -89,11 +99,16 @@ def test_bad_family_and_knobs():
 
 
 # ---------------------------------------------------------------- T5 breakpoint laws
-@pytest.mark.parametrize("family,knobs", [
-    ("gaussian", dict(sigma_w=2.0, sigma_b=1.0)), ("gaussian", dict(sigma_w=1.0, sigma_b=1.0)),
-    ("gaussian", dict(sigma_w=1.0, sigma_b=2.0)), ("uniform", dict(A=1.0, B=1.0)),
-    ("uniform", dict(A=2.0, B=0.5)),
-])
+@pytest.mark.parametrize(
+    "family,knobs",
+    [
+        ("gaussian", dict(sigma_w=2.0, sigma_b=1.0)),
+        ("gaussian", dict(sigma_w=1.0, sigma_b=1.0)),
+        ("gaussian", dict(sigma_w=1.0, sigma_b=2.0)),
+        ("uniform", dict(A=1.0, B=1.0)),
+        ("uniform", dict(A=2.0, B=0.5)),
+    ],
+)
 def test_t5_breakpoint_law_ks(family, knobs):
     d = sample_init(family, 400_000, 1, rng=11, **knobs)
     beta = -d["b"][0] / d["w"][0]
@@ -160,19 +175,27 @@ def test_t6_moments(family, H):
 def test_t6_moment_table():
     """The splines.md, 'Delta-slope and function moments' table, for H = 100."""
     H = 100
-    rows = {"torch": (1 / 9, 1 / 18, 1 / 12), "gaussian": (1, 1 / 2, 1 / 2 + 1 / np.pi),
-            "he": (4, 2, 4), "glorot": (4 * H / (1 + H) ** 2, 2 * H / (1 + H) ** 2, 4 * H / (1 + H) ** 2)}
+    rows = {
+        "torch": (1 / 9, 1 / 18, 1 / 12),
+        "gaussian": (1, 1 / 2, 1 / 2 + 1 / np.pi),
+        "he": (4, 2, 4),
+        "glorot": (4 * H / (1 + H) ** 2, 2 * H / (1 + H) ** 2, 4 * H / (1 + H) ** 2),
+    }
     for fam, (s, fp, s_in) in rows.items():
         m = init_moments(fam, H)
-        np.testing.assert_allclose([m["E_sum_mu2"], m["E_fprime2"], m["E_sum_mu2_interval"]], [s, fp, s_in],
-                                   rtol=1e-12)
+        np.testing.assert_allclose([m["E_sum_mu2"], m["E_fprime2"], m["E_sum_mu2_interval"]], [s, fp, s_in], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- T7 ζ
-@pytest.mark.parametrize("family,knobs", [
-    ("uniform", dict(A=1.0, B=1.0)), ("uniform", dict(A=2.0, B=1.0)),
-    ("gaussian", dict(sigma_w=1.0, sigma_b=1.0)), ("gaussian", dict(sigma_w=2.0, sigma_b=1.0)),
-])
+@pytest.mark.parametrize(
+    "family,knobs",
+    [
+        ("uniform", dict(A=1.0, B=1.0)),
+        ("uniform", dict(A=2.0, B=1.0)),
+        ("gaussian", dict(sigma_w=1.0, sigma_b=1.0)),
+        ("gaussian", dict(sigma_w=2.0, sigma_b=1.0)),
+    ],
+)
 def test_t7_zeta_weighted_histogram(family, knobs):
     n, chunk, nbins, lo, hi = 10_000_000, 1_000_000, 24, -3.0, 3.0
     width = (hi - lo) / nbins

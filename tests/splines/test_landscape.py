@@ -70,6 +70,7 @@ def test_t8_slope_jump_of_L_in_beta_equals_mu_r_over_N(generic):
     N, h = x.size, 1e-6
     n_checked = 0
     for i in range(beta.size):
+
         def L_of(bi):
             bb = beta.copy()
             bb[i] = bi
@@ -243,10 +244,10 @@ def test_t14_dead_unit_never_moves():
         gw, gb, gv, gc = ls.nn_gradients(x, y, w, b, v, c)
         w, b, v, c = w - eta * gw, b - eta * gb, v - eta * gv, c - eta * gc
     assert (w[0], b[0], v[0]) == start  # bitwise
-    assert np.max(np.abs(np.concatenate([w - w0, b - b0, v - v0])[np.r_[1:H, H + 1:2 * H, 2 * H + 1:3 * H]])) > 1e-3
+    assert np.max(np.abs(np.concatenate([w - w0, b - b0, v - v0])[np.r_[1:H, H + 1 : 2 * H, 2 * H + 1 : 3 * H]])) > 1e-3
     # the torch autograd path agrees: relu'(negative) = 0 gives exact zeros
     th = torch.tensor(ls.pack_nn(w, b, v, c), requires_grad=True)
-    r = th[3 * H] + torch.relu(torch.tensor(x)[:, None] * th[:H] + th[H:2 * H]) @ th[2 * H:3 * H] - torch.tensor(y)
+    r = th[3 * H] + torch.relu(torch.tensor(x)[:, None] * th[:H] + th[H : 2 * H]) @ th[2 * H : 3 * H] - torch.tensor(y)
     (g,) = torch.autograd.grad(0.5 * torch.mean(r * r), th)
     assert g[0].item() == 0.0 and g[H].item() == 0.0 and g[2 * H].item() == 0.0
 

@@ -1,21 +1,55 @@
 """Implicit-regularisation metrics M1–M6 (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes') on
 hand-built networks with known answers."""
+
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
 
 from learndyn.splines.init import draw_init
-from learndyn.splines.metrics import (N_GRID, effective_kinks, hull_grid, implicit_regularisation_metrics,
-                                      interpolant_distances, knot_displacement, lazy_prediction, lazy_rms,
-                                      li_roughness, ncs_curvature, pinning_chance, pinning_fraction, rms)
-from learndyn.splines.spline import (evaluate_pieces, network_forward, network_from_spline,
-                                     spline_from_network, spline_pieces)
+from learndyn.splines.metrics import (
+    N_GRID,
+    effective_kinks,
+    hull_grid,
+    implicit_regularisation_metrics,
+    interpolant_distances,
+    knot_displacement,
+    lazy_prediction,
+    lazy_rms,
+    li_roughness,
+    ncs_curvature,
+    pinning_chance,
+    pinning_fraction,
+    rms,
+)
+from learndyn.splines.spline import (
+    evaluate_pieces,
+    network_forward,
+    network_from_spline,
+    spline_from_network,
+    spline_pieces,
+)
 
 D1_X = np.array([-1, -0.6, -0.1, 0.2, 0.7, 1.0])
 D1_Y = np.array([0, 0.8, -0.5, 0.6, 1, 0.2])
-SPEC_KEYS = ("d_cs", "d_li", "rms_cs", "rms_li", "displacement_median", "displacement_weighted", "n_far",
-             "n_flipped", "pinning_fraction", "pinning_chance", "effective_kinks", "r2", "tv", "r2_li",
-             "tv_li", "ncs_curvature", "lazy_rms")
+SPEC_KEYS = (
+    "d_cs",
+    "d_li",
+    "rms_cs",
+    "rms_li",
+    "displacement_median",
+    "displacement_weighted",
+    "n_far",
+    "n_flipped",
+    "pinning_fraction",
+    "pinning_chance",
+    "effective_kinks",
+    "r2",
+    "tv",
+    "r2_li",
+    "tv_li",
+    "ncs_curvature",
+    "lazy_rms",
+)
 
 
 def li_network(x, y):
@@ -95,8 +129,11 @@ def spline_of(beta, mu, s=None, c=0.0):
 
 
 def test_pinning_fraction():
-    p = spline_of([-0.6 + 0.005, 0.2 - 0.009, 0.45, 0.7 + 0.02, 3.0, -1.0], [1.0, -2.0, 3.0, 0.5, 7.0, 0.5],
-                  s=[1, -1, 1, -1, 1, 1])
+    p = spline_of(
+        [-0.6 + 0.005, 0.2 - 0.009, 0.45, 0.7 + 0.02, 3.0, -1.0],
+        [1.0, -2.0, 3.0, 0.5, 7.0, 0.5],
+        s=[1, -1, 1, -1, 1, 1],
+    )
     sp = spline_from_network(**p)
     # in hull: 1, 2 (pinned), 3, 0.5 (not), 0.5 at the hull endpoint x_1 (pinned); 7 is out of hull
     assert pinning_fraction(sp, D1_X, 0.01) == pytest.approx(3.5 / 7.0, rel=1e-12)

@@ -33,8 +33,10 @@ def train(preset, width, seeds, dataset, max_steps=150_000, tol=1e-8):
     conv = torch.full((n,), -1, dtype=torch.int64)
     gd_chunk(params, torch.tensor(x), torch.tensor(y), eta, loss, conv, 0, max_steps, tol=tol, refresh=2000)
     pT = {k: t.numpy() for k, t in zip("wbvc", params)}
-    metrics = [implicit_regularisation_metrics({k: p0[k][r] for k in "wbvc"}, {k: pT[k][r] for k in "wbvc"}, x, y)
-               for r in range(n)]
+    metrics = [
+        implicit_regularisation_metrics({k: p0[k][r] for k in "wbvc"}, {k: pT[k][r] for k in "wbvc"}, x, y)
+        for r in range(n)
+    ]
     return metrics, conv.numpy(), x
 
 
@@ -54,8 +56,8 @@ def test_t16_lazy_regime_frozen_knots_kernel_prediction(lazy, rich):
     for m, r in zip(metrics, rich[0]):
         assert m["displacement_median"] < 1e-4
         assert m["lazy_rms"] < 5e-3
-        assert m["d_cs"] < m["d_li"]          # closer to the cubic spline than to the linear interpolant
-        assert m["d_cs"] < r["d_cs"]          # and closer to it than the rich regime
+        assert m["d_cs"] < m["d_li"]  # closer to the cubic spline than to the linear interpolant
+        assert m["d_cs"] < r["d_cs"]  # and closer to it than the rich regime
 
 
 def test_t17_rich_regime_knots_move_and_pin(rich):

@@ -1,11 +1,18 @@
 """Spec splines.md, 'Automated tests' T1–T4: the spline reparametrisation φ, its piecewise form and its inverse."""
+
 import numpy as np
 import pytest
 import torch
 
-from learndyn.splines.spline import (evaluate_pieces, evaluate_spline, network_forward,
-                                     network_from_spline, spline_from_network, spline_pieces,
-                                     tail_slopes)
+from learndyn.splines.spline import (
+    evaluate_pieces,
+    evaluate_spline,
+    network_forward,
+    network_from_spline,
+    spline_from_network,
+    spline_pieces,
+    tail_slopes,
+)
 
 
 def fixture_net(seed=0, H=40):
@@ -17,19 +24,21 @@ def fixture_net(seed=0, H=40):
     beta = np.concatenate([rng.uniform(-3, 3, H - 8), rng.uniform(-40, 40, 8)])  # 8 out of hull
     b = -w * beta
     v = rng.normal(0, 1, H)
-    extra = np.array([
-        # w,      b,      v
-        [0.0, 0.7, 1.3],  # w = 0, folds v[b]_+ into c~
-        [0.0, -0.4, 2.0],  # w = 0, folds nothing
-        [2.0, -1.0, 0.6],  # β = 0.5, s = +1
-        [-1.0, 0.5, -0.3],  # β = 0.5, s = −1 (merged jump 1.2 − 0.3 = 0.9)
-        [4.0, -1.0, 0.25],  # β = 0.25, s = +1, μ = 1
-        [-0.5, 0.125, -2.0],  # β = 0.25, s = −1, μ = −1: invisible merged knot
-        [1.5, 0.3, 0.0],  # v = 0: invisible knot
-        [1e-14, 0.8, 0.9],  # far unit (|β| = 8e13), active everywhere
-        [-1e-14, 0.2, -0.7],  # far unit facing left, active everywhere
-        [1e-14, -0.5, 1.1],  # far unit, dead on every finite grid
-    ])
+    extra = np.array(
+        [
+            # w,      b,      v
+            [0.0, 0.7, 1.3],  # w = 0, folds v[b]_+ into c~
+            [0.0, -0.4, 2.0],  # w = 0, folds nothing
+            [2.0, -1.0, 0.6],  # β = 0.5, s = +1
+            [-1.0, 0.5, -0.3],  # β = 0.5, s = −1 (merged jump 1.2 − 0.3 = 0.9)
+            [4.0, -1.0, 0.25],  # β = 0.25, s = +1, μ = 1
+            [-0.5, 0.125, -2.0],  # β = 0.25, s = −1, μ = −1: invisible merged knot
+            [1.5, 0.3, 0.0],  # v = 0: invisible knot
+            [1e-14, 0.8, 0.9],  # far unit (|β| = 8e13), active everywhere
+            [-1e-14, 0.2, -0.7],  # far unit facing left, active everywhere
+            [1e-14, -0.5, 1.1],  # far unit, dead on every finite grid
+        ]
+    )
     w, b, v = (np.concatenate([a, extra[:, j]]) for j, a in enumerate((w, b, v)))
     return w, b, v, 0.37
 
@@ -122,8 +131,10 @@ def fd_jump(w, b, v, c, kappa, h=1e-6):
     even where |f| ≫ |J| (knots at |x| ~ 40); the parameters are the same float64 values."""
     ld = np.longdouble
     w, b, v = (np.asarray(a, dtype=ld) for a in (w, b, v))
+
     def f(t):
         return (np.maximum(np.multiply.outer(t, w) + b, 0) * v).sum(axis=-1) + ld(c)
+
     k, h = np.asarray(kappa, dtype=ld), ld(h)
     return np.asarray(((f(k + h) - f(k)) - (f(k) - f(k - h))) / h, dtype=np.float64)
 

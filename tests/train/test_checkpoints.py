@@ -25,16 +25,30 @@ Y = np.array([0, 0.8, -0.5, 0.6, 1, 0.2])
 
 def _params(runs=3, width=20, seed=0):
     rng = np.random.default_rng(seed)
-    return {"w": rng.uniform(-1, 1, (runs, width)), "b": rng.uniform(-1, 1, (runs, width)),
-            "v": rng.normal(0, (3 * width) ** -0.5, (runs, width)), "c": np.zeros(runs)}
+    return {
+        "w": rng.uniform(-1, 1, (runs, width)),
+        "b": rng.uniform(-1, 1, (runs, width)),
+        "v": rng.normal(0, (3 * width) ** -0.5, (runs, width)),
+        "c": np.zeros(runs),
+    }
 
 
 def _fit(run_dir, max_steps=600, callbacks=(), chunk=50, keep="all", log=lambda s: None):
     sched = breakpoint_schedule({"schedule": "log", "num": 8}, max_steps)
     module = SplineGD(_params(), X, Y, sched, max_steps, chunk=chunk, refresh=100)
-    manifest = fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=sched,
-                                    seed=0, fingerprint={"test": 1}, provenance={"rule": "test"},
-                                    precision="64-true", log=log, extra_callbacks=callbacks, keep=keep)
+    manifest = fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=sched,
+        seed=0,
+        fingerprint={"test": 1},
+        provenance={"rule": "test"},
+        precision="64-true",
+        log=log,
+        extra_callbacks=callbacks,
+        keep=keep,
+    )
     return module, manifest, sched
 
 
@@ -45,8 +59,18 @@ def test_log_schedule_dense_early_and_includes_init():
     assert breakpoint_schedule([5, 1, 1, 99], 50) == [0, 1, 5]
 
 
-@pytest.mark.parametrize("spec", [[], [-1], [1.5], {"schedule": "cubic"}, {"schedule": "log", "num": 1},
-                                  {"schedule": "linear", "every": 0}, "1,2,3"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        [],
+        [-1],
+        [1.5],
+        {"schedule": "cubic"},
+        {"schedule": "log", "num": 1},
+        {"schedule": "linear", "every": 0},
+        "1,2,3",
+    ],
+)
 def test_malformed_schedule_is_rejected(spec):
     with pytest.raises(BreakpointError):
         breakpoint_schedule(spec, 100)
@@ -94,6 +118,7 @@ def test_pickled_object_checkpoint_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
+
     path = tmp_path / "step=1.ckpt"
     torch.save({"state_dict": {}, "payload": Evil()}, path)
     with pytest.raises(CheckpointError, match="weights-only"):
@@ -112,6 +137,7 @@ def test_truncated_and_foreign_checkpoints_are_named(tmp_path):
 
 
 # ---- retention: each training rule keeps the breakpoints its analyses read (+ resume state) ----
+
 
 def _on_disk(run_dir):
     return sorted(checkpoint_files(run_dir / "ckpt"))

@@ -10,8 +10,8 @@ import json
 
 import pytest
 import yaml
-from cli import command, run
 
+from cli import command, run
 from learndyn.config import canonical
 
 pytestmark = pytest.mark.workflow

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cli import copy_run, run
+from learndyn.code_inputs import CodeInputError, closure, rule_code
 from measure import note
 from smk import REPO, SNAKEFILE, write_config
-
-from learndyn.code_inputs import CodeInputError, closure, rule_code
 
 pytestmark = pytest.mark.workflow
 
@@ -35,6 +35,7 @@ EDITED = ["splines/gd.py", "kernel/pseudo_kernel.py", "perturb/spectra.py", "mot
 
 # -- the closure itself, on a made-up package ------------------------------------------------------
 
+
 def _package(root: Path, files: dict[str, str]) -> Path:
     for rel, text in {"__init__.py": "", **files}.items():
         (root / "learndyn" / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -43,8 +44,10 @@ def _package(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_closure_follows_every_kind_of_import(tmp_path):
-    pkg = _package(tmp_path, {
-        "entry.py": """
+    pkg = _package(
+        tmp_path,
+        {
+            "entry.py": """
             import numpy
             import learndyn.absolute
             from . import relative_sibling
@@ -55,25 +58,44 @@ def test_closure_follows_every_kind_of_import(tmp_path):
                 import importlib
                 importlib.import_module("learndyn.by_literal")
             """,
-        "absolute.py": "from .chained import x\n",
-        "chained.py": "x = 1\n",
-        "relative_sibling.py": "",
-        "sub/__init__.py": "SOME_NAME = 1\n",
-        "sub/deep.py": "from ..up_two import y\n",
-        "sub/submodule_by_name.py": "",
-        "up_two.py": "y = 2\n",
-        "inside_function.py": "def f(): pass\n",
-        "by_literal.py": "",
-        "unrelated.py": "import learndyn.entry\n",
-    })
+            "absolute.py": "from .chained import x\n",
+            "chained.py": "x = 1\n",
+            "relative_sibling.py": "",
+            "sub/__init__.py": "SOME_NAME = 1\n",
+            "sub/deep.py": "from ..up_two import y\n",
+            "sub/submodule_by_name.py": "",
+            "up_two.py": "y = 2\n",
+            "inside_function.py": "def f(): pass\n",
+            "by_literal.py": "",
+            "unrelated.py": "import learndyn.entry\n",
+        },
+    )
     got = {str(p.relative_to(pkg)) for p in closure("learndyn.entry", pkg)}
-    assert got == {"__init__.py", "entry.py", "absolute.py", "chained.py", "relative_sibling.py", "sub/__init__.py",
-                   "sub/deep.py", "sub/submodule_by_name.py", "up_two.py", "inside_function.py", "by_literal.py"}
+    assert got == {
+        "__init__.py",
+        "entry.py",
+        "absolute.py",
+        "chained.py",
+        "relative_sibling.py",
+        "sub/__init__.py",
+        "sub/deep.py",
+        "sub/submodule_by_name.py",
+        "up_two.py",
+        "inside_function.py",
+        "by_literal.py",
+    }
 
 
 def test_closure_of_an_fstring_import_takes_the_whole_package(tmp_path):
-    pkg = _package(tmp_path, {"claims.py": 'import importlib\nimportlib.import_module(f"learndyn.plug.{name}")\n',
-                              "plug/__init__.py": "", "plug/a.py": "", "plug/b.py": ""})
+    pkg = _package(
+        tmp_path,
+        {
+            "claims.py": 'import importlib\nimportlib.import_module(f"learndyn.plug.{name}")\n',
+            "plug/__init__.py": "",
+            "plug/a.py": "",
+            "plug/b.py": "",
+        },
+    )
     got = {str(p.relative_to(pkg)) for p in closure("learndyn.claims", pkg)}
     assert {"plug/__init__.py", "plug/a.py", "plug/b.py"} <= got
 
@@ -85,10 +107,13 @@ def _entry_files(pkg: Path, func: str) -> set[str]:
 def test_an_entry_function_runs_its_own_imports_not_its_siblings(tmp_path):
     """One jobs.py holds every entry of a study: a function that imports lazily does not pull its
     sibling's imports, but module-level imports and the module's own helpers it calls do count."""
-    pkg = _package(tmp_path, {
-        "job.py": "", "io.py": "",
-        "study/__init__.py": "from . import light\n",
-        "study/jobs.py": """
+    pkg = _package(
+        tmp_path,
+        {
+            "job.py": "",
+            "io.py": "",
+            "study/__init__.py": "from . import light\n",
+            "study/jobs.py": """
             from learndyn.study import tables
             LIMIT = 3
             def _helper():
@@ -106,12 +131,21 @@ def test_an_entry_function_runs_its_own_imports_not_its_siblings(tmp_path):
                 pass
             render = alias
             """,
-        "study/light.py": "", "study/tables.py": "", "study/helped.py": "", "study/read_by_class.py": "",
-        "study/stats.py": "", "study/model.py": "from learndyn.study import heavy\n", "study/heavy.py": "",
-    })
+            "study/light.py": "",
+            "study/tables.py": "",
+            "study/helped.py": "",
+            "study/read_by_class.py": "",
+            "study/stats.py": "",
+            "study/model.py": "from learndyn.study import heavy\n",
+            "study/heavy.py": "",
+        },
+    )
     common = {"study/__init__.py", "study/light.py", "study/jobs.py", "study/tables.py"}
     assert _entry_files(pkg, "learndyn.study.jobs:collect") == common | {
-        "study/stats.py", "study/helped.py", "study/read_by_class.py"}
+        "study/stats.py",
+        "study/helped.py",
+        "study/read_by_class.py",
+    }
     assert _entry_files(pkg, "learndyn.study.jobs:train") == common | {"study/model.py", "study/heavy.py"}
     assert _entry_files(pkg, "learndyn.study.jobs:alias") == common
     # bound at module level but not by a def: the whole module counts (a superset, never a subset)
@@ -123,9 +157,14 @@ def test_an_entry_function_runs_its_own_imports_not_its_siblings(tmp_path):
 def test_each_collect_entry_stays_clear_of_training_code():
     """The real entry modules: collecting and claims jobs do not depend on the training modules."""
     training = {SRC / "train" / "factory.py", SRC / "kernel" / "module.py", SRC / "splines" / "module.py"}
-    for func in ("learndyn.kernel.jobs:collect_kernel_runs", "learndyn.kernel.jobs:kernel_claims",
-                 "learndyn.kernel.jobs:render_kernel", "learndyn.splines.jobs:collect_splines_metrics",
-                 "learndyn.splines.jobs:splines_claims", "learndyn.motor.jobs:collect_motor"):
+    for func in (
+        "learndyn.kernel.jobs:collect_kernel_runs",
+        "learndyn.kernel.jobs:kernel_claims",
+        "learndyn.kernel.jobs:render_kernel",
+        "learndyn.splines.jobs:collect_splines_metrics",
+        "learndyn.splines.jobs:splines_claims",
+        "learndyn.motor.jobs:collect_motor",
+    ):
         assert not training & set(rule_code(func, RUNNER)), func
     assert SRC / "kernel" / "module.py" in rule_code("learndyn.kernel.jobs:train_kernel", RUNNER)
     assert SRC / "kernel" / "multitask.py" not in rule_code("learndyn.kernel.jobs:collect_kernel_runs", RUNNER)
@@ -143,6 +182,7 @@ def test_unknown_module_or_entry_is_refused_naming_it(tmp_path):
 
 # -- every rule of the DAG -----------------------------------------------------------------------
 
+
 def declared_code(workdir: Path, configfile: Path) -> dict[str, tuple[str, set[Path]]]:
     """rule -> (params.func, its declared code inputs), from the parsed Snakefile."""
     from snakemake.api import SnakemakeApi
@@ -157,12 +197,19 @@ def declared_code(workdir: Path, configfile: Path) -> dict[str, tuple[str, set[P
     cwd = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-            wf = api.workflow(resource_settings=ResourceSettings(cores=1), storage_settings=StorageSettings(),
-                              config_settings=ConfigSettings(configfiles=[configfile]),
-                              snakefile=SNAKEFILE, workdir=workdir)
+            wf = api.workflow(
+                resource_settings=ResourceSettings(cores=1),
+                storage_settings=StorageSettings(),
+                config_settings=ConfigSettings(configfiles=[configfile]),
+                snakefile=SNAKEFILE,
+                workdir=workdir,
+            )
             rules = wf._workflow.rules  # the parsed rules; no public API lists a rule's params
-            return {r.name: (dict(r.params.items())["func"], {Path(f).resolve() for f in r.input.get("code", [])})
-                    for r in rules if "func" in dict(r.params.items())}
+            return {
+                r.name: (dict(r.params.items())["func"], {Path(f).resolve() for f in r.input.get("code", [])})
+                for r in rules
+                if "func" in dict(r.params.items())
+            }
     finally:
         os.chdir(cwd)
 
@@ -198,10 +245,19 @@ print(json.dumps(out))
 
 def loaded_by_import(entries: list[str]) -> dict[str, set[Path]]:
     """entry module -> the learndyn files importing it (and learndyn.job) actually loads."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
-           "MPLBACKEND": "Agg"}
-    out = subprocess.run([sys.executable, "-c", _LOADED, json.dumps(entries)], capture_output=True, text=True,
-                         env=env, timeout=300, check=True).stdout
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]),
+        "MPLBACKEND": "Agg",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _LOADED, json.dumps(entries)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    ).stdout
     return {e: {Path(f).resolve() for f in files} for e, files in json.loads(out.splitlines()[-1]).items()}
 
 
@@ -217,8 +273,9 @@ def test_every_rule_declares_what_importing_its_entry_loads(tmp_path):
             problems.append(f"{name}: no code inputs declared")
         missing = loaded[func.partition(":")[0]] - declared
         if missing:
-            problems.append(f"{name} ({func}): runs {sorted(str(p.relative_to(SRC)) for p in missing)} "
-                            "but does not declare them")
+            problems.append(
+                f"{name} ({func}): runs {sorted(str(p.relative_to(SRC)) for p in missing)} but does not declare them"
+            )
         outside = {p for p in declared if SRC not in p.parents}
         if outside:
             problems.append(f"{name}: declares files outside src/learndyn: {sorted(map(str, outside))}")
@@ -228,6 +285,7 @@ def test_every_rule_declares_what_importing_its_entry_loads(tmp_path):
 
 
 # -- editing a module on complete smoke results ---------------------------------------------------
+
 
 def copy_project(dst: Path) -> Path:
     """The project's sources (Snakefile, workflow/, config/, envs/: every rule names its conda env there,
@@ -243,13 +301,30 @@ def copy_project(dst: Path) -> Path:
 def dry_run(project: Path, configfile: Path, *extra: str) -> dict[tuple[str, str], dict]:
     """`snakemake -n` in a project folder, as a user types it: job (rule, wildcards) -> its block.
     ``extra`` (targets, options) goes before --configfile, which takes several values."""
-    out = run([sys.executable, "-m", "snakemake", "-n", "--snakefile", str(project / "Snakefile"),
-               "--directory", str(project), *extra, "--configfile", str(configfile)], timeout=300).stdout
+    out = run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--snakefile",
+            str(project / "Snakefile"),
+            "--directory",
+            str(project),
+            *extra,
+            "--configfile",
+            str(configfile),
+        ],
+        timeout=300,
+    ).stdout
     jobs = {}
     for rule, body in re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", out, re.MULTILINE):
         fields = dict(re.findall(r"^    (\w+): (.*)$", body, re.MULTILINE))
-        jobs[(rule, fields.get("wildcards", ""))] = {"input": _files(fields, "input"), "output": _files(fields, "output"),
-                                                      "reason": fields.get("reason", "")}
+        jobs[(rule, fields.get("wildcards", ""))] = {
+            "input": _files(fields, "input"),
+            "output": _files(fields, "output"),
+            "reason": fields.get("reason", ""),
+        }
     if not jobs:
         assert "Nothing to be done" in out, out[-3000:]
     return jobs
@@ -303,7 +378,8 @@ def test_editing_one_module_per_study_reruns_exactly_the_jobs_that_run_it(smoke_
     expected = direct | downstream
     assert set(scheduled) == expected, (
         f"scheduled but not expected: {sorted(set(scheduled) - expected)}\n"
-        f"expected but not scheduled: {sorted(expected - set(scheduled))}")
+        f"expected but not scheduled: {sorted(expected - set(scheduled))}"
+    )
     # Snakemake names the edited file as the reason, except where an upstream job reruns anyway
     for key in direct - downstream:
         mine = sorted(everything[key]["input"] & edited)
@@ -315,6 +391,7 @@ def test_editing_one_module_per_study_reruns_exactly_the_jobs_that_run_it(smoke_
 
 # -- a results folder copied with its project --------------------------------------------------------
 
+
 def test_results_copied_with_their_project_plan_nothing(tmp_path):
     """Run a job in a project folder, `cp -a` the folder elsewhere: the dry run there plans nothing
     (code inputs are relative to the project; absolute ones made every job replan: "Set of input files
@@ -322,8 +399,23 @@ def test_results_copied_with_their_project_plan_nothing(tmp_path):
     first = copy_project(tmp_path / "first")
     cfg = write_config(first / "smoke.yaml")
     target = "results/splines/data/D1.parquet"
-    run([sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", str(first / "Snakefile"),
-         "--directory", str(first), target, "--configfile", str(cfg)], timeout=300)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "1",
+            "--snakefile",
+            str(first / "Snakefile"),
+            "--directory",
+            str(first),
+            target,
+            "--configfile",
+            str(cfg),
+        ],
+        timeout=300,
+    )
     assert dry_run(first, cfg, target) == {}
     moved = tmp_path / "elsewhere" / "second"
     moved.parent.mkdir()

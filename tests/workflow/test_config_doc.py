@@ -9,7 +9,8 @@ from learndyn.config import STUDIES
 
 def test_config_readme_is_generated_from_the_schemas():
     assert config_doc.README.read_text() == config_doc.render(), (
-        "config/README.md is stale: run `make config-doc` (python -m learndyn.config_doc --write)")
+        "config/README.md is stale: run `make config-doc` (python -m learndyn.config_doc --write)"
+    )
 
 
 def test_every_schema_key_has_a_description():

@@ -57,7 +57,8 @@ def test_snakefmt_is_clean():
     # --check alone only counts the files; --verbose names each one (among its other debug lines)
     named = [line for line in proc.stderr.splitlines() if "different from original" in line or "ERROR" in line]
     assert proc.returncode == 0, "rules files snakefmt would reformat (run `make format`):\n" + "\n".join(
-        named or [proc.stderr[-4000:]])
+        named or [proc.stderr[-4000:]]
+    )
 
 
 def parse_lints(text: str) -> set[tuple[str, str, str]]:
@@ -78,11 +79,15 @@ def parse_lints(text: str) -> set[tuple[str, str, str]]:
 
 
 def test_parse_lints_reads_both_kinds():
-    text = (f"Lints for snakefile {REPO}/workflow/rules/motor.smk:\n    * Mixed rules and functions.:\n"
-            "      body text: with a colon\n"
-            f"Lints for rule train_x (line 3, {REPO}/workflow/rules/x.smk):\n    * No log directive defined:\n")
-    assert parse_lints(text) == {("snakefile", "workflow/rules/motor.smk", "Mixed rules and functions."),
-                                 ("rule", "train_x", "No log directive defined")}
+    text = (
+        f"Lints for snakefile {REPO}/workflow/rules/motor.smk:\n    * Mixed rules and functions.:\n"
+        "      body text: with a colon\n"
+        f"Lints for rule train_x (line 3, {REPO}/workflow/rules/x.smk):\n    * No log directive defined:\n"
+    )
+    assert parse_lints(text) == {
+        ("snakefile", "workflow/rules/motor.smk", "Mixed rules and functions."),
+        ("rule", "train_x", "No log directive defined"),
+    }
 
 
 @pytest.mark.workflow
@@ -96,10 +101,13 @@ def test_snakemake_lint_has_only_the_explained_findings(configfile):
     found = parse_lints(out)
     assert proc.returncode == 0 or found, f"findings printed but none parsed:\n{out[-4000:]}"
     new, gone = sorted(found - ACCEPTED_LINTS), sorted(ACCEPTED_LINTS - found)
-    assert not new, ("new `snakemake --lint` findings: fix them, or explain each in a comment beside it and "
-                     "add it to ACCEPTED_LINTS:\n" + "\n".join(map(str, new)))
-    assert not gone, ("accepted findings no longer reported: remove them (and their comments):\n"
-                      + "\n".join(map(str, gone)))
+    assert not new, (
+        "new `snakemake --lint` findings: fix them, or explain each in a comment beside it and "
+        "add it to ACCEPTED_LINTS:\n" + "\n".join(map(str, new))
+    )
+    assert not gone, "accepted findings no longer reported: remove them (and their comments):\n" + "\n".join(
+        map(str, gone)
+    )
 
 
 SECTION_SIGN = "\u00a7"  # escaped, or this file would match itself
@@ -108,8 +116,19 @@ SECTION_SIGN = "\u00a7"  # escaped, or this file would match itself
 def test_spec_references_name_the_section_title():
     """Code cites a spec by file and section title (e.g. adversarial.md, 'Attacks'), never by a bare
     section number: the specs (../shared/papers/) are renumbered more often than retitled."""
-    files = [REPO / "Snakefile", *(p for d in ("src", "workflow", "tests", "benchmarks") for p in (REPO / d).rglob("*")
-                                   if p.suffix in (".py", ".smk", ".yaml", ".rst"))]
-    bare = [f"{p.relative_to(REPO)}:{i}: {line.strip()}" for p in files
-            for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if SECTION_SIGN in line]
+    files = [
+        REPO / "Snakefile",
+        *(
+            p
+            for d in ("src", "workflow", "tests", "benchmarks")
+            for p in (REPO / d).rglob("*")
+            if p.suffix in (".py", ".smk", ".yaml", ".rst")
+        ),
+    ]
+    bare = [
+        f"{p.relative_to(REPO)}:{i}: {line.strip()}"
+        for p in files
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if SECTION_SIGN in line
+    ]
     assert not bare, "section numbers without the section title:\n" + "\n".join(bare)

@@ -52,7 +52,8 @@ def test_changing_one_sweep_reruns_only_its_jobs_and_descendants(smoke_run, tmp_
     after = snapshot(work)
     changed = {k for k in after if before.get(k) != after[k]}
     expected = {
-        "results/splines/runs/rho-H50/checkpoints.parquet", "results/splines/runs/rho-H50/runs.parquet",
+        "results/splines/runs/rho-H50/checkpoints.parquet",
+        "results/splines/runs/rho-H50/runs.parquet",
         "results/splines/tables/groups/rho-H50/trajectory.parquet",
         "results/splines/tables/groups/rho-H50/metrics.parquet",
         "results/splines/tables/implicit_regularisation.parquet",
@@ -60,30 +61,42 @@ def test_changing_one_sweep_reruns_only_its_jobs_and_descendants(smoke_run, tmp_
     assert expected <= changed
     # only the rho group's files, the tables that aggregate them, claims and the F7 figure
     allowed_prefixes = ("results/splines/runs/rho-H50/", "results/splines/tables/groups/rho-H50/")
-    allowed = expected | {"results/splines/claims.parquet", "results/claims.parquet", "results/claims.html",
-                          "results/claims_summary.rst", "results/figures/splines/F7_implicit_regularisation.png"}
+    allowed = expected | {
+        "results/splines/claims.parquet",
+        "results/claims.parquet",
+        "results/claims.html",
+        "results/claims_summary.rst",
+        "results/figures/splines/F7_implicit_regularisation.png",
+    }
     # the kernel study's pseudo-kernel of the splines nets reads the rho sweep's runs (kernel.splines_regime.pool)
-    allowed |= {"results/kernel/tables/splines_regime.parquet", "results/kernel/tables/splines_regime_stats.parquet",
-                "results/kernel/claims.parquet", "results/figures/kernel/M_splines_regime.png"}
+    allowed |= {
+        "results/kernel/tables/splines_regime.parquet",
+        "results/kernel/tables/splines_regime_stats.parquet",
+        "results/kernel/claims.parquet",
+        "results/figures/kernel/M_splines_regime.png",
+    }
     unexpected = {k for k in changed if k not in allowed and not k.startswith(allowed_prefixes)}
     assert not unexpected, unexpected
     assert "results/splines/tables/groups/presets-H50/trajectory.parquet" not in changed
 
 
-@pytest.mark.parametrize("change, key", [
-    ({"splines__train__max_steps": -5}, "max_steps"),
-    ({"splines__train__max_steps": "many"}, "max_steps"),
-    ({"splines__seeds": []}, "seeds"),
-    ({"studies": ["splines", "astrology"]}, "studies"),
-    ({"splines__sweeps__width__widths": [0, 10]}, "widths"),
-    ({"splines__sweeps__presets__presets": ["lazy", "gigantic"]}, "presets"),
-    ({"splines__train__breakpoints": {"schedule": "cubic", "num": 5}}, "breakpoints"),
-    ({"splines__train__breakpoints": []}, "breakpoints"),
-    ({"splines__flatness__families": ["torch", "xavier_magic"]}, "families"),
-    ({"splines__sweeps__alpha__widths": [51]}, "splines.sweeps.alpha.widths"),
-    ({"splines__train__tol": 0}, "tol"),
-    ({"splines__trian": {"max_steps": 5}}, "trian"),
-])
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"splines__train__max_steps": -5}, "max_steps"),
+        ({"splines__train__max_steps": "many"}, "max_steps"),
+        ({"splines__seeds": []}, "seeds"),
+        ({"studies": ["splines", "astrology"]}, "studies"),
+        ({"splines__sweeps__width__widths": [0, 10]}, "widths"),
+        ({"splines__sweeps__presets__presets": ["lazy", "gigantic"]}, "presets"),
+        ({"splines__train__breakpoints": {"schedule": "cubic", "num": 5}}, "breakpoints"),
+        ({"splines__train__breakpoints": []}, "breakpoints"),
+        ({"splines__flatness__families": ["torch", "xavier_magic"]}, "families"),
+        ({"splines__sweeps__alpha__widths": [51]}, "splines.sweeps.alpha.widths"),
+        ({"splines__train__tol": 0}, "tol"),
+        ({"splines__trian": {"max_steps": 5}}, "trian"),
+    ],
+)
 def test_invalid_config_is_rejected_naming_the_key(tmp_path, change, key):
     cfg = write_config(tmp_path / "bad.yaml", **change)
     with pytest.raises(Exception) as err:
@@ -101,9 +114,22 @@ def test_report_holds_claims_and_every_figure(smoke_run):
     work, cfg = smoke_run
     report = work / "results" / "report.html"
     smk = Path(sys.executable).parent / "snakemake"
-    subprocess.run([str(smk), "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
-                    "--report", str(report), "--configfile", str(cfg)], check=True, timeout=300,
-                   capture_output=True)
+    subprocess.run(
+        [
+            str(smk),
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--directory",
+            str(work),
+            "--report",
+            str(report),
+            "--configfile",
+            str(cfg),
+        ],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     text = report.read_text(errors="replace")
     assert "claims.html" in text
     for fig in (work / "results/figures").rglob("*.png"):

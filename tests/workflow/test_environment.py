@@ -46,8 +46,7 @@ def direct():
 @pytest.fixture(scope="module")
 def ranges():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    reqs = project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values()
-                                      for r in extra]
+    reqs = project["dependencies"] + [r for extra in project.get("optional-dependencies", {}).values() for r in extra]
     return {canonicalize_name(Requirement(r).name): Requirement(r).specifier for r in reqs}
 
 
@@ -99,8 +98,7 @@ def test_conda_env_pins_every_locked_package(lock):
                 if not line.startswith("--"):
                     words = line.split()
                     req = Requirement(words[0])
-                    pip[canonicalize_name(req.name)] = (str(req.specifier)[2:],
-                                                        [w.split("=", 1)[1] for w in words[1:]])
+                    pip[canonicalize_name(req.name)] = (str(req.specifier)[2:], [w.split("=", 1)[1] for w in words[1:]])
         else:
             name, _, version = dep.partition("=")
             conda[canonicalize_name(name)] = version
@@ -120,8 +118,9 @@ def test_snakemake_lint_finds_a_conda_env_for_every_rule():
     import sys
 
     smk = Path(sys.executable).parent / "snakemake"
-    proc = subprocess.run([str(smk), "--lint", "--configfile", "config/smoke.yaml"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(smk), "--lint", "--configfile", "config/smoke.yaml"], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     out = proc.stdout + proc.stderr
     # exit 1 = lints printed (the remaining ones are about code layout), 0 = none; anything else failed
     assert proc.returncode in (0, 1) and "Exception" not in out and "Error" not in out, out[-3000:]

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-import yaml
-
 import docutils.core
 import jinja2
+import pytest
+import yaml
 from docutils.utils import SystemMessage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,8 +25,9 @@ CAPTIONS = sorted((REPO / "workflow" / "report").rglob("*.rst"))
 
 # The report's categories, as the rules name them: each becomes an RST hyperlink target below, so a
 # name with RST markup in it would break the links or the captions.
-CATEGORIES = sorted({m for f in (REPO / "workflow" / "rules").glob("*.smk")
-                     for m in re.findall(r'category="([^"]+)"', f.read_text())})
+CATEGORIES = sorted(
+    {m for f in (REPO / "workflow" / "rules").glob("*.smk") for m in re.findall(r'category="([^"]+)"', f.read_text())}
+)
 
 # As appended by Snakemake before rendering (one target per category and per report file).
 RST_LINKS = textwrap.dedent("""
@@ -56,9 +56,22 @@ def claims_summary(tmp_path, monkeypatch):
     from learndyn.claims import claim, claims_frame
     from learndyn.claims_page import claims_summary_rst
 
-    rows = [claim(s, f"{s}-{i}", "statement", "metric", values=[0.1 * i, 0.2, 0.3], threshold=0.25,
-                  direction="<", aggregate="median", reading="r", not_run="needs paper.yaml" if i == 2 else "")
-            for s in ("splines", "motor") for i in range(3)]
+    rows = [
+        claim(
+            s,
+            f"{s}-{i}",
+            "statement",
+            "metric",
+            values=[0.1 * i, 0.2, 0.3],
+            threshold=0.25,
+            direction="<",
+            aggregate="median",
+            reading="r",
+            not_run="needs paper.yaml" if i == 2 else "",
+        )
+        for s in ("splines", "motor")
+        for i in range(3)
+    ]
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "claims_summary.rst").write_text(claims_summary_rst(claims_frame(rows)))
     monkeypatch.chdir(tmp_path)
@@ -70,10 +83,10 @@ def render(text: str) -> str:
     snakemake = SimpleNamespace(config=config, wildcards={}, params={}, input=[], output=[])
     categories = {Category(c): {} for c in CATEGORIES}
     files = [SimpleNamespace(target="F1.png", path="results/figures/splines/F1.png")]
-    rst = env.from_string(text + RST_LINKS).render(snakemake=snakemake, categories=categories,
-                                                   files=files)
+    rst = env.from_string(text + RST_LINKS).render(snakemake=snakemake, categories=categories, files=files)
     return docutils.core.publish_parts(
-        rst, writer="html",
+        rst,
+        writer="html",
         settings_overrides={"halt_level": 2, "report_level": 2, "warning_stream": False},
     )["body"]
 

@@ -16,8 +16,10 @@ RUNNER = os.path.join(workflow.basedir, "workflow", "scripts", "run.py")  # ever
 
 def code(*modules):
     """Gone: a rule's code inputs are derived from its params.func (declare_code_inputs)."""
-    raise WorkflowError("code(...) lists are gone: remove the `code=` input; the Snakefile derives every rule's "
-                        "src/learndyn files from its params.func (declare_code_inputs in workflow/rules/common.smk)")
+    raise WorkflowError(
+        "code(...) lists are gone: remove the `code=` input; the Snakefile derives every rule's "
+        "src/learndyn files from its params.func (declare_code_inputs in workflow/rules/common.smk)"
+    )
 
 
 def code_path(path):
@@ -38,8 +40,9 @@ def declare_code_inputs():
         if func is None:
             continue  # targets (all, splines, ...) run nothing
         if "code" in dict(r.input.items()):
-            raise WorkflowError(f"rule {r.name}: its `code` input is derived from params.func; remove the "
-                                "hand-written one")
+            raise WorkflowError(
+                f"rule {r.name}: its `code` input is derived from params.func; remove the " "hand-written one"
+            )
         try:
             if not isinstance(func, str):
                 raise ValueError(f"{func!r} is not a 'module:function' string")

@@ -15,14 +15,21 @@ KERNEL_RUNS = run_names(KER)
 KERNEL_ARI_RUN = f"{KER['ari']['schedule']}-r0"  # the run shown in Figs. G and I
 KT = "results/kernel/tables"
 KERNEL_TABLES = {  # name -> path, the inputs figures and claims use
-    "runs": f"{KT}/runs.parquet", "curves": f"{KT}/curves.parquet", "ari": f"{KT}/ari.parquet",
-    "sweep": f"{KT}/sweep.parquet", "sweep_curves": f"{KT}/sweep_curves.parquet",
+    "runs": f"{KT}/runs.parquet",
+    "curves": f"{KT}/curves.parquet",
+    "ari": f"{KT}/ari.parquet",
+    "sweep": f"{KT}/sweep.parquet",
+    "sweep_curves": f"{KT}/sweep_curves.parquet",
     "sweep_stats": f"{KT}/sweep_stats.parquet",
-    "correlations": f"{KT}/correlations.parquet", "relu1d": f"{KT}/relu1d.parquet",
-    "onestep": f"{KT}/onestep.parquet", "smg_track": f"{KT}/smg_track.parquet",
-    "smg_kernel_sv": f"{KT}/smg_kernel_sv.parquet", "smg_sv_modes": f"{KT}/smg_sv_modes.parquet",
+    "correlations": f"{KT}/correlations.parquet",
+    "relu1d": f"{KT}/relu1d.parquet",
+    "onestep": f"{KT}/onestep.parquet",
+    "smg_track": f"{KT}/smg_track.parquet",
+    "smg_kernel_sv": f"{KT}/smg_kernel_sv.parquet",
+    "smg_sv_modes": f"{KT}/smg_sv_modes.parquet",
     "smg_marked": f"{KT}/smg_marked.parquet",
-    "smg_corr": f"{KT}/smg_corr.parquet", "smg_summary": f"{KT}/smg_summary.parquet",
+    "smg_corr": f"{KT}/smg_corr.parquet",
+    "smg_summary": f"{KT}/smg_summary.parquet",
     "embedding": f"{KT}/runs/{KERNEL_ARI_RUN}/embedding.parquet",
     "eigvec": f"{KT}/runs/{KERNEL_ARI_RUN}/eigvec.parquet",
     "groups": f"{KT}/runs/{KERNEL_ARI_RUN}/groups.parquet",
@@ -33,13 +40,17 @@ KERNEL_SPLINES = "splines" in config["studies"]
 if KERNEL_SPLINES:
     _unknown = [s for s in KER["splines_regime"]["pool"] if s not in config["splines"]["sweeps"]]
     if _unknown:
-        raise WorkflowError(f"invalid config section 'kernel':\n  kernel.splines_regime.pool: {_unknown} are not "
-                            f"splines sweeps (have {sorted(config['splines']['sweeps'])})")
-    KERNEL_TABLES.update(splines_regime=f"{KT}/splines_regime.parquet",
-                         splines_regime_stats=f"{KT}/splines_regime_stats.parquet")
+        raise WorkflowError(
+            f"invalid config section 'kernel':\n  kernel.splines_regime.pool: {_unknown} are not "
+            f"splines sweeps (have {sorted(config['splines']['sweeps'])})"
+        )
+    KERNEL_TABLES.update(
+        splines_regime=f"{KT}/splines_regime.parquet", splines_regime_stats=f"{KT}/splines_regime_stats.parquet"
+    )
 # figure -> named input tables, as learndyn.kernel.jobs:render_kernel reads them (one source of truth)
-KERNEL_FIGURES = {name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items()
-                  if all(t in KERNEL_TABLES for t in tables)}
+KERNEL_FIGURES = {
+    name: list(tables) for name, (_, tables) in KERNEL_FIGURES_SPECS.items() if all(t in KERNEL_TABLES for t in tables)
+}
 KERNEL_RUN_RE = "(LR|ET)-r[0-9]+"
 KERNEL_RUN_OUT = ["summary", "eigvec", "groups", "hidden", "embedding", "ari"]
 
@@ -213,9 +224,15 @@ if KERNEL_SPLINES:
         params:
             func="learndyn.kernel.jobs:kernel_splines_regime",
             # the inits only: training keys reach this job through the metrics table
-            cfg=canonical({"regime": KER["splines_regime"],
-                           "groups": {g: {k: v for k, v in spec.items() if k != "train"}
-                                      for g, spec in _splines_groups(config["splines"]).items()}}),
+            cfg=canonical(
+                {
+                    "regime": KER["splines_regime"],
+                    "groups": {
+                        g: {k: v for k, v in spec.items() if k != "train"}
+                        for g, spec in _splines_groups(config["splines"]).items()
+                    },
+                }
+            ),
         log:
             "logs/kernel_splines_regime.log",
         benchmark:
@@ -230,9 +247,23 @@ if KERNEL_SPLINES:
 
 rule kernel_claims:
     input:
-        **{t: KERNEL_TABLES[t] for t in ("runs", "ari", "correlations", "onestep", "smg_summary", "smg_track",
-                                         "smg_corr", "sweep", "sweep_stats", "splines_regime", "splines_regime_stats")
-           if t in KERNEL_TABLES},
+        **{
+            t: KERNEL_TABLES[t]
+            for t in (
+                "runs",
+                "ari",
+                "correlations",
+                "onestep",
+                "smg_summary",
+                "smg_track",
+                "smg_corr",
+                "sweep",
+                "sweep_stats",
+                "splines_regime",
+                "splines_regime_stats",
+            )
+            if t in KERNEL_TABLES
+        },
     output:
         claims="results/kernel/claims.parquet",
     params:

@@ -62,8 +62,12 @@ rule simulate_motor:
         "results/benchmarks/simulate_motor/{run}/{seedgroup}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wc: 1000 + 9 * len(motor_job(wc)["seeds"]) * len(motor_job(wc)["conditions"])
-        * motor_job(wc)["scale"]["N"] ** 2 // 2 ** 20,
+        mem_mb=lambda wc: 1000
+        + 9
+        * len(motor_job(wc)["seeds"])
+        * len(motor_job(wc)["conditions"])
+        * motor_job(wc)["scale"]["N"] ** 2
+        // 2**20,
         runtime=lambda wc: 30 if motor_job(wc)["scale"]["N"] < 1000 else 600,
         gpu=lambda wc: gpus(motor_job(wc)["device"]),  # batched torch runs with device: cuda
     script:
@@ -95,7 +99,9 @@ rule motor_claims:
         claims="results/motor/claims.parquet",
     params:
         func="learndyn.motor.jobs:motor_claims",
-        cfg=canonical({"experiments": MOTOR["experiments"], "scale": MOTOR["scale"], "seed_design": MOTOR["seed_design"]}),
+        cfg=canonical(
+            {"experiments": MOTOR["experiments"], "scale": MOTOR["scale"], "seed_design": MOTOR["seed_design"]}
+        ),
     log:
         "logs/motor_claims.log",
     threads: 1

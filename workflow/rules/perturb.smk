@@ -12,8 +12,15 @@
 #   PERTURB_FIGURES           list of figure paths in the study target
 #   wildcards: {pdata} dataset key, {pmodel} model id, {pseed} seed number, {pfig} figure name
 
-from learndyn.perturb.runs import (CONTAM_ROOT, RUNS_ROOT, contaminated_of, contamination_job_config,
-                                   contamination_table_config, run_names, train_job_config)
+from learndyn.perturb.runs import (
+    CONTAM_ROOT,
+    RUNS_ROOT,
+    contaminated_of,
+    contamination_job_config,
+    contamination_table_config,
+    run_names,
+    train_job_config,
+)
 
 validate_study("perturb")
 PRT = config["perturb"]
@@ -133,8 +140,11 @@ rule train_perturb_contamination:
 rule perturb_contamination_table:
     """Clean vs contaminated test accuracy per model (mean ± sd over seeds) and the gain."""
     input:
-        histories=expand(f"{CONTAM_ROOT}/{{pdata}}/{{pmodel}}/history.parquet",
-                         pdata=PRT["contamination"]["pairs"], pmodel=PRT["contamination"]["models"]),
+        histories=expand(
+            f"{CONTAM_ROOT}/{{pdata}}/{{pmodel}}/history.parquet",
+            pdata=PRT["contamination"]["pairs"],
+            pmodel=PRT["contamination"]["models"],
+        ),
     output:
         runs="results/perturb/tables/contamination_runs.parquet",
         table="results/perturb/tables/contamination.parquet",
@@ -259,8 +269,11 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
         input:
             **{t: PSPEC_PATHS[t] for t in _ptables},
         output:
-            figure=report(f"results/figures/perturb/{_pfig}.png", caption=f"../report/perturb/{_pfig}.rst",
-                          category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
+            figure=report(
+                f"results/figures/perturb/{_pfig}.png",
+                caption=f"../report/perturb/{_pfig}.rst",
+                category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)",
+            ),
         params:
             func="learndyn.figures.perturb_spectra:render",
             cfg=canonical({"figure": _pfig}),
@@ -272,6 +285,7 @@ for _pfig, _ptables in PSPEC_FIGURES.items():
             runtime=10,
         script:
             "../scripts/run.py"
+
 
 # ---- end SPECTRA rules ----
 
@@ -325,8 +339,14 @@ rule analyse_breakpoints:
         breakpoints="results/perturb/tables/breakpoints/{pdata}/{pmodel}/s{pseed}.parquet",
     params:
         func="learndyn.perturb.attack_tasks:analyse_breakpoints",
-        cfg=lambda wc: canonical({"run": perturb_run(wc), "breakpoints": PRT["breakpoints"], "kinds": PERTURB_ATTACK_KINDS,
-                        "spectra": {k: PRT["spectra"][k] for k in ("r0", "channel_mode") if k in PRT["spectra"]}}),
+        cfg=lambda wc: canonical(
+            {
+                "run": perturb_run(wc),
+                "breakpoints": PRT["breakpoints"],
+                "kinds": PERTURB_ATTACK_KINDS,
+                "spectra": {k: PRT["spectra"][k] for k in ("r0", "channel_mode") if k in PRT["spectra"]},
+            }
+        ),
     log:
         "logs/analyse_breakpoints/{pdata}/{pmodel}/s{pseed}.log",
     benchmark:
@@ -376,8 +396,11 @@ rule render_perturb_dynamics:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
         boundary=[perturb_table("boundary", r) for r in PERTURB_RUNS],
     output:
-        figure=report("results/figures/perturb/dynamics.png", caption="../report/perturb/dynamics.rst",
-                      category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
+        figure=report(
+            "results/figures/perturb/dynamics.png",
+            caption="../report/perturb/dynamics.rst",
+            category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)",
+        ),
     params:
         func="learndyn.figures.perturb_dynamics:render",
         cfg=canonical({"figure": "dynamics", "run": PERTURB_FIGURE_RUN, "rows": PATK.get("figure_rows", 8)}),
@@ -397,8 +420,11 @@ rule render_perturb_breakpoints:
         breakpoints=[perturb_table("breakpoints", r) for r in PERTURB_RUNS],
         changepoints="results/perturb/tables/changepoints.parquet",
     output:
-        figure=report("results/figures/perturb/breakpoints.png", caption="../report/perturb/breakpoints.rst",
-                      category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)"),
+        figure=report(
+            "results/figures/perturb/breakpoints.png",
+            caption="../report/perturb/breakpoints.rst",
+            category="Study perturb - adversarial perturbations (Ortega Caro et al. 2020)",
+        ),
     params:
         func="learndyn.figures.perturb_dynamics:render",
         cfg=canonical({"figure": "breakpoints"}),
@@ -410,6 +436,7 @@ rule render_perturb_breakpoints:
         runtime=10,
     script:
         "../scripts/run.py"
+
 
 # ---- end ATTACKS rules ----
 

@@ -16,6 +16,7 @@ figure's named input tables and calls one plotting function (each returns an Agg
     L_scale_sweep            fig_scale_sweep(sweep, sweep_curves, sweep_stats)  (kernel_beyond)
     M_splines_regime         fig_splines_regime(splines_regime, splines_regime_stats)  (only with splines)
 """
+
 from __future__ import annotations
 
 from learndyn.figures import kernel_beyond as kb
@@ -24,13 +25,26 @@ from learndyn.figures import kernel_validation as kv
 from learndyn.kernel import tables as kt  # schemas only: no torch / scikit-learn in figure jobs
 
 TABLES = {
-    "relu1d": kt.RELU1D, "onestep": kt.ONESTEP, "smg_track": kt.SMG_TRACK,
-    "smg_kernel_sv": kt.SMG_KERNEL_SV, "smg_sv_modes": kt.SMG_SV_MODES, "smg_marked": kt.SMG_MARKED,
-    "smg_corr": kt.SMG_CORR, "smg_summary": kt.SMG_SUMMARY,
-    "runs": kt.SUMMARY, "curves": kt.CURVES, "ari": kt.ARI, "correlations": kt.CORRELATIONS,
-    "embedding": kt.EMBED, "eigvec": kt.EIGVEC, "groups": kt.GROUPS,
-    "sweep": kt.SUMMARY, "sweep_curves": kt.CURVES, "sweep_stats": kt.SWEEP_STATS,
-    "splines_regime": kt.REGIME, "splines_regime_stats": kt.REGIME_STATS,
+    "relu1d": kt.RELU1D,
+    "onestep": kt.ONESTEP,
+    "smg_track": kt.SMG_TRACK,
+    "smg_kernel_sv": kt.SMG_KERNEL_SV,
+    "smg_sv_modes": kt.SMG_SV_MODES,
+    "smg_marked": kt.SMG_MARKED,
+    "smg_corr": kt.SMG_CORR,
+    "smg_summary": kt.SMG_SUMMARY,
+    "runs": kt.SUMMARY,
+    "curves": kt.CURVES,
+    "ari": kt.ARI,
+    "correlations": kt.CORRELATIONS,
+    "embedding": kt.EMBED,
+    "eigvec": kt.EIGVEC,
+    "groups": kt.GROUPS,
+    "sweep": kt.SUMMARY,
+    "sweep_curves": kt.CURVES,
+    "sweep_stats": kt.SWEEP_STATS,
+    "splines_regime": kt.REGIME,
+    "splines_regime_stats": kt.REGIME_STATS,
 }
 FIGURES = {
     "A_one_step": (kv.fig_one_step, ("relu1d", "onestep")),

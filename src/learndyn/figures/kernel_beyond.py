@@ -1,5 +1,6 @@
 """Kernel study, beyond the paper: the init-scale sweep (L) and the pseudo-kernel of the splines
 study's shallow ReLU nets against their measured lazy/rich regime (M)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,11 @@ def fig_scale_sweep(sweep, sweep_curves, sweep_stats):
         ax.set_xscale("log")
         if col != "silhouette":
             ax.set_yscale("log")
-        ax.set(xlabel="init scale w (U[-w, w])", ylabel=LOSS_LABELS.get(col, "t = 0 silhouette"),
-               title=_rho_text(sweep_stats, "w", col))
+        ax.set(
+            xlabel="init scale w (U[-w, w])",
+            ylabel=LOSS_LABELS.get(col, "t = 0 silhouette"),
+            title=_rho_text(sweep_stats, "w", col),
+        )
     axes[0, 0].legend()
     for ax, col in zip(axes[1, :2], LOSS_LABELS):
         sc = ax.scatter(sweep.silhouette, sweep[col], c=sweep.w, cmap=cmap, norm=norm, s=22)
@@ -53,13 +57,19 @@ def fig_scale_sweep(sweep, sweep_curves, sweep_stats):
             m = test.groupby("step")["sse"].mean()
             ax.semilogy(m.index, m, color=cmap(norm(w_of[init])) if norm else "k", label=f"w = {w_of[init]:g}")
         ax.axvline(T, color="0.5", ls=":", lw=0.8)
-        ax.set(xlabel="step (phase 1: single-task test; phase 2: multitask test)", ylabel="test SSE (mean)",
-               title="test loss by init scale")
+        ax.set(
+            xlabel="step (phase 1: single-task test; phase 2: multitask test)",
+            ylabel="test SSE (mean)",
+            title="test loss by init scale",
+        )
         ax.legend(fontsize=6.5)
     sched = ", ".join(sorted(sweep.schedule.unique()))
-    title(fig, f"L. Init-scale sweep (beyond the paper): t = 0 structure vs final losses ({sched}, "
-               f"lr {', '.join(f'{v:g}' for v in sorted(sweep.lr.unique()))})",
-          "grey: one replicate (one draw scaled to every w, same data); kernel.sweep, kernel.claims.sweep_rho")
+    title(
+        fig,
+        f"L. Init-scale sweep (beyond the paper): t = 0 structure vs final losses ({sched}, "
+        f"lr {', '.join(f'{v:g}' for v in sorted(sweep.lr.unique()))})",
+        "grey: one replicate (one draw scaled to every w, same data); kernel.sweep, kernel.claims.sweep_rho",
+    )
     return fig
 
 
@@ -74,13 +84,26 @@ def fig_splines_regime(regime, stats):
     floor = 1e-12  # knot shares reach ~1e-9 (lazy); clip for the log axis
     for ax, col in zip(axes[:2], ("lazy_rms", "displacement_median")):
         for i, (sweep, g) in enumerate(regime.groupby("sweep", sort=False)):
-            ax.scatter(g.knot_share.clip(lower=floor), g[col].clip(lower=floor), s=16, label=f"{sweep} (n = {len(g)})",
-                       marker=SWEEP_MARKERS.get(sweep, "o"), color=f"C{i}", alpha=0.8)
+            ax.scatter(
+                g.knot_share.clip(lower=floor),
+                g[col].clip(lower=floor),
+                s=16,
+                label=f"{sweep} (n = {len(g)})",
+                marker=SWEEP_MARKERS.get(sweep, "o"),
+                color=f"C{i}",
+                alpha=0.8,
+            )
         r = pool[(pool.predictor == "knot_share") & (pool.regime == col)]
-        ax.set(xscale="log", yscale="log", xlabel="knot share of the t = 0 pseudo-kernel step",
-               ylabel={"lazy_rms": "M6 RMS(f_T - f_lazy) (small = lazy)",
-                       "displacement_median": "M2 median knot displacement"}[col],
-               title=f"pool rho = {r.rho.iloc[0]:.2f} (n = {r.n.iloc[0]})" if len(r) else "")
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="knot share of the t = 0 pseudo-kernel step",
+            ylabel={
+                "lazy_rms": "M6 RMS(f_T - f_lazy) (small = lazy)",
+                "displacement_median": "M2 median knot displacement",
+            }[col],
+            title=f"pool rho = {r.rho.iloc[0]:.2f} (n = {r.n.iloc[0]})" if len(r) else "",
+        )
     axes[0].legend(fontsize=6.5)
     ax = axes[2]
     if pool.empty:
@@ -94,7 +117,10 @@ def fig_splines_regime(regime, stats):
         ax.set_xticks(np.arange(len(preds)), [p.replace("_", "\n") for p in preds], fontsize=7)
         ax.set(ylabel="Spearman rho across runs (pool)", ylim=(-1, 1), title="t = 0 measures vs regime")
         ax.legend(fontsize=6.5)
-    title(fig, "M. Splines nets (beyond the paper): does the t = 0 pseudo-kernel predict the lazy/rich regime?",
-          "knot share = |step of (w, b)| / (|step of (w, b)| + |step of (v, c)|); ntk_knot_share: residual-free "
-          "eNTK baseline; kernel.splines_regime")
+    title(
+        fig,
+        "M. Splines nets (beyond the paper): does the t = 0 pseudo-kernel predict the lazy/rich regime?",
+        "knot share = |step of (w, b)| / (|step of (w, b)| + |step of (v, c)|); ntk_knot_share: residual-free "
+        "eNTK baseline; kernel.splines_regime",
+    )
     return fig

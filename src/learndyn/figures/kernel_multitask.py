@@ -1,4 +1,5 @@
 """Kernel study, multitask figures E–K (pseudo_kernel.md, 'Figures to reproduce')."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,10 @@ from learndyn.kernel.tables import EMBEDDING, GROUPINGS
 
 INIT_COLOURS = {"std": "tab:blue", "large": "tab:orange"}
 SCHED_MARKERS = {"LR": "o", "ET": "s"}
-PHASES = {1: ("single_test", "single_train", "phase 1: single-task training"),
-          2: ("multi_test", "multi_train", "phase 2: multitask fine-tuning")}
+PHASES = {
+    1: ("single_test", "single_train", "phase 1: single-task training"),
+    2: ("multi_test", "multi_train", "phase 2: multitask fine-tuning"),
+}
 
 
 def _phase(curves, phase):
@@ -32,8 +35,9 @@ def fig_loss_curves(curves):
                 ci = c[c.init == init]
                 te = ci[ci.set == test].groupby("t")["sse"].agg(["mean", "std"]).fillna(0)
                 ax.semilogy(te.index, te["mean"], color=colour, label=f"{init} test (mean ± s.d.)")
-                ax.fill_between(te.index, (te["mean"] - te["std"]).clip(lower=1e-3), te["mean"] + te["std"],
-                                color=colour, alpha=0.2)
+                ax.fill_between(
+                    te.index, (te["mean"] - te["std"]).clip(lower=1e-3), te["mean"] + te["std"], color=colour, alpha=0.2
+                )
                 tr = ci[ci.set == train].groupby("t")["sse"].mean()
                 ax.semilogy(tr.index, tr, color=colour, ls=":", lw=1, label=f"{init} train")
                 one = ci[(ci.set == test) & (ci.replicate == ci.replicate.min())]
@@ -64,10 +68,12 @@ def fig_paired_delta(curves):
             ax.plot(d.index, d["mean"], "k")
             ax.fill_between(d.index, d["mean"] - d["std"], d["mean"] + d["std"], color="0.6", alpha=0.4)
             ax.axhline(0, color="tab:red", lw=0.8)
-            ax.set(xlabel="step in phase", ylabel="Large − Std test SSE",
-                   title=f"{s}, {label}: final {d['mean'].iloc[-1]:+.2f}")
-    title(fig, "F. Paired Large − Std test SSE (mean ± s.d. over replicates); > 0: Std better",
-          "kernel.schedules")
+            ax.set(
+                xlabel="step in phase",
+                ylabel="Large − Std test SSE",
+                title=f"{s}, {label}: final {d['mean'].iloc[-1]:+.2f}",
+            )
+    title(fig, "F. Paired Large − Std test SSE (mean ± s.d. over replicates); > 0: Std better", "kernel.schedules")
     return fig
 
 
@@ -100,13 +106,25 @@ def fig_embedding(emb, ari):
         ax.scatter(e.e1, e.e2, c=[f"C{k}" for k in labels], s=30)
         for item, x, y in zip(e.item, e.e1, e.e2):
             ax.annotate(str(item), (x, y), fontsize=6, xytext=(2, 2), textcoords="offset points")
-        a = ari[(ari.run == run) & (ari.init == "std") & (ari.grouping == g) & (ari.snapshot == snap)
-                & (ari.space == "embedding")].ari
+        a = ari[
+            (ari.run == run)
+            & (ari.init == "std")
+            & (ari.grouping == g)
+            & (ari.snapshot == snap)
+            & (ari.space == "embedding")
+        ].ari
         what = "feature" if g == "input" else "input dimension"
-        ax.set(title=f"Std {g}s, snapshot {snap}\ncolour: predicted {what}"
-                     + (f"; k-means ARI {a.iloc[0]:.2f}" if len(a) else ""), xticks=[], yticks=[])
-    title(fig, f"G. Hidden-representation trajectories, {EMBEDDING.upper()} embedding (M-PHATE substitute), run {run}",
-          "PCA fitted on all snapshot x item rows of each array; kernel.analysis")
+        ax.set(
+            title=f"Std {g}s, snapshot {snap}\ncolour: predicted {what}"
+            + (f"; k-means ARI {a.iloc[0]:.2f}" if len(a) else ""),
+            xticks=[],
+            yticks=[],
+        )
+    title(
+        fig,
+        f"G. Hidden-representation trajectories, {EMBEDDING.upper()} embedding (M-PHATE substitute), run {run}",
+        "PCA fitted on all snapshot x item rows of each array; kernel.analysis",
+    )
     return fig
 
 
@@ -126,11 +144,17 @@ def fig_ari(ari, ari_cfg):
                 if init == "std":
                     ax.fill_between(m.index, m["mean"] - m["std"], m["mean"] + m["std"], color=colour, alpha=0.2)
         ax.axhline(0, color="0.5", lw=0.6)
-        ax.set(xlabel="snapshot (first half of phase 1)", title=f"k-means on {EMBEDDING if space == 'embedding' else 'raw 200-D'}")
+        ax.set(
+            xlabel="snapshot (first half of phase 1)",
+            title=f"k-means on {EMBEDDING if space == 'embedding' else 'raw 200-D'}",
+        )
     axes[0].set_ylabel("adjusted Rand index vs predicted groups")
     axes[0].legend()
-    title(fig, f"H. Predicted groupings in hidden learning ({ari_cfg['schedule']})",
-          f"{sel.replicate.nunique()} replicates, band: Std mean ± s.d.; kernel.ari, kernel.analysis.kmeans_seed")
+    title(
+        fig,
+        f"H. Predicted groupings in hidden learning ({ari_cfg['schedule']})",
+        f"{sel.replicate.nunique()} replicates, band: Std mean ± s.d.; kernel.ari, kernel.analysis.kmeans_seed",
+    )
     return fig
 
 
@@ -154,8 +178,12 @@ def _group_panels(sub, ev, grouping, colour):
 def fig_eigenvectors(eigvec, groups):
     """Std and Large: 3 x 3 leading-eigenvector panels by task and by input (+ the solver-order
     variant when computed), and the heat-map companion (mean |v_k| per group)."""
-    variants = [(init, mode) for mode in ("sorted", "authors") for init in ("std", "large")
-                if ((eigvec.init == init) & (eigvec["mode"] == mode)).any()]
+    variants = [
+        (init, mode)
+        for mode in ("sorted", "authors")
+        for init in ("std", "large")
+        if ((eigvec.init == init) & (eigvec["mode"] == mode)).any()
+    ]
     fig = new_figure(15, 4.2 * (len(variants) + 1))
     rows = fig.subfigures(len(variants) + 1, 1)
     for row, (init, mode) in zip(rows, variants):
@@ -174,10 +202,13 @@ def fig_eigenvectors(eigvec, groups):
         im = ax.imshow(m.to_numpy(), aspect="auto", cmap="magma")
         rows[-1].colorbar(im, ax=ax, fraction=0.05)
         ax.set(xlabel=f"{g} (12 groups)", ylabel="output unit k = 3g + m", title=f"{init}: mean |v_k| by {g}")
-    title(fig, f"I. Leading eigenvectors of the t = 0 pseudo-kernel per output (run {eigvec.run.iloc[0]})",
-          "train x train kernel, eigenvalues sorted by |λ| (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at "
-          "t = 0' default); input = the stimulus unit the "
-          "task reads (3i + f)")
+    title(
+        fig,
+        f"I. Leading eigenvectors of the t = 0 pseudo-kernel per output (run {eigvec.run.iloc[0]})",
+        "train x train kernel, eigenvalues sorted by |λ| (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at "
+        "t = 0' default); input = the stimulus unit the "
+        "task reads (3i + f)",
+    )
     return fig
 
 
@@ -188,11 +219,20 @@ def fig_silhouette(runs, corr):
     for col, (loss, colname) in enumerate((("single", "final_single_test"), ("multi", "final_multi_test"))):
         ax = axes[0, col]
         for (s, init), g in runs.groupby(["schedule", "init"]):
-            ax.scatter(g.silhouette, g[colname], color=INIT_COLOURS[init], marker=SCHED_MARKERS.get(s, "o"),
-                       label=f"{s} {init} (n = {len(g)})", s=18)
+            ax.scatter(
+                g.silhouette,
+                g[colname],
+                color=INIT_COLOURS[init],
+                marker=SCHED_MARKERS.get(s, "o"),
+                label=f"{s} {init} (n = {len(g)})",
+                s=18,
+            )
         r = corr[(corr.loss == loss) & (corr.pool != "paired_delta")]
-        ax.set(xlabel="t = 0 silhouette", ylabel=f"final {loss}-task test SSE",
-               title="; ".join(f"{x.schedule}: r = {x.r:.2f} (n = {x.n})" for x in r.itertuples()))
+        ax.set(
+            xlabel="t = 0 silhouette",
+            ylabel=f"final {loss}-task test SSE",
+            title="; ".join(f"{x.schedule}: r = {x.r:.2f} (n = {x.n})" for x in r.itertuples()),
+        )
         ax.legend(fontsize=6.5)
         ax = axes[1, col]
         w = runs.pivot_table(index=["schedule", "replicate"], columns="init", values=["silhouette", colname])
@@ -205,8 +245,11 @@ def fig_silhouette(runs, corr):
             ax.scatter(ds.loc[s], dl.loc[s], marker=SCHED_MARKERS.get(s, "o"), color="k", s=18, label=s)
         r = corr[(corr.loss == loss) & (corr.pool == "paired_delta")]
         ax.axhline(0, color="0.6", lw=0.6)
-        ax.set(xlabel="Δ silhouette (Std − Large)", ylabel=f"Δ {loss}-task SSE (Std − Large)",
-               title="paired: " + "; ".join(f"{x.schedule}: r = {x.r:.2f} (n = {x.n})" for x in r.itertuples()))
+        ax.set(
+            xlabel="Δ silhouette (Std − Large)",
+            ylabel=f"Δ {loss}-task SSE (Std − Large)",
+            title="paired: " + "; ".join(f"{x.schedule}: r = {x.r:.2f} (n = {x.n})" for x in r.itertuples()),
+        )
         ax.legend(fontsize=6.5)
     title(fig, "J. t = 0 pseudo-kernel structure vs final performance", "kernel.stats; silhouette of KMeans(12)")
     return fig
@@ -224,11 +267,11 @@ def fig_replicates(curves):
             g = c[(c.replicate == rep) & (c.init == init) & (c.set == "single_test")]
             ax.semilogy(g.t, g.sse, color=colour, label=init)
         fin = c[(c.replicate == rep) & (c.set == "single_test") & (c.t == c.t.max())].set_index("init")["sse"]
-        ax.set(title=f"rep {rep}: Std {fin.get('std', np.nan):.1f} / Large {fin.get('large', np.nan):.1f}",
-               xlabel="step")
-    for ax in axes[len(reps):]:
+        ax.set(
+            title=f"rep {rep}: Std {fin.get('std', np.nan):.1f} / Large {fin.get('large', np.nan):.1f}", xlabel="step"
+        )
+    for ax in axes[len(reps) :]:
         empty_panel(ax)
     axes[0].legend()
-    title(fig, f"K. Single-task test SSE per replicate, schedule {s} (open question: ET ordering)",
-          "kernel.schedules")
+    title(fig, f"K. Single-task test SSE per replicate, schedule {s} (open question: ET ordering)", "kernel.schedules")
     return fig

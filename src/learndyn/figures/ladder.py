@@ -38,7 +38,7 @@ def plot_ladder(diag: pd.DataFrame, study: str, path) -> None:
         ax.set_xlim(-0.5, max(x.max(), 1) + 0.5)
         ax.set_title(f"{cid} ({g['direction'].iloc[0]} {thr:.3g})", fontsize=8)
         ax.set_xlabel(g["trend"].iloc[0], fontsize=7)
-    for ax in axes[len(ids):]:
+    for ax in axes[len(ids) :]:
         ax.set_visible(False)
     handles = [axes[0].plot([], [], "o", color=c, label=v)[0] for v, c in MARKER.items()]
     handles.append(axes[0].plot([], [], "k--", lw=0.9, label="threshold")[0])
@@ -63,12 +63,16 @@ def ladder_html(diag: pd.DataFrame, rungs: list[str]) -> str:
             val = "" if np.isnan(x.value) else f"{x.value:.3g}{ci}<br>"
             cells.append(f"<td style='background:{COLOUR.get(x.verdict, '#fff')}'>{val}{e(x.verdict)} (n = {x.n})</td>")
         first = g.iloc[0]
-        body.append(f"<tr><td>{e(study)}</td><td>{e(cid)}</td><td>{e(first.direction)} {first.threshold:.3g}</td>"
-                    f"{''.join(cells)}<td>{e(first.trend)}</td></tr>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>learndyn claims ladder</title><style>"
-            "body{font-family:system-ui,sans-serif;margin:16px;font-size:14px}table{border-collapse:collapse}"
-            "td,th{border:1px solid #aaa;padding:3px 6px;vertical-align:top}</style></head><body>"
-            "<h1>Claims ladder</h1><p>Every claim that is not reproduced at some rung, evaluated at each scale "
-            f"({' &lt; '.join(e(r) for r in rungs)}): value, 95% interval, verdict; the trend compares the "
-            "smallest and largest rung with a value.</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>")
+        body.append(
+            f"<tr><td>{e(study)}</td><td>{e(cid)}</td><td>{e(first.direction)} {first.threshold:.3g}</td>"
+            f"{''.join(cells)}<td>{e(first.trend)}</td></tr>"
+        )
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>learndyn claims ladder</title><style>"
+        "body{font-family:system-ui,sans-serif;margin:16px;font-size:14px}table{border-collapse:collapse}"
+        "td,th{border:1px solid #aaa;padding:3px 6px;vertical-align:top}</style></head><body>"
+        "<h1>Claims ladder</h1><p>Every claim that is not reproduced at some rung, evaluated at each scale "
+        f"({' &lt; '.join(e(r) for r in rungs)}): value, 95% interval, verdict; the trend compares the "
+        "smallest and largest rung with a value.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></body></html>"
+    )

@@ -24,8 +24,12 @@ TOLERANCE_PX = 1.0  # antialiasing slack: boxes that share a pixel row are not a
 
 def _shown(axis) -> list[Text]:
     """The tick labels of ``axis`` that are drawn (none when the axis is hidden: twinx, axis off)."""
-    labels = [lab for tick in axis._update_ticks() for lab in (tick.label1, tick.label2)
-              if lab.get_visible() and tick.get_visible() and lab.get_text().strip()]
+    labels = [
+        lab
+        for tick in axis._update_ticks()
+        for lab in (tick.label1, tick.label2)
+        if lab.get_visible() and tick.get_visible() and lab.get_text().strip()
+    ]
     return labels if axis.get_visible() and axis.axes.axison else []
 
 
@@ -121,11 +125,15 @@ def layout_problems(fig, *, require_labels: bool = True, dpi: float = DPI) -> li
     texts = _texts(fig, renderer)
     c = fig.bbox
     for name, bb in texts:
-        if bb.x0 < c.x0 - TOLERANCE_PX or bb.x1 > c.x1 + TOLERANCE_PX or \
-                bb.y0 < c.y0 - TOLERANCE_PX or bb.y1 > c.y1 + TOLERANCE_PX:
+        if (
+            bb.x0 < c.x0 - TOLERANCE_PX
+            or bb.x1 > c.x1 + TOLERANCE_PX
+            or bb.y0 < c.y0 - TOLERANCE_PX
+            or bb.y1 > c.y1 + TOLERANCE_PX
+        ):
             problems.append(f"{name} is cut off by the figure edge")
     for i, (na, a) in enumerate(texts):
-        for nb, b in texts[i + 1:]:
+        for nb, b in texts[i + 1 :]:
             if _overlap(a, b):
                 problems.append(f"{na} overlaps {nb}")
     for ax in fig.axes:
@@ -135,10 +143,11 @@ def layout_problems(fig, *, require_labels: bool = True, dpi: float = DPI) -> li
         if lg is not None and lg.get_visible():
             lb = lg.get_window_extent(renderer)
             for what, pts in _data_points(ax):
-                inside = ((pts[:, 0] > lb.x0) & (pts[:, 0] < lb.x1) & (pts[:, 1] > lb.y0) & (pts[:, 1] < lb.y1))
+                inside = (pts[:, 0] > lb.x0) & (pts[:, 0] < lb.x1) & (pts[:, 1] > lb.y0) & (pts[:, 1] < lb.y1)
                 if inside.any():
-                    problems.append(f"legend of axes {ax.get_title()[:40]!r} covers {int(inside.sum())} "
-                                    f"point(s) of {what}")
+                    problems.append(
+                        f"legend of axes {ax.get_title()[:40]!r} covers {int(inside.sum())} point(s) of {what}"
+                    )
                     break
         if require_labels:
             for side, axis, label in (("x", ax.xaxis, ax.get_xlabel()), ("y", ax.yaxis, ax.get_ylabel())):

@@ -6,6 +6,7 @@ Tables: ``results`` (one row per member), ``traces`` (thinned per-member traces)
 automaticity protocol') and the Task-3 joint usage (M7, motor.md, 'Metrics and figures') are the spec's own
 reconstructions. M1-M3 show the standard runs at the default joint cost; the cost comparison is M7's (M4 has every run).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,10 @@ from learndyn.motor.tables import JOINT_PATH
 from learndyn.motor.tasks import SUCCESS_THRESHOLD
 
 MODEL_COLOURS = {"force": "tab:blue", "rmhl": "tab:orange", "supertrex": "tab:green"}
-W_COLOURS = {"w1_norm": "tab:purple", "w2_norm": "tab:green"}   # as the scripts' figures (motor.md, 'Metrics and figures')
+W_COLOURS = {
+    "w1_norm": "tab:purple",
+    "w2_norm": "tab:green",
+}  # as the scripts' figures (motor.md, 'Metrics and figures')
 COST_COLOURS = {"default": "tab:red", "beta": "tab:purple", "none": "0.45"}
 
 
@@ -44,8 +48,10 @@ def _first_seed(tr: pd.DataFrame, run: str, condition: str = "H") -> pd.DataFram
 def _settings(res: pd.DataFrame, seed_design: str) -> str:
     sc = res.groupby("task")[["N", "S"]].first()
     scale = "; ".join(f"{t}: N={r.N}, S={r.S}" for t, r in sc.iterrows())
-    return (f"{scale}; seeds {sorted(res['seed'].unique().tolist())}; seed design {seed_design}"
-            " (motor.scale, motor.experiments, motor.seeds)")
+    return (
+        f"{scale}; seeds {sorted(res['seed'].unique().tolist())}; seed design {seed_design}"
+        " (motor.scale, motor.experiments, motor.seeds)"
+    )
 
 
 @style
@@ -64,8 +70,14 @@ def fig_trajectories(tr: pd.DataFrame, res: pd.DataFrame, seed_design: str = "")
             S = int(res.loc[res["run"] == run, "S"].iloc[0])
             last = t[t["step"] > t["step"].max() - S]
             model, variant = run.split("-")[1], run.split("-")[2]
-            ax.plot(last["hand_x"], last["hand_y"], lw=1.0, color=MODEL_COLOURS[model],
-                    ls="-" if variant == "scripts" else "--", label=_label(run.removeprefix(task + "-")))
+            ax.plot(
+                last["hand_x"],
+                last["hand_y"],
+                lw=1.0,
+                color=MODEL_COLOURS[model],
+                ls="-" if variant == "scripts" else "--",
+                label=_label(run.removeprefix(task + "-")),
+            )
         if last is not None:
             ax.plot(last["target_x"], last["target_y"], color="k", lw=0.8, ls=":", label="target f")
             ax.set_aspect("equal", adjustable="datalim")
@@ -127,7 +139,7 @@ def fig_weight_norms(tr: pd.DataFrame, res: pd.DataFrame, seed_design: str = "")
         ax.set_title(_label(run))
         ax.set_xlabel("step")
         ax.legend(loc="upper left")
-    for ax in axes[len(runs):]:
+    for ax in axes[len(runs) :]:
         empty_panel(ax)
     title(fig, "M3 readout weight norms (flat at test)", _settings(res, seed_design))
     return fig
@@ -154,8 +166,9 @@ def fig_success(res: pd.DataFrame, summ: pd.DataFrame, seed_design: str = ""):
     ax.axhline(SUCCESS_THRESHOLD, color="k", ls=":", lw=0.8)
     ax.set_yscale("log")
     ax.set_xticks(range(len(keys)))
-    ax.set_xticklabels([f"{_label(r)}" if c == "H" else f"{_label(r)}\n{c}" for r, c in keys],
-                       rotation=70, fontsize=6.5)
+    ax.set_xticklabels(
+        [f"{_label(r)}" if c == "H" else f"{_label(r)}\n{c}" for r, c in keys], rotation=70, fontsize=6.5
+    )
     ax.set_ylabel("test deviation (mean D over test)")
     title(fig, "M4 deviation per seed and success fraction (< 0.5; x = blew up)", _settings(res, seed_design))
     return fig
@@ -164,7 +177,7 @@ def fig_success(res: pd.DataFrame, summ: pd.DataFrame, seed_design: str = ""):
 @style
 def fig_automaticity(res: pd.DataFrame, seed_design: str = ""):
     """M5: gate opening and ||W1|| > ||W2|| crossing (periods) and W1's share at end of training."""
-    st = res[(res["model"] == "supertrex") & (res["condition"] == "H")]   # standard runs and PD's H
+    st = res[(res["model"] == "supertrex") & (res["condition"] == "H")]  # standard runs and PD's H
     fig = new_figure(8.0, 3.2)
     a, b = fig.subplots(1, 2)
     runs = list(dict.fromkeys(st["run"]))
@@ -174,8 +187,16 @@ def fig_automaticity(res: pd.DataFrame, seed_design: str = ""):
         for col, m, c, dx in (("gate_open_step", "o", "tab:blue", -0.12), ("w_cross_step", "s", "tab:purple", 0.12)):
             v = r[col].to_numpy() / S
             v = np.where(r[col].to_numpy() > 0, v, np.nan)
-            a.scatter(np.full(v.size, i + dx), v, marker=m, color=c, s=16,
-                      label=("gate opens (ebar < theta)" if col == "gate_open_step" else "||W1|| > ||W2||") if i == 0 else None)
+            a.scatter(
+                np.full(v.size, i + dx),
+                v,
+                marker=m,
+                color=c,
+                s=16,
+                label=("gate opens (ebar < theta)" if col == "gate_open_step" else "||W1|| > ||W2||")
+                if i == 0
+                else None,
+            )
         share = r["w1_norm_end"] / (r["w1_norm_end"] + r["w2_norm_end"])
         b.scatter(np.full(len(r), i), share, color="tab:purple", s=16)
     for ax in (a, b):
@@ -238,7 +259,11 @@ def fig_parkinsons(res: pd.DataFrame, seed_design: str = ""):
     _strip(axes[3], groups, labels)
     axes[3].set_title("L-DOPA restoration")
     axes[0].set_ylabel("test deviation")
-    title(fig, "M6 Parkinson's protocol (motor.md, 'Parkinson's disease and automaticity protocol' reconstruction)", _settings(pd_, seed_design))
+    title(
+        fig,
+        "M6 Parkinson's protocol (motor.md, 'Parkinson's disease and automaticity protocol' reconstruction)",
+        _settings(pd_, seed_design),
+    )
     return fig
 
 
@@ -257,8 +282,14 @@ def fig_joint_usage(res: pd.DataFrame, seed_design: str = ""):
             gc = g[g["arm_cost"] == cost]
             for k, col in enumerate(JOINT_PATH):
                 x = k + (j - (len(costs) - 1) / 2) * 0.22
-                ax.scatter(np.full(len(gc), x), gc[col], s=12, color=COST_COLOURS[cost], alpha=0.7,
-                           label=f"c: {cost}" if k == 0 else None)
+                ax.scatter(
+                    np.full(len(gc), x),
+                    gc[col],
+                    s=12,
+                    color=COST_COLOURS[cost],
+                    alpha=0.7,
+                    label=f"c: {cost}" if k == 0 else None,
+                )
                 if len(gc):
                     ax.plot([x - 0.09, x + 0.09], [gc[col].median()] * 2, color="k", lw=1.2)
         ax.set_xticks(range(len(JOINT_PATH)))
@@ -280,7 +311,7 @@ def fig_joint_usage(res: pd.DataFrame, seed_design: str = ""):
             last.plot([], [], color=MODEL_COLOURS[model], ls=ls, label=f"{model} {variant}")
         last.set_xticks(range(len(costs)))
         last.set_xticklabels(costs)
-        if positive:                                         # (a joint that never moves gives 0/0)
+        if positive:  # (a joint that never moves gives 0/0)
             last.set_yscale("log")
         last.set_xlabel("joint cost c")
         last.set_ylabel("path_1 / path_3 (proximal / distal)")
@@ -289,8 +320,11 @@ def fig_joint_usage(res: pd.DataFrame, seed_design: str = ""):
     else:
         for ax in axes:
             empty_panel(ax, "task3 not run (paper.yaml: N = 1000)")
-    title(fig, "M7 Task 3 joint usage by joint cost c (default, beta, none = 0)",
-          _settings(t3, seed_design) if len(t3) else "")
+    title(
+        fig,
+        "M7 Task 3 joint usage by joint cost c (default, beta, none = 0)",
+        _settings(t3, seed_design) if len(t3) else "",
+    )
     return fig
 
 

@@ -71,8 +71,16 @@ def _pick(pert: pd.DataFrame, kinds: dict):
 
 
 @style
-def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.DataFrame, *, run: str,
-                 rows: int = 8, boundary: pd.DataFrame | None = None):
+def fig_dynamics(
+    pert: pd.DataFrame,
+    data: dict,
+    summary: pd.DataFrame,
+    bps: pd.DataFrame,
+    *,
+    run: str,
+    rows: int = 8,
+    boundary: pd.DataFrame | None = None,
+):
     """F1: image rows of one run, then success rate, ‖δ‖₂, the distance to the decision boundary, HFF and
     Hoyer vs log-step (all runs)."""
     from learndyn.perturb.spectra import log_magnitude, spectral_metrics
@@ -83,9 +91,12 @@ def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.
     n_rows = max(len(images), 1)
     fig = new_figure(13, 1.45 * n_rows + 5.5)
     sub = fig.subfigures(2, 1, height_ratios=[1.45 * n_rows, 5.5])
-    title(fig, f"F1 Perturbation dynamics: {run}, attack {attack!r} ({kinds.get(attack)})",
-          f"image rows: checkpoint step {step} (the last with correct and attacked images); curves vs step "
-          "over checkpoints; dotted line = end of epoch 0; config: perturb.attack, perturb.spectra")
+    title(
+        fig,
+        f"F1 Perturbation dynamics: {run}, attack {attack!r} ({kinds.get(attack)})",
+        f"image rows: checkpoint step {step} (the last with correct and attacked images); curves vs step "
+        "over checkpoints; dotted line = end of epoch 0; config: perturb.attack, perturb.spectra",
+    )
     p = pert[pert["attack"] == attack]
     last = int(pert["step"].max())
     shape = data["shape"]
@@ -111,8 +122,10 @@ def fig_dynamics(pert: pd.DataFrame, data: dict, summary: pd.DataFrame, bps: pd.
         ok = (series["correct"] & series["success"]).to_numpy()
         deltas = np.stack(series["delta"].to_numpy()).reshape(-1, *shape)
         met = spectral_metrics(deltas[ok]) if ok.any() else None
-        for ax, vals, name, ylabel in ((axes[r, 6], None if met is None else met["maxlog"], cols[6], "max log|DFT|"),
-                                       (axes[r, 7], series["l2"].to_numpy()[ok], cols[7], "‖δ‖₂ (pixels)")):
+        for ax, vals, name, ylabel in (
+            (axes[r, 6], None if met is None else met["maxlog"], cols[6], "max log|DFT|"),
+            (axes[r, 7], series["l2"].to_numpy()[ok], cols[7], "‖δ‖₂ (pixels)"),
+        ):
             if vals is not None and len(vals):
                 ax.plot(_x(series["step"].to_numpy()[ok]), np.asarray(vals), "o-", ms=2.5, lw=1)
             ax.set_xscale("log")
@@ -161,9 +174,14 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary:
     axes = subfig.subplots(1, 5)
     models = list(dict.fromkeys(summary["model"]))
     mins = summary["kind"].isin(["ddn", "l2fmn"])
-    panels = [("success rate (kept / correct)", summary, "success_rate"),
-              ("‖δ_min‖₂ (median, minimal-norm attack)" if mins.any() else "‖δ‖₂ (median over kept; PGD stops at ε)",
-               summary[mins] if mins.any() else summary, "l2_median")]
+    panels = [
+        ("success rate (kept / correct)", summary, "success_rate"),
+        (
+            "‖δ_min‖₂ (median, minimal-norm attack)" if mins.any() else "‖δ‖₂ (median over kept; PGD stops at ε)",
+            summary[mins] if mins.any() else summary,
+            "l2_median",
+        ),
+    ]
     bps = bps.assign(model=bps["run"].str.split("/").str[1])
     per_img = bps.groupby(["model", "attack", "kind", "step"], as_index=False)[["hff", "hoyer"]].mean()
     panels += [("HFF(δ) (r₀ = N/4)", per_img, "hff"), ("Hoyer(|DFT δ|)", per_img, "hoyer")]
@@ -176,34 +194,58 @@ def _dynamics_panels(subfig, summary: pd.DataFrame, bps: pd.DataFrame, boundary:
         for mi, model in enumerate(models):
             for (attack, kind), g in frame[frame["model"] == model].groupby(["attack", "kind"], sort=False):
                 m = g.groupby("step")[col].agg(["mean", "std"]).reset_index()  # over seeds
-                ax.plot(_x(m["step"]), m["mean"], LINESTYLES.get(kind, "-"), color=colour_cycle(mi), lw=1.2,
-                        marker="o", ms=2)
+                ax.plot(
+                    _x(m["step"]),
+                    m["mean"],
+                    LINESTYLES.get(kind, "-"),
+                    color=colour_cycle(mi),
+                    lw=1.2,
+                    marker="o",
+                    ms=2,
+                )
                 if m["std"].notna().any():
-                    ax.fill_between(_x(m["step"]), m["mean"] - m["std"], m["mean"] + m["std"],
-                                    color=colour_cycle(mi), alpha=0.12, lw=0)
+                    ax.fill_between(
+                        _x(m["step"]),
+                        m["mean"] - m["std"],
+                        m["mean"] + m["std"],
+                        color=colour_cycle(mi),
+                        alpha=0.12,
+                        lw=0,
+                    )
         _epoch_line(ax, summary)
         ax.set_xscale("log")
         ax.set_xlabel("step + 1 (log)")
-        ax.set_ylabel({"success_rate": "fraction of correct images", "l2_median": "‖δ‖₂ (pixel units)",
-                       "hff": "fraction of power", "hoyer": "Hoyer sparsity [0, 1]"}[col], fontsize=7)
+        ax.set_ylabel(
+            {
+                "success_rate": "fraction of correct images",
+                "l2_median": "‖δ‖₂ (pixel units)",
+                "hff": "fraction of power",
+                "hoyer": "Hoyer sparsity [0, 1]",
+            }[col],
+            fontsize=7,
+        )
         ax.set_title(name)
     # one legend below the panels: model = colour, attack = line style (14 entries in a panel cover its data)
     kinds = dict(summary.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
     handles = [Line2D([], [], color=colour_cycle(mi), lw=1.5, label=m) for mi, m in enumerate(models)]
-    handles += [Line2D([], [], color="0.3", ls=LINESTYLES.get(k, "-"), lw=1.2, label=f"attack {a} ({k})")
-                for a, k in kinds.items()]
-    subfig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=7,
-                  frameon=False)
+    handles += [
+        Line2D([], [], color="0.3", ls=LINESTYLES.get(k, "-"), lw=1.2, label=f"attack {a} ({k})")
+        for a, k in kinds.items()
+    ]
+    subfig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize=7, frameon=False)
 
 
 @style
 def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
     """F2: Reading A per checkpoint (means over images and seeds) and Reading B change points τ."""
     fig = new_figure(13, 8.2)
-    title(fig, "F2 Breakpoints over training: Reading A (ReLU breakpoints on x₀ + tδ) and Reading B (hinge τ)",
-          "means over images (kept = correct and attacked) and seeds; densities per unit L2 along δ (solid), "
-          "the last checkpoint's δ rescaled (dashed) and random directions of equal norm (dotted); "
-          "config: perturb.breakpoints")
+    title(
+        fig,
+        "F2 Breakpoints over training: Reading A (ReLU breakpoints on x₀ + tδ) and Reading B (hinge τ)",
+        "means over images (kept = correct and attacked) and seeds; densities per unit L2 along δ (solid), "
+        "the last checkpoint's δ rescaled (dashed) and random directions of equal norm (dotted); "
+        "config: perturb.breakpoints",
+    )
     axes = fig.subplots(2, 3).ravel()
     kinds = dict(bps.drop_duplicates("attack")[["attack", "kind"]].itertuples(index=False))
     attack = _primary(kinds)
@@ -213,11 +255,17 @@ def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
     b = b.assign(model=b["run"].str.split("/").str[1])
     kept = kept.assign(model=kept["run"].str.split("/").str[1])
     # (title, y label with its unit, frame, column); L2 lengths are in pixel-value units ([0, 1] images)
-    specs = [("n_bp on (0,1) along δ", "breakpoints on the segment (count)", kept, "n_bp"),
-             ("t₁·‖δ‖₂: first breakpoint distance", "L2 distance (pixel-value units)", kept, "t1_l2"),
-             ("t×: first t with a wrong logit ≥ true", "t (fraction of δ)", kept, "t_cross"),
-             ("same_region fraction (t× < t₁)", "fraction of kept images",
-              kept.assign(same_region=kept["same_region"].astype(float)), "same_region")]
+    specs = [
+        ("n_bp on (0,1) along δ", "breakpoints on the segment (count)", kept, "n_bp"),
+        ("t₁·‖δ‖₂: first breakpoint distance", "L2 distance (pixel-value units)", kept, "t1_l2"),
+        ("t×: first t with a wrong logit ≥ true", "t (fraction of δ)", kept, "t_cross"),
+        (
+            "same_region fraction (t× < t₁)",
+            "fraction of kept images",
+            kept.assign(same_region=kept["same_region"].astype(float)),
+            "same_region",
+        ),
+    ]
     for ax, (name, ylabel, frame, col) in zip(axes[:4], specs):
         for mi, model in enumerate(models):
             m = frame[frame["model"] == model].groupby("step")[col].mean()
@@ -238,8 +286,10 @@ def fig_breakpoints(bps: pd.DataFrame, cps: pd.DataFrame):
     ax.set_xlabel("step + 1 (log; dotted: end of epoch 0)")
     ax.set_ylabel("breakpoints per unit L2 (pixel-value units)")
     ax.set_title(f"breakpoint density per unit L2 [{attack}]")
-    styles = [Line2D([], [], color="0.3", ls=ls, label=lab) for ls, lab in
-              (("-", "along δ"), ("--", "along the last δ"), (":", "random directions"))]
+    styles = [
+        Line2D([], [], color="0.3", ls=ls, label=lab)
+        for ls, lab in (("-", "along δ"), ("--", "along the last δ"), (":", "random directions"))
+    ]
     ax.legend(handles=styles, fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)
     _tau_panel(axes[5], cps)
     # one legend for the model colours, outside every panel (7 models would cover a panel's data)
@@ -262,8 +312,17 @@ def tau_summary(cps: pd.DataFrame, n_boot: int = N_BOOT) -> pd.DataFrame:
     for (model, reading, attack), g in cps.groupby(["model", "reading", "attack"], sort=False):
         acc = g[g["accepted"] & g["tau_epoch"].notna()]
         per_run = [v["tau_epoch"].to_numpy(float) for _, v in acc.groupby("run", sort=True)]
-        row = {"model": model, "reading": reading, "attack": attack, "n_accepted": len(acc), "n_fitted": len(g),
-               "runs": g["run"].nunique(), "tau": np.nan, "low": np.nan, "high": np.nan}
+        row = {
+            "model": model,
+            "reading": reading,
+            "attack": attack,
+            "n_accepted": len(acc),
+            "n_fitted": len(g),
+            "runs": g["run"].nunique(),
+            "tau": np.nan,
+            "low": np.nan,
+            "high": np.nan,
+        }
         if per_run:
             row["tau"] = float(np.median(np.concatenate(per_run)))
             rng = np.random.default_rng(zlib.crc32(f"{model}|{reading}|{attack}".encode()))
@@ -293,18 +352,36 @@ def _tau_panel(ax, cps: pd.DataFrame) -> None:
         y = np.arange(len(models)) + off
         lo = (g["tau"] - g["low"]).clip(lower=0).to_numpy()
         hi = (g["high"] - g["tau"]).clip(lower=0).to_numpy()
-        ax.errorbar(g["tau"], y, xerr=[np.nan_to_num(lo), np.nan_to_num(hi)], fmt=ATTACK_MARKERS[attacks.index(attack)
-                    % len(ATTACK_MARKERS)], ms=4, color=READING_COLOURS[reading], ecolor=READING_COLOURS[reading],
-                    elinewidth=1, lw=0, label=f"Reading {reading} · {attack}")
+        ax.errorbar(
+            g["tau"],
+            y,
+            xerr=[np.nan_to_num(lo), np.nan_to_num(hi)],
+            fmt=ATTACK_MARKERS[attacks.index(attack) % len(ATTACK_MARKERS)],
+            ms=4,
+            color=READING_COLOURS[reading],
+            ecolor=READING_COLOURS[reading],
+            elinewidth=1,
+            lw=0,
+            label=f"Reading {reading} · {attack}",
+        )
     ax.axvline(1.0, color="0.5", ls=":", lw=1)
     ax.set_yticks(np.arange(len(models)), models, fontsize=7)
     ax.set_ylim(len(models) - 0.5, -0.5)
     counts = summ.groupby(["model", "reading"])[["n_accepted", "n_fitted"]].sum()
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
-    right.set_yticks(np.arange(len(models)),
-                     [" ".join(f"{r} {counts.loc[(m, r), 'n_accepted']}/{counts.loc[(m, r), 'n_fitted']}"
-                               for r in ("A", "B") if (m, r) in counts.index) for m in models], fontsize=6.5)
+    right.set_yticks(
+        np.arange(len(models)),
+        [
+            " ".join(
+                f"{r} {counts.loc[(m, r), 'n_accepted']}/{counts.loc[(m, r), 'n_fitted']}"
+                for r in ("A", "B")
+                if (m, r) in counts.index
+            )
+            for m in models
+        ],
+        fontsize=6.5,
+    )
     right.set_ylabel("hinges accepted / fitted")
     ax.set_xlabel("τ (epochs; dotted: end of epoch 0): median, 95% bootstrap CI over runs")
     ax.set_ylabel("model")
@@ -321,12 +398,19 @@ def render(job) -> None:
     name = job.cfg["figure"]
     if name == "dynamics":
         bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
-        fig = fig_dynamics(read_perturbations(job.inputs["perturbations"]), read_images(job.inputs["images"]),
-                           read_tables(job.inputs["summary"], SUMMARY), read_tables(job.inputs["breakpoints"], BREAKPOINTS),
-                           run=job.cfg["run"], rows=int(job.cfg.get("rows", 8)), boundary=bnd)
+        fig = fig_dynamics(
+            read_perturbations(job.inputs["perturbations"]),
+            read_images(job.inputs["images"]),
+            read_tables(job.inputs["summary"], SUMMARY),
+            read_tables(job.inputs["breakpoints"], BREAKPOINTS),
+            run=job.cfg["run"],
+            rows=int(job.cfg.get("rows", 8)),
+            boundary=bnd,
+        )
     elif name == "breakpoints":
-        fig = fig_breakpoints(read_tables(job.inputs["breakpoints"], BREAKPOINTS),
-                              read_tables(job.inputs["changepoints"], CHANGEPOINTS))
+        fig = fig_breakpoints(
+            read_tables(job.inputs["breakpoints"], BREAKPOINTS), read_tables(job.inputs["changepoints"], CHANGEPOINTS)
+        )
     else:
         raise KeyError(f"unknown perturb_dynamics figure {name!r}; known: dynamics, breakpoints")
     path = save_figure(fig, job.output("figure"))

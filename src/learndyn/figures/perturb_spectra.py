@@ -21,8 +21,13 @@ from learndyn.job import Job
 from learndyn.perturb import spectra_claims as sc
 from learndyn.perturb import spectra_tasks as st
 
-TABLES = {"spectra_final": st.FINAL, "spectra_summary": st.SUMMARY, "theory_t1": sc.THEORY_BETAS,
-          "theory_summary": sc.THEORY_SUMMARY, "kernel_theory": sc.KERNEL_THEORY}
+TABLES = {
+    "spectra_final": st.FINAL,
+    "spectra_summary": st.SUMMARY,
+    "theory_t1": sc.THEORY_BETAS,
+    "theory_summary": sc.THEORY_SUMMARY,
+    "kernel_theory": sc.KERNEL_THEORY,
+}
 _CONV = re.compile(r"^conv_(lin|relu)_l(\d+)_k(\d+)_c\d+$")
 _LC = re.compile(r"^lc_(lin|relu)_k(\d+)")
 L2 = set(sc.L2_KINDS)
@@ -48,8 +53,7 @@ def _legend_in_headroom(ax, ncol: int, fontsize=6.5, room: float = 0.3) -> None:
     height stay below it)."""
     y0, y1 = ax.get_ylim()
     ax.set_ylim(y0, y1 + (y1 - y0) * room)
-    ax.legend(fontsize=fontsize, loc="upper center", ncol=ncol, frameon=False, columnspacing=1.0,
-              handlelength=1.2)
+    ax.legend(fontsize=fontsize, loc="upper center", ncol=ncol, frameon=False, columnspacing=1.0, handlelength=1.2)
 
 
 def _dataset(df: pd.DataFrame) -> str | None:
@@ -78,7 +82,7 @@ def _map(final, ds, model, *, source, names=None, kinds=None):
 
 
 def _maps_row(axes, final, ds, models, label, **sel):
-    for ax in axes[len(models):]:
+    for ax in axes[len(models) :]:
         ax.set_axis_off()
     first = True
     for ax, m in zip(axes, models):
@@ -125,8 +129,15 @@ def _bars(ax, tables: dict, models, metric, ylabel):
     for j, (lab, t) in enumerate(tables.items()):
         vals = [t.loc[m, metric] if m in t.index else np.nan for m in models]
         errs = [t.loc[m, f"{metric}_sem"] if m in t.index else 0 for m in models]
-        ax.bar(x + (j - (len(tables) - 1) / 2) * width, vals, width, yerr=np.nan_to_num(errs), capsize=2,
-               color=colour_cycle(j), label=lab)
+        ax.bar(
+            x + (j - (len(tables) - 1) / 2) * width,
+            vals,
+            width,
+            yerr=np.nan_to_num(errs),
+            capsize=2,
+            color=colour_cycle(j),
+            label=lab,
+        )
     ax.set_xticks(x, [m.replace("_", "\n", 2) for m in models], fontsize=6.5)
     ax.set_xlabel("model")
     ax.set_ylabel(ylabel)
@@ -137,26 +148,40 @@ def _bars(ax, tables: dict, models, metric, ylabel):
 def fig_fc_vs_conv(final, summary, t1):
     ds = _dataset(summary)
     models = sorted({m for m in summary["model"] if sc._fc(m, "lin")})[:2]
-    conv = sorted({m for m in summary["model"] if _CONV.match(m) and _CONV.match(m)[1] == "lin"},
-                  key=lambda m: (int(_CONV.match(m)[2]), int(_CONV.match(m)[3])))
+    conv = sorted(
+        {m for m in summary["model"] if _CONV.match(m) and _CONV.match(m)[1] == "lin"},
+        key=lambda m: (int(_CONV.match(m)[2]), int(_CONV.match(m)[3])),
+    )
     models += conv[:3] if len(conv) <= 3 else [conv[0], conv[len(conv) // 2], conv[-1]]
     cols = max(3, len(models))
     fig = new_figure(max(11.5, 2.3 * cols), 9.2)
     sub = fig.subfigures(3, 1, height_ratios=[1, 1, 1.05])
     _maps_row(sub[0].subplots(1, cols, squeeze=False)[0], final, ds, models, "delta_L2", source="delta", kinds=L2)
-    _maps_row(sub[1].subplots(1, cols, squeeze=False)[0], final, ds, models, "beta (end-to-end)", source="target",
-              names=["beta"])
+    _maps_row(
+        sub[1].subplots(1, cols, squeeze=False)[0],
+        final,
+        ds,
+        models,
+        "beta (end-to-end)",
+        source="target",
+        names=["beta"],
+    )
     ax = sub[2].subplots(1, 4)
     _radial(ax[0], final, ds, models, "delta_L2", source="delta", kinds=L2)
-    tabs = {"delta_L2": _final_means(summary, ds, "delta", kinds=L2),
-            "saliency": _final_means(summary, ds, "delta", names=["saliency"]),
-            "beta": _final_means(summary, ds, "target", names=["beta"])}
+    tabs = {
+        "delta_L2": _final_means(summary, ds, "delta", kinds=L2),
+        "saliency": _final_means(summary, ds, "delta", names=["saliency"]),
+        "beta": _final_means(summary, ds, "target", names=["beta"]),
+    }
     _bars(ax[1], tabs, models, "hoyer", "Hoyer of |DFT| (higher = Fourier-sparser)")
     _bars(ax[2], tabs, models, "hff", "HFF (r > N/4)")
     _t1_inset(ax[3], t1)
-    title(fig, f"F3 linear FC vs conv: spectra of delta_L2 and beta ({ds}, final checkpoint)",
-          "maps: fftshifted log mean power (DC at centre), smallest seed; bars: mean ± s.e.m. over seeds of "
-          "per-map metrics on kept maps; inset: adversarial.md, 'Theory checks' T1 (1-D Gunasekar check)")
+    title(
+        fig,
+        f"F3 linear FC vs conv: spectra of delta_L2 and beta ({ds}, final checkpoint)",
+        "maps: fftshifted log mean power (DC at centre), smallest seed; bars: mean ± s.e.m. over seeds of "
+        "per-map metrics on kept maps; inset: adversarial.md, 'Theory checks' T1 (1-D Gunasekar check)",
+    )
     return fig
 
 
@@ -180,8 +205,11 @@ def _lc_models(summary):
     out = []
     for lc in lcs:
         act, k = _LC.match(lc)[1], _LC.match(lc)[2]
-        conv = [m for m in sorted(set(summary["model"])) if _CONV.match(m) and _CONV.match(m)[1] == act
-                and _CONV.match(m)[3] == k and _CONV.match(m)[2] == "1"]
+        conv = [
+            m
+            for m in sorted(set(summary["model"]))
+            if _CONV.match(m) and _CONV.match(m)[1] == act and _CONV.match(m)[3] == k and _CONV.match(m)[2] == "1"
+        ]
         out += [lc] + conv[:1]
     acts = {_LC.match(m)[1] for m in lcs}  # the FC reference of each activation present
     fc = [sorted(m for m in set(summary["model"]) if sc._fc(m, act))[:1] for act in sorted(acts)]
@@ -202,8 +230,10 @@ def fig_lc_vs_conv(final, summary):
     _maps_row(sub[0].subplots(1, cols, squeeze=False)[0], final, ds, models, "delta_L2", source="delta", kinds=L2)
     ax = sub[1].subplots(1, 4)
     _radial(ax[0], final, ds, models, "delta_L2", source="delta", kinds=L2)
-    tabs = {"delta_L2": _final_means(summary, ds, "delta", kinds=L2),
-            "saliency": _final_means(summary, ds, "delta", names=["saliency"])}
+    tabs = {
+        "delta_L2": _final_means(summary, ds, "delta", kinds=L2),
+        "saliency": _final_means(summary, ds, "delta", names=["saliency"]),
+    }
     _bars(ax[1], tabs, models, "hoyer", "Hoyer of |DFT|")
     _bars(ax[2], tabs, models, "hff", "HFF (r > N/4)")
     lc = summary[(summary["dataset"] == ds) & (summary["source"] == "target") & (summary["kind"] == "lc")]
@@ -218,8 +248,11 @@ def fig_lc_vs_conv(final, summary):
         ax[3].legend(fontsize=6.5)
     else:
         empty_panel(ax[3], "no LC filter rows")
-    title(fig, f"F4 locally connected vs conv at equal K ({ds}, final checkpoint)",
-          "sharing -> Fourier sparsity (Hoyer), locality -> high frequency (HFF); bars mean ± s.e.m. over seeds")
+    title(
+        fig,
+        f"F4 locally connected vs conv at equal K ({ds}, final checkpoint)",
+        "sharing -> Fourier sparsity (Hoyer), locality -> high frequency (HFF); bars mean ± s.e.m. over seeds",
+    )
     return fig
 
 
@@ -230,21 +263,40 @@ def fig_kernel_sweep(summary, kernels):
     ax = fig.subplots(1, 4)
     s = summary[summary["final"] & (summary["dataset"] == ds)]
     s = s[s["model"].map(lambda m: bool(_CONV.match(m)))]
-    s = s.assign(act=s["model"].map(lambda m: _CONV.match(m)[1]), depth=s["model"].map(lambda m: int(_CONV.match(m)[2])),
-                 K=s["model"].map(lambda m: int(_CONV.match(m)[3])))
-    series = {"delta_L2": s[(s["source"] == "delta") & s["kind"].isin(L2)],
-              "beta": s[(s["source"] == "target") & (s["name"] == "beta")]}
-    for a, (metric, lab) in zip(ax[:3], (("hff", "HFF (energy fraction, r > N/4)"),
-                                         ("centroid", "spectral centroid / (N/2)"),
-                                         ("f_half", "half-power radius f_0.5 (cycles/image)"))):
+    s = s.assign(
+        act=s["model"].map(lambda m: _CONV.match(m)[1]),
+        depth=s["model"].map(lambda m: int(_CONV.match(m)[2])),
+        K=s["model"].map(lambda m: int(_CONV.match(m)[3])),
+    )
+    series = {
+        "delta_L2": s[(s["source"] == "delta") & s["kind"].isin(L2)],
+        "beta": s[(s["source"] == "target") & (s["name"] == "beta")],
+    }
+    for a, (metric, lab) in zip(
+        ax[:3],
+        (
+            ("hff", "HFF (energy fraction, r > N/4)"),
+            ("centroid", "spectral centroid / (N/2)"),
+            ("f_half", "half-power radius f_0.5 (cycles/image)"),
+        ),
+    ):
         i = 0
         for src, d in series.items():
             for (act, depth), g in d.groupby(["act", "depth"]):
                 per_seed = g.groupby(["K", "seed"])[metric].mean().groupby("K")
                 m, e = per_seed.mean(), per_seed.sem().fillna(0)
-                a.errorbar(m.index, m.values, yerr=e.values, marker="o", ms=3, capsize=2, lw=1,
-                           ls="-" if src == "delta_L2" else "--", color=colour_cycle(i),
-                           label=f"{src} conv_{act} depth {depth}")
+                a.errorbar(
+                    m.index,
+                    m.values,
+                    yerr=e.values,
+                    marker="o",
+                    ms=3,
+                    capsize=2,
+                    lw=1,
+                    ls="-" if src == "delta_L2" else "--",
+                    color=colour_cycle(i),
+                    label=f"{src} conv_{act} depth {depth}",
+                )
                 i += 1
         if i == 0:
             empty_panel(a, "no conv models")
@@ -257,9 +309,12 @@ def fig_kernel_sweep(summary, kernels):
     if len(ax[0].get_legend_handles_labels()[0]):
         ax[0].legend(fontsize=6, ncol=2, **BELOW)
     _lambda_curve(ax[3], kernels)
-    title(fig, f"F5 kernel-size sweep ({ds}, final checkpoint, mean ± s.e.m. over seeds)",
-          "expected (paper): smaller K and more depth -> higher-frequency delta; right: adversarial.md, 'Theory "
-          "checks' T3 lambda_max(K)")
+    title(
+        fig,
+        f"F5 kernel-size sweep ({ds}, final checkpoint, mean ± s.e.m. over seeds)",
+        "expected (paper): smaller K and more depth -> higher-frequency delta; right: adversarial.md, 'Theory "
+        "checks' T3 lambda_max(K)",
+    )
     return fig
 
 
@@ -272,8 +327,14 @@ def _lambda_curve(ax, kernels):
     sides = sorted(kernels["side"].unique())
     for i, ((side, band), g) in enumerate(kernels.groupby(["side", "band"])):
         g = g.sort_values("kernel")
-        ax.plot(g["kernel"], g["lambda_max"], "-o" if side == sides[-1] else "--s", ms=3, color=colour_cycle(i),
-                label=f"N={side}, B: {band}")
+        ax.plot(
+            g["kernel"],
+            g["lambda_max"],
+            "-o" if side == sides[-1] else "--s",
+            ms=3,
+            color=colour_cycle(i),
+            label=f"N={side}, B: {band}",
+        )
     ax.set_xscale("log")
     _log_ticks(ax, kernels["kernel"].unique(), fontsize=6.5)
     ax.minorticks_off()
@@ -290,7 +351,9 @@ def fig_theory(t1, t1_summary, kernels):
     if len(t1):
         for m in dict.fromkeys(t1["method"]):
             g = t1[t1["method"] == m].sort_values("index")
-            ax[0].plot(g["index"], g["beta_unit"], "-o", ms=2.5, lw=1, color=METHOD_COLOURS.get(m, "k"), label=f"beta_{m}")
+            ax[0].plot(
+                g["index"], g["beta_unit"], "-o", ms=2.5, lw=1, color=METHOD_COLOURS.get(m, "k"), label=f"beta_{m}"
+            )
         ax[0].set_xlabel("coordinate j")
         ax[0].set_ylabel("unit-norm beta")
         ax[0].set_title("T1: predictors in pixel space")
@@ -301,8 +364,10 @@ def fig_theory(t1, t1_summary, kernels):
     s = dict(zip(t1_summary["key"], t1_summary["value"])) if len(t1_summary) else {}
     if s:
         # in the title: a text box inside the axes would sit on the bars or the legend
-        stats = "\n".join(", ".join(f"{k} {s[k]:.3f}" for k in pair if k in s)
-                          for pair in (("cos_conv_l1", "cos_fc_svm"), ("hoyer_conv", "hoyer_fc")))
+        stats = "\n".join(
+            ", ".join(f"{k} {s[k]:.3f}" for k in pair if k in s)
+            for pair in (("cos_conv_l1", "cos_fc_svm"), ("hoyer_conv", "hoyer_fc"))
+        )
         ax[1].set_title(f"{ax[1].get_title()}\n{stats}", fontsize=7.5)
     _lambda_curve(ax[2], kernels)
     ref = {2: 0.18, 3: 0.35, 5: 0.69, 7: 0.89, 11: 0.99}
@@ -310,7 +375,9 @@ def fig_theory(t1, t1_summary, kernels):
     ax[2].legend(fontsize=6, ncol=2, **BELOW)
     if len(kernels):
         for i, (side, g) in enumerate(kernels.drop_duplicates(["side", "kernel"]).groupby("side")):
-            ax[3].plot(g["kernel"], g["random_fourier_support"], "o", color=colour_cycle(i), label=f"random kernel, N={side}")
+            ax[3].plot(
+                g["kernel"], g["random_fourier_support"], "o", color=colour_cycle(i), label=f"random kernel, N={side}"
+            )
             ax[3].plot(g["kernel"], g["ds_bound"], "--", color=colour_cycle(i), label=f"ceil(N^2/K^2), N={side}")
         ax[3].set_xscale("log"), ax[3].set_yscale("log")
         ax[3].set_xlabel("kernel size K")
@@ -319,8 +386,11 @@ def fig_theory(t1, t1_summary, kernels):
         ax[3].legend(fontsize=6, ncol=2, **BELOW)
     else:
         empty_panel(ax[3])
-    title(fig, "Theory checks (adversarial.md, 'Theory checks'): Gunasekar 1-D, Slepian lambda_max, Donoho-Stark",
-          "T1: 2-layer circular conv and FC linear nets, normalised GD on the exponential loss (D=16, n=20)")
+    title(
+        fig,
+        "Theory checks (adversarial.md, 'Theory checks'): Gunasekar 1-D, Slepian lambda_max, Donoho-Stark",
+        "T1: 2-layer circular conv and FC linear nets, normalised GD on the exponential loss (D=16, n=20)",
+    )
     return fig
 
 

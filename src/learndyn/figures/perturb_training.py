@@ -32,8 +32,17 @@ def fig_training(training, contamination):
             a.plot(m.index, m.values, "-o", ms=2.5, lw=1, color=colour_cycle(i), label=model)
             a.fill_between(m.index, m - s, m + s, color=colour_cycle(i), alpha=0.15, lw=0)
         ends = h.dropna(subset=["test_acc"]).groupby("epoch_float")["test_acc"]
-        ax[2].errorbar(ends.mean().index, ends.mean().values, yerr=ends.std(ddof=0).fillna(0).values,
-                       marker="o", ms=3, lw=1, capsize=2, color=colour_cycle(i), label=model)
+        ax[2].errorbar(
+            ends.mean().index,
+            ends.mean().values,
+            yerr=ends.std(ddof=0).fillna(0).values,
+            marker="o",
+            ms=3,
+            lw=1,
+            capsize=2,
+            color=colour_cycle(i),
+            label=model,
+        )
     ipe = training.loc[training["epoch_float"] == 1.0, "step"]
     for a, lab in zip(ax[:2], ("accuracy, fixed eval subset (fraction)", "running train loss (CE, nats)")):
         a.set_xscale("symlog", linthresh=1.0)
@@ -49,8 +58,11 @@ def fig_training(training, contamination):
     ax[2].set_ylabel("test accuracy (fraction)")
     ax[2].axhline(0.1, color="0.6", ls=":", lw=0.8)
     seeds = training["seed"].nunique()
-    top[0].suptitle(f"training dynamics, mean ± sd over {seeds} seed(s), dataset(s) "
-                    f"{', '.join(dict.fromkeys(training['dataset']))}", fontsize=9)
+    top[0].suptitle(
+        f"training dynamics, mean ± sd over {seeds} seed(s), dataset(s) "
+        f"{', '.join(dict.fromkeys(training['dataset']))}",
+        fontsize=9,
+    )
     bottom = top[1].subplots(1, max(1, len(datasets)), squeeze=False)[0]
     if not datasets:
         empty_panel(bottom[0], "no contamination runs")
@@ -58,22 +70,37 @@ def fig_training(training, contamination):
         g = contamination[contamination["contaminated_dataset"] == ds]
         x = np.arange(len(g))
         for j, (cond, lab) in enumerate((("clean", "clean"), ("contaminated", "contaminated"))):
-            a.bar(x + (j - 0.5) * 0.38, g[f"{cond}_mean"], 0.38, yerr=g[f"{cond}_sd"].fillna(0), capsize=2,
-                  color=("tab:gray", "tab:purple")[j], label=lab)
+            a.bar(
+                x + (j - 0.5) * 0.38,
+                g[f"{cond}_mean"],
+                0.38,
+                yerr=g[f"{cond}_sd"].fillna(0),
+                capsize=2,
+                color=("tab:gray", "tab:purple")[j],
+                label=lab,
+            )
         for xi, r in zip(x, g.itertuples()):
-            top_bar = max(r.clean_mean + np.nan_to_num(r.clean_sd), r.contaminated_mean + np.nan_to_num(r.contaminated_sd))
+            top_bar = max(
+                r.clean_mean + np.nan_to_num(r.clean_sd), r.contaminated_mean + np.nan_to_num(r.contaminated_sd)
+            )
             a.text(xi, top_bar + 0.02, f"{r.gain_mean:+.3f}", ha="center", fontsize=6.5)
         a.set_xticks(x, [m.replace("_l1_", "\nl1_") for m in g["model"]], fontsize=6.5)
         a.set_ylim(0, 1.15)
         a.set_xlabel("model")
         a.set_ylabel("final test accuracy (fraction)")
-        a.set_title(f"{g['dataset'].iloc[0]} -> {ds}\neps {g['eps'].iloc[0]:g}, p {g['p'].iloc[0]:g}, "
-                    f"{int(g['seeds'].min())} seed(s); gain above bars", fontsize=7.5)
+        a.set_title(
+            f"{g['dataset'].iloc[0]} -> {ds}\neps {g['eps'].iloc[0]:g}, p {g['p'].iloc[0]:g}, "
+            f"{int(g['seeds'].min())} seed(s); gain above bars",
+            fontsize=7.5,
+        )
     if datasets:
         bottom[-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
-    title(fig, "perturb: training dynamics and Fourier-feature contamination (T-feat)",
-          "checkpoint grid dense in epoch 0 (perturb.train.checkpoints); contamination eps, p from "
-          "perturb.datasets.<key>.contamination; best epoch selected on the test set as the authors did")
+    title(
+        fig,
+        "perturb: training dynamics and Fourier-feature contamination (T-feat)",
+        "checkpoint grid dense in epoch 0 (perturb.train.checkpoints); contamination eps, p from "
+        "perturb.datasets.<key>.contamination; best epoch selected on the test set as the authors did",
+    )
     return fig
 
 

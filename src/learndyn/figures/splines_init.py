@@ -18,9 +18,12 @@ def fig_breakpoint_laws(laws: pd.DataFrame, hists: pd.DataFrame):
     fig = new_figure(3.3 * ncol, 2.6 * nrow + 0.7)
     axes = np.atleast_1d(fig.subplots(nrow, ncol, sharex=True, sharey=True, squeeze=False)).ravel()
     n = int(laws["n"].max()) if len(laws) else 0
-    title(fig, "F2 Breakpoints β = −b/w at initialisation vs theory",
-          f"n = {n} draws per case; histogram on [−10, 10] (200 bins, mass beyond ±10 not shown); "
-          "config: splines.init_laws")
+    title(
+        fig,
+        "F2 Breakpoints β = −b/w at initialisation vs theory",
+        f"n = {n} draws per case; histogram on [−10, 10] (200 bins, mass beyond ±10 not shown); "
+        "config: splines.init_laws",
+    )
     for ax, case in zip(axes, cases):
         h = hists[hists["case"] == case].sort_values("bin_lo")
         law = laws[laws["case"] == case]
@@ -29,9 +32,14 @@ def fig_breakpoint_laws(laws: pd.DataFrame, hists: pd.DataFrame):
         ax.stairs(np.where(dens > 0, dens, np.nan), edges, color="C0", lw=1.0, label="empirical")
         family = law["family"].iloc[0] if len(law) else ""
         if family in ("he", "glorot", "lecun") or (family == "gaussian" and "sb/sw=0" in case):
-            ax.annotate("theory: point mass at β = 0", xy=(0, dens.max() if dens.size else 1),
-                        xytext=(1.2, 1e-1), fontsize=7.5, color="C3",
-                        arrowprops={"arrowstyle": "->", "color": "C3", "lw": 0.8})
+            ax.annotate(
+                "theory: point mass at β = 0",
+                xy=(0, dens.max() if dens.size else 1),
+                xytext=(1.2, 1e-1),
+                fontsize=7.5,
+                color="C3",
+                arrowprops={"arrowstyle": "->", "color": "C3", "lw": 0.8},
+            )
         else:
             ax.stairs(h["theory_density"].to_numpy(), edges, color="C3", lw=1.0, ls="--", label="theory")
         mass = float(np.sum(dens * np.diff(edges)))
@@ -39,16 +47,25 @@ def fig_breakpoint_laws(laws: pd.DataFrame, hists: pd.DataFrame):
         if len(law):
             r = law.iloc[0]
             ok = "pass" if r["ks"] < r["ks_threshold"] else "FAIL"
-            lines = [f"KS = {r['ks']:.4f} ({ok} < {r['ks_threshold']:.4f})",
-                     f"P(|β|≤1) = {r['p_abs_le_1']:.3f} (th. {r['theory_p_abs_le_1']:.3f})",
-                     f"P(|β|>2) = {r['p_abs_gt_2']:.3f} (th. {r['theory_p_abs_gt_2']:.3f})"] + lines
-        ax.text(0.02, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=6.8,
-                bbox={"fc": "white", "ec": "0.8", "alpha": 0.85})
+            lines = [
+                f"KS = {r['ks']:.4f} ({ok} < {r['ks_threshold']:.4f})",
+                f"P(|β|≤1) = {r['p_abs_le_1']:.3f} (th. {r['theory_p_abs_le_1']:.3f})",
+                f"P(|β|>2) = {r['p_abs_gt_2']:.3f} (th. {r['theory_p_abs_gt_2']:.3f})",
+            ] + lines
+        ax.text(
+            0.02,
+            0.97,
+            "\n".join(lines),
+            transform=ax.transAxes,
+            va="top",
+            fontsize=6.8,
+            bbox={"fc": "white", "ec": "0.8", "alpha": 0.85},
+        )
         ax.set_yscale("log")
         ax.set_title(case)
         ax.set_xlim(-10, 10)
         ax.axvspan(-1, 1, color="0.9", zorder=0)
-    for ax in axes[len(cases):]:
+    for ax in axes[len(cases) :]:
         ax.set_visible(False)
     if not cases:
         empty_panel(axes[0])
@@ -60,9 +77,11 @@ def fig_breakpoint_laws(laws: pd.DataFrame, hists: pd.DataFrame):
     return fig
 
 
-STATS = (("sum_mu2", "theory_sum_mu2", "E Σ μ²  (all knots)"),
-         ("fprime2", "theory_fprime2", "Var f₀'(x = 0.37)"),
-         ("tv_0", None, "E TV on the hull = E Σ_hull |μ|"))
+STATS = (
+    ("sum_mu2", "theory_sum_mu2", "E Σ μ²  (all knots)"),
+    ("fprime2", "theory_fprime2", "Var f₀'(x = 0.37)"),
+    ("tv_0", None, "E TV on the hull = E Σ_hull |μ|"),
+)
 
 
 @style
@@ -74,9 +93,12 @@ def fig_flatness(flatness: pd.DataFrame, functions: pd.DataFrame):
     fig = new_figure(max(9.0, 2.3 * nw), 1.7 * nf + 3.6)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.7 * nf, 3.0])
     n_draws = functions.groupby(["family", "width"])["draw"].nunique()
-    title(fig, "F3 Flat initial functions f₀ vs width H",
-          f"(a) {int(n_draws.max()) if len(n_draws) else 0} draws of f₀ per (init, H); (b) means over "
-          "R = max(min_draws, draws_budget/H) draws ± s.e.; config: splines.flatness")
+    title(
+        fig,
+        "F3 Flat initial functions f₀ vs width H",
+        f"(a) {int(n_draws.max()) if len(n_draws) else 0} draws of f₀ per (init, H); (b) means over "
+        "R = max(min_draws, draws_budget/H) draws ± s.e.; config: splines.flatness",
+    )
     ax_a = top.subplots(nf, nw, sharex=True, sharey=True, squeeze=False)
     top.suptitle("(a) draws of f₀ on the hull [−1, 1] (common y-scale)", fontsize=9)
     for i, fam in enumerate(families):
@@ -94,8 +116,11 @@ def fig_flatness(flatness: pd.DataFrame, functions: pd.DataFrame):
             if i == nf - 1:
                 ax.set_xlabel("x")
     ax_b = bottom.subplots(1, 3, squeeze=False)[0]
-    bottom.suptitle("(b) flatness statistics vs H (log-log); solid: Monte Carlo, dashed: theory "
-                    "(splines.md, 'Delta-slope and function moments'), dotted: ∝ √H guide", fontsize=9)
+    bottom.suptitle(
+        "(b) flatness statistics vs H (log-log); solid: Monte Carlo, dashed: theory "
+        "(splines.md, 'Delta-slope and function moments'), dotted: ∝ √H guide",
+        fontsize=9,
+    )
     for k, (col, theory, label) in enumerate(STATS):
         ax = ax_b[k]
         for i, fam in enumerate(families):
@@ -106,8 +131,16 @@ def fig_flatness(flatness: pd.DataFrame, functions: pd.DataFrame):
             mean, sem = g.mean(), g.std().fillna(0) / np.sqrt(g.count())
             h = mean.index.to_numpy(float)
             slope = loglog_slope(sub["width"], sub[col]) if len(mean) > 1 and (mean > 0).all() else np.nan
-            ax.errorbar(h, mean, yerr=sem, marker="o", ms=4, capsize=2, color=colour_cycle(i),
-                        label=f"{fam} (slope {slope:.2f})")
+            ax.errorbar(
+                h,
+                mean,
+                yerr=sem,
+                marker="o",
+                ms=4,
+                capsize=2,
+                color=colour_cycle(i),
+                label=f"{fam} (slope {slope:.2f})",
+            )
             if theory is not None:
                 th = sub.groupby("width")[theory].first()
                 ax.plot(th.index, th.to_numpy(), ls="--", color=colour_cycle(i), lw=1)

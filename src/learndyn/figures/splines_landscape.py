@@ -45,9 +45,12 @@ def fig_loss_slices(slices: pd.DataFrame, datasets: pd.DataFrame):
     axes = fig.subplots(nu, 3, squeeze=False)
     name, x = slice_dataset(slices, datasets) if len(slices) else ("?", np.array([]))
     n_beta = int((slices["kind"] == "beta_slice").sum() / nu)
-    title(fig, "F4 Loss surface along one unit's spline coordinates",
-          f"generic point (H = 5, knots off the data) on {name} (N = {x.size}); {n_beta} β values per slice; "
-          "dotted: data x_n (cell boundaries); config: splines.landscape.slice_points")
+    title(
+        fig,
+        "F4 Loss surface along one unit's spline coordinates",
+        f"generic point (H = 5, knots off the data) on {name} (N = {x.size}); {n_beta} β values per slice; "
+        "dotted: data x_n (cell boundaries); config: splines.landscape.slice_points",
+    )
     if not units:
         empty_panel(axes[0, 0])
     for r, unit in enumerate(units):
@@ -60,8 +63,10 @@ def fig_loss_slices(slices: pd.DataFrame, datasets: pd.DataFrame):
         data_lines(ax, x)
         ax.set_xlabel(f"β_{unit}")
         ax.set_ylabel("L")
-        ax.set_title(f"unit {unit} (s = {s:+d}, μ = {mu_i:.3f}): L vs β, others fixed\n"
-                     "convex quadratic in each gap, kinks only at data x_n")
+        ax.set_title(
+            f"unit {unit} (s = {s:+d}, μ = {mu_i:.3f}): L vs β, others fixed\n"
+            "convex quadratic in each gap, kinks only at data x_n"
+        )
         ax = axes[r, 1]
         g = u[u["kind"] == "beta_mu_grid"]
         if len(g):
@@ -83,8 +88,7 @@ def fig_loss_slices(slices: pd.DataFrame, datasets: pd.DataFrame):
             mline = np.array([M.min(), M.max()])
             for xn in x:  # β = x_n is the ray γ = x_n μ: the cell boundaries, straight in (μ, γ)
                 ax.plot(mline, xn * mline, color="w", lw=0.7, ls=":", alpha=0.9)
-            ax.plot([mu_i, mu_i], [mu_i * sl["beta"].min(), mu_i * sl["beta"].max()], color="w", lw=1.2,
-                    ls="--")
+            ax.plot([mu_i, mu_i], [mu_i * sl["beta"].min(), mu_i * sl["beta"].max()], color="w", lw=1.2, ls="--")
             ax.set_ylim(G.min(), G.max())
         ax.set_xlabel(f"μ_{unit}")
         ax.set_ylabel(f"γ_{unit} = μβ")
@@ -92,10 +96,15 @@ def fig_loss_slices(slices: pd.DataFrame, datasets: pd.DataFrame):
     return fig
 
 
-CASES = (("minimum", "interpolating minimum (D3)"), ("saddle", "strict saddle (D4)"),
-         ("minimum_rebalanced", "same minimum, re-balanced a_i"))
-COORDS = {"spline": ("o", "C0", "spline (β, μ, c)", 18, 4, (-8, -16)),
-          "nn": ("s", "C1", "network (w, b, v, c)", 34, 3, (6, 6))}  # marker, colour, label, size, z, text offset
+CASES = (
+    ("minimum", "interpolating minimum (D3)"),
+    ("saddle", "strict saddle (D4)"),
+    ("minimum_rebalanced", "same minimum, re-balanced a_i"),
+)
+COORDS = {
+    "spline": ("o", "C0", "spline (β, μ, c)", 18, 4, (-8, -16)),
+    "nn": ("s", "C1", "network (w, b, v, c)", 34, 3, (6, 6)),
+}  # marker, colour, label, size, z, text offset
 FLOOR = 1e-18
 
 
@@ -103,12 +112,16 @@ FLOOR = 1e-18
 def fig_hessian_spectra(spectra: pd.DataFrame):
     """F5: sorted |λ| (log) by index for each construction, spline vs NN coordinates, zeros and λ < 0 marked."""
     cases = [c for c in CASES if c[0] in set(spectra["case"])] + [
-        (c, c) for c in dict.fromkeys(spectra["case"]) if c not in {k for k, _ in CASES}]
+        (c, c) for c in dict.fromkeys(spectra["case"]) if c not in {k for k, _ in CASES}
+    ]
     fig = new_figure(4.2 * max(1, len(cases)), 4.2)
     axes = fig.subplots(1, max(1, len(cases)), sharey=True, squeeze=False)[0]
-    title(fig, "F5 Hessian spectra in spline vs network coordinates",
-          "sorted |λ| (hollow: counted as zero, |λ| < 1e-6·max|λ|; red: λ < 0); constructions of spec T12/T13, "
-          "fixed seeds, no config keys")
+    title(
+        fig,
+        "F5 Hessian spectra in spline vs network coordinates",
+        "sorted |λ| (hollow: counted as zero, |λ| < 1e-6·max|λ|; red: λ < 0); constructions of spec T12/T13, "
+        "fixed seeds, no config keys",
+    )
     if not cases:
         empty_panel(axes[0])
     for ax, (case, label) in zip(axes, cases):
@@ -121,21 +134,48 @@ def fig_hessian_spectra(spectra: pd.DataFrame):
             zero, neg = d["is_zero"].to_numpy(), (d["eigenvalue"].to_numpy() < 0) & ~d["is_zero"].to_numpy()
             idx = d["index"].to_numpy()
             ax.plot(idx, lam, color=colour, lw=0.6, alpha=0.5)
-            ax.scatter(idx[~zero & ~neg], lam[~zero & ~neg], marker=marker, color=colour, s=size, zorder=z,
-                       label=f"{name}: dim {len(d)}, {int(zero.sum())} zero, {int(neg.sum())} negative")
+            ax.scatter(
+                idx[~zero & ~neg],
+                lam[~zero & ~neg],
+                marker=marker,
+                color=colour,
+                s=size,
+                zorder=z,
+                label=f"{name}: dim {len(d)}, {int(zero.sum())} zero, {int(neg.sum())} negative",
+            )
             ax.scatter(idx[zero], lam[zero], marker=marker, facecolors="none", edgecolors=colour, s=size, zorder=z)
             if neg.any():
-                ax.scatter(idx[neg], lam[neg], marker=marker, color="red", edgecolors=colour, s=size * 1.6,
-                           linewidths=1.2, zorder=z + 2)
+                ax.scatter(
+                    idx[neg],
+                    lam[neg],
+                    marker=marker,
+                    color="red",
+                    edgecolors=colour,
+                    s=size * 1.6,
+                    linewidths=1.2,
+                    zorder=z + 2,
+                )
                 for i, v in zip(idx[neg], d["eigenvalue"].to_numpy()[neg]):
-                    ax.annotate(f"{coords}: λ = {v:.3g} < 0", (i, lam[idx == i][0]), xytext=offset,
-                                textcoords="offset points", fontsize=7, color="red",
-                                ha="left" if offset[0] > 0 else "right")
+                    ax.annotate(
+                        f"{coords}: λ = {v:.3g} < 0",
+                        (i, lam[idx == i][0]),
+                        xytext=offset,
+                        textcoords="offset points",
+                        fontsize=7,
+                        color="red",
+                        ha="left" if offset[0] > 0 else "right",
+                    )
         if case == "minimum_rebalanced":
             ref = spectra[(spectra["case"] == "minimum") & (spectra["coordinates"] == "nn")].sort_values("index")
             if len(ref):
-                ax.plot(ref["index"], np.maximum(ref["abs_eigenvalue"], FLOOR), color="0.5", lw=1, ls="--",
-                        label="network, before re-balancing")
+                ax.plot(
+                    ref["index"],
+                    np.maximum(ref["abs_eigenvalue"], FLOOR),
+                    color="0.5",
+                    lw=1,
+                    ls="--",
+                    label="network, before re-balancing",
+                )
         ax.set_yscale("log")
         ax.set_xlabel("index (sorted by |λ|, descending)")
         ax.set_title(label)

@@ -14,10 +14,29 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 from scipy.interpolate import CubicSpline
 
-from learndyn.figures.splines_common import (STEP0_OFFSET, data_lines, f_of_params, first_run, hull_pad, log_steps,
-                                             presets_in_order, references, run_data, status)
-from learndyn.figures.style import (ORIENTATION_COLOURS, PRESET_COLOURS, REF_STYLE, SIGN_COLOURS, colour_cycle,
-                                    empty_panel, new_figure, style, title)
+from learndyn.figures.splines_common import (
+    STEP0_OFFSET,
+    data_lines,
+    f_of_params,
+    first_run,
+    hull_pad,
+    log_steps,
+    presets_in_order,
+    references,
+    run_data,
+    status,
+)
+from learndyn.figures.style import (
+    ORIENTATION_COLOURS,
+    PRESET_COLOURS,
+    REF_STYLE,
+    SIGN_COLOURS,
+    colour_cycle,
+    empty_panel,
+    new_figure,
+    style,
+    title,
+)
 from learndyn.splines.tables import run_params
 
 ANATOMY_RANGE = (-3.0, 3.0)
@@ -43,9 +62,12 @@ def fig_anatomy(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFrame):
     f = f_of_params(p, grid)
     fig = new_figure(9.5, 7.5)
     ax, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[1.4, 1])
-    title(fig, "F1 Spline anatomy of a shallow ReLU net: f(x) = c̃ + Σᵢ μᵢ [sᵢ (x − βᵢ)]₊",
-          f"preset {row['preset']}, H = {int(row['width'])}, seed {int(row['seed'])}, {dname}, after {step} GD steps "
-          f"({status(row)}); config: splines.sweeps.presets, splines.train")
+    title(
+        fig,
+        "F1 Spline anatomy of a shallow ReLU net: f(x) = c̃ + Σᵢ μᵢ [sᵢ (x − βᵢ)]₊",
+        f"preset {row['preset']}, H = {int(row['width'])}, seed {int(row['seed'])}, {dname}, after {step} GD steps "
+        f"({status(row)}); config: splines.sweeps.presets, splines.train",
+    )
     for a in (ax, ax2):
         a.axvspan(x.min(), x.max(), color="0.92", zorder=0, label="data hull" if a is ax else None)
     ax.plot(grid, f, color="k", lw=1.6, label="f(x)", zorder=2)
@@ -55,20 +77,33 @@ def fig_anatomy(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFrame):
     for s, colour in ORIENTATION_COLOURS.items():
         k = knots["orientation"].to_numpy() == s
         size = 6 + 140 * np.abs(knots["delta_slope"].to_numpy()[k]) / amax
-        ax.scatter(knots["breakpoint"].to_numpy()[k], fk[k], s=size,
-                   color=colour, alpha=0.75, edgecolors="k", linewidths=0.3, zorder=3,
-                   label=f"knot β_i, s = {s:+d} ({'right' if s > 0 else 'left'}-facing); area ∝ |μ_i|")
+        ax.scatter(
+            knots["breakpoint"].to_numpy()[k],
+            fk[k],
+            s=size,
+            color=colour,
+            alpha=0.75,
+            edgecolors="k",
+            linewidths=0.3,
+            zorder=3,
+            label=f"knot β_i, s = {s:+d} ({'right' if s > 0 else 'left'}-facing); area ∝ |μ_i|",
+        )
     left = knots[knots["orientation"] == -1]
     if len(left):
         inside = left[left["breakpoint"].between(x.min(), x.max())]
         u = (inside if len(inside) else left).loc[lambda d: d["delta_slope"].abs().idxmax()]
         wv = float(u["w"] * u["v"])
         fb = float(f_of_params(p, [u["breakpoint"]])[0])
-        ax.annotate(f"unit {int(u['unit'])}, left-facing (w < 0)\nslope jump μ = v|w| = {u['delta_slope']:+.3f}\n"
-                    f"w·v = {wv:+.3f} = −μ: slope it adds on its\nactive (left) side, not the jump",
-                    xy=(u["breakpoint"], fb), xytext=(0.02, 0.05), textcoords="axes fraction", fontsize=7.5,
-                    arrowprops={"arrowstyle": "->", "color": ORIENTATION_COLOURS[-1]},
-                    bbox={"fc": "white", "ec": ORIENTATION_COLOURS[-1], "alpha": 0.9})
+        ax.annotate(
+            f"unit {int(u['unit'])}, left-facing (w < 0)\nslope jump μ = v|w| = {u['delta_slope']:+.3f}\n"
+            f"w·v = {wv:+.3f} = −μ: slope it adds on its\nactive (left) side, not the jump",
+            xy=(u["breakpoint"], fb),
+            xytext=(0.02, 0.05),
+            textcoords="axes fraction",
+            fontsize=7.5,
+            arrowprops={"arrowstyle": "->", "color": ORIENTATION_COLOURS[-1]},
+            bbox={"fc": "white", "ec": ORIENTATION_COLOURS[-1], "alpha": 0.9},
+        )
     n_out = int((~g["far"] & ~g["breakpoint"].between(lo, hi)).sum()) + int(g["far"].sum())
     ax.set_ylabel("f(x)")
     ax.set_title(f"f and its {len(knots)} knots in [{lo:g}, {hi:g}] ({n_out} more outside or far)")
@@ -76,8 +111,13 @@ def fig_anatomy(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFrame):
     offset = float(p["c"]) + float(np.sum(p["v"][p["w"] == 0] * np.maximum(p["b"][p["w"] == 0], 0)))
     for _, u in knots.iterrows():
         h = u["delta_slope"] * np.maximum(u["orientation"] * (grid - u["breakpoint"]), 0)
-        ax2.plot(grid, h, color=ORIENTATION_COLOURS[int(u["orientation"])], lw=0.8,
-                 alpha=float(0.15 + 0.85 * abs(u["delta_slope"]) / amax))
+        ax2.plot(
+            grid,
+            h,
+            color=ORIENTATION_COLOURS[int(u["orientation"])],
+            lw=0.8,
+            alpha=float(0.15 + 0.85 * abs(u["delta_slope"]) / amax),
+        )
     ax2.axhline(offset, color="k", lw=0.8, ls="--")
     ax2.set_ylabel("μ_i [s_i (x − β_i)]₊")
     ax2.set_xlabel("x")
@@ -118,9 +158,12 @@ def fig_trajectories(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFr
     fig = new_figure(4.3 * max(1, len(presets)), 10.5)
     axes = fig.subplots(3, max(1, len(presets)), squeeze=False)
     width = int(runs["width"].iloc[0]) if len(runs) else 0
-    title(fig, "F6 Knot trajectories during GD training, per init preset",
-          f"H = {width} on {dname}, smallest seed per preset; step 0 drawn at t = {STEP0_OFFSET}; "
-          f"β axis clipped to [{blo:g}, {bhi:g}]; config: splines.sweeps.presets, splines.train")
+    title(
+        fig,
+        "F6 Knot trajectories during GD training, per init preset",
+        f"H = {width} on {dname}, smallest seed per preset; step 0 drawn at t = {STEP0_OFFSET}; "
+        f"β axis clipped to [{blo:g}, {bhi:g}]; config: splines.sweeps.presets, splines.train",
+    )
     if not presets:
         empty_panel(axes[0, 0])
     for j, preset in enumerate(presets):
@@ -142,12 +185,18 @@ def fig_trajectories(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFr
         ax.set_ylabel("knot β_i(t)")
         ax.set_xlabel("GD step t (log)")
         if j == 0:
-            ax.legend(handles=[Line2D([], [], color=SIGN_COLOURS[1], label="μ > 0"),
-                               Line2D([], [], color=SIGN_COLOURS[-1], label="μ < 0"),
-                               Line2D([], [], color="k", ls="--", label="data x_n")],
-                      fontsize=7, loc="upper left",
-                      title=f"opacity ∝ |μ| (full at the\n{ALPHA_QUANTILE:.0%} quantile of |μ|)",
-                      title_fontsize=7, framealpha=0.85)
+            ax.legend(
+                handles=[
+                    Line2D([], [], color=SIGN_COLOURS[1], label="μ > 0"),
+                    Line2D([], [], color=SIGN_COLOURS[-1], label="μ < 0"),
+                    Line2D([], [], color="k", ls="--", label="data x_n"),
+                ],
+                fontsize=7,
+                loc="upper left",
+                title=f"opacity ∝ |μ| (full at the\n{ALPHA_QUANTILE:.0%} quantile of |μ|)",
+                title_fontsize=7,
+                framealpha=0.85,
+            )
         ax = axes[1, j]
         for unit, u in g.sort_values("step").groupby("unit"):
             m = u["delta_slope"].to_numpy()
@@ -163,8 +212,13 @@ def fig_trajectories(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFr
         snaps = _snapshot_steps(g["step"])
         cmap = matplotlib.colormaps["viridis"]
         for k, st in enumerate(snaps):
-            ax.plot(grid, f_of_params(run_params(traj, int(row["run"]), int(st)), grid), lw=1.1,
-                    color=cmap(k / max(1, len(snaps) - 1)), label=f"t = {st}")
+            ax.plot(
+                grid,
+                f_of_params(run_params(traj, int(row["run"]), int(st)), grid),
+                lw=1.1,
+                color=cmap(k / max(1, len(snaps) - 1)),
+                label=f"t = {st}",
+            )
         ax.scatter(x, y, color="k", marker="x", s=25, zorder=3)
         ax.set_xlabel("x")
         ax.set_ylabel("f_t(x)")
@@ -198,20 +252,43 @@ def fig_knots_vs_curvature(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.
     fig = new_figure(12, 4.8)
     ax, ax2 = fig.subplots(1, 2, width_ratios=[1.35, 1])
     presets = ", ".join(presets_in_order(runs))
-    title(fig, "F8 (speculative) Where do the knots go? Final knots vs the target's curvature",
-          f"preset {presets}, H = {int(runs['width'].iloc[0])}, {len(last)} runs pooled, {dname} (N = {x.size}); "
-          "config: splines.sweeps.curvature, splines.data.d5_points, splines.train")
+    title(
+        fig,
+        "F8 (speculative) Where do the knots go? Final knots vs the target's curvature",
+        f"preset {presets}, H = {int(runs['width'].iloc[0])}, {len(last)} runs pooled, {dname} (N = {x.size}); "
+        "config: splines.sweeps.curvature, splines.data.d5_points, splines.train",
+    )
     edges = np.linspace(lo, hi, 41)
     grid = np.linspace(lo, hi, 2001)
     if wT.sum() > 0:
-        ax.hist(bT, bins=edges, weights=wT, density=True, color="C0", alpha=0.55,
-                label=f"final knots, |μ|-weighted ({bT.size} in hull)")
+        ax.hist(
+            bT,
+            bins=edges,
+            weights=wT,
+            density=True,
+            color="C0",
+            alpha=0.55,
+            label=f"final knots, |μ|-weighted ({bT.size} in hull)",
+        )
     if w0.sum() > 0:
-        ax.hist(b0, bins=edges, weights=w0, density=True, histtype="step", color="0.4", ls="--",
-                label="initial knots, |μ|-weighted")
+        ax.hist(
+            b0,
+            bins=edges,
+            weights=w0,
+            density=True,
+            histtype="step",
+            color="0.4",
+            ls="--",
+            label="initial knots, |μ|-weighted",
+        )
     for p, colour, why in ((0.4, "C3", "L2 free-knot optimum"), (0.5, "C2", "L∞ free-knot optimum")):
-        ax.plot(grid, _curvature_density(x, y, grid, p), color=colour, lw=1.6,
-                label=f"∝ |f''|^{p:g} ({why}; classical theory, not the paper)")
+        ax.plot(
+            grid,
+            _curvature_density(x, y, grid, p),
+            color=colour,
+            lw=1.6,
+            label=f"∝ |f''|^{p:g} ({why}; classical theory, not the paper)",
+        )
     ax.set_xlabel("x")
     ax.set_ylabel("density on the hull")
     ax.set_title("knot density vs curvature densities (f'' from the data's natural cubic spline)")
@@ -220,8 +297,14 @@ def fig_knots_vs_curvature(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.
     grid2 = np.linspace(*hull_pad(x, 0.1), 801)
     for i, (_, r) in enumerate(runs.sort_values("run").iterrows()):
         ls = "-" if r["converged"] else "--"
-        ax2.plot(grid2, f_of_params(run_params(traj, int(r["run"])), grid2), color=colour_cycle(i), lw=1, ls=ls,
-                 label=f"seed {int(r['seed'])}: {status(r)}")
+        ax2.plot(
+            grid2,
+            f_of_params(run_params(traj, int(r["run"])), grid2),
+            color=colour_cycle(i),
+            lw=1,
+            ls=ls,
+            label=f"seed {int(r['seed'])}: {status(r)}",
+        )
     ax2.scatter(x, y, color="k", s=8, zorder=3, label=f"data {dname}")
     data_lines(ax2, [lo, hi])
     ax2.set_xlabel("x")
@@ -232,16 +315,27 @@ def fig_knots_vs_curvature(traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.
 
 
 METRIC_ROWS = (
-    ("distance to the interpolants (log)", "log", (("d_cs", "d_CS (to NCS)", "-", "o"),
-                                                   ("d_li", "d_LI (to LI)", "--", "s"))),
-    ("knot displacement (log)", "log", (("displacement_median", "median |Δβ|", "-", "o"),
-                                        ("displacement_weighted", "|μ|-weighted mean |Δβ|", "--", "s"))),
+    (
+        "distance to the interpolants (log)",
+        "log",
+        (("d_cs", "d_CS (to NCS)", "-", "o"), ("d_li", "d_LI (to LI)", "--", "s")),
+    ),
+    (
+        "knot displacement (log)",
+        "log",
+        (
+            ("displacement_median", "median |Δβ|", "-", "o"),
+            ("displacement_weighted", "|μ|-weighted mean |Δβ|", "--", "s"),
+        ),
+    ),
     ("pinning fraction, ε = 0.01", "linear", (("pinning_fraction", "pinned |μ| mass", "-", "o"),)),
     ("effective kinks", "linear", (("effective_kinks", "effective kinks", "-", "o"),)),
 )
-SWEEP_COLUMNS = (("rho", "layer ratio ρ (S2)", "knob_value"),
-                 ("alpha", "overall scale α (S3, antisymmetric)", "knob_value"),
-                 ("width", "width H (S4)", "width"))
+SWEEP_COLUMNS = (
+    ("rho", "layer ratio ρ (S2)", "knob_value"),
+    ("alpha", "overall scale α (S3, antisymmetric)", "knob_value"),
+    ("width", "width H (S4)", "width"),
+)
 
 
 def _preset_colour(preset: str, i: int) -> str:
@@ -253,13 +347,24 @@ def _sweep_panel(ax, sub: pd.DataFrame, xcol: str, metrics, n_data: int | None, 
         colour = _preset_colour(preset, i)
         for col, label, ls, marker in metrics:
             agg = d.groupby(xcol)[col].agg(["mean", "std"]).sort_index()
-            ax.errorbar(agg.index, agg["mean"], yerr=agg["std"].fillna(0), color=colour, ls=ls, marker=marker,
-                        ms=4.5, capsize=2.5, lw=1.2, label=f"{preset}: {label} (mean ± sd)")
+            ax.errorbar(
+                agg.index,
+                agg["mean"],
+                yerr=agg["std"].fillna(0),
+                color=colour,
+                ls=ls,
+                marker=marker,
+                ms=4.5,
+                capsize=2.5,
+                lw=1.2,
+                label=f"{preset}: {label} (mean ± sd)",
+            )
             conv = d["converged"].to_numpy(bool)
             xs, vs = d[xcol].to_numpy(float), d[col].to_numpy(float)
             ax.scatter(xs[conv], vs[conv], marker=marker, s=12, color=colour, alpha=0.6, zorder=3)
-            ax.scatter(xs[~conv], vs[~conv], marker=marker, s=16, facecolors="none", edgecolors=colour,
-                       alpha=0.8, zorder=3)
+            ax.scatter(
+                xs[~conv], vs[~conv], marker=marker, s=16, facecolors="none", edgecolors=colour, alpha=0.8, zorder=3
+            )
     if metrics[0][0] == "pinning_fraction" and len(sub):
         ax.axhline(float(sub["pinning_chance"].mean()), color="0.4", ls=":", lw=1, label="chance baseline")
         ax.set_ylim(-0.03, 1.03)
@@ -270,43 +375,69 @@ def _sweep_panel(ax, sub: pd.DataFrame, xcol: str, metrics, n_data: int | None, 
 
 
 @style
-def fig_implicit_regularisation(metrics: pd.DataFrame, traj: pd.DataFrame, runs: pd.DataFrame,
-                                datasets: pd.DataFrame):
+def fig_implicit_regularisation(metrics: pd.DataFrame, traj: pd.DataFrame, runs: pd.DataFrame, datasets: pd.DataFrame):
     """F7: (a) final f of each preset vs NCS and LI; (b) metrics M1–M4 vs ρ, α and H, mean ± sd over seeds."""
     presets = presets_in_order(runs)
     x, y, dname = run_data(runs, datasets)
     fig = new_figure(13.5, 17.5)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 3.7])
     n_conv = int(metrics["converged"].sum())
-    title(fig, "F7 Implicit regularisation: kernel (cubic spline) vs adaptive (linear spline) regimes",
-          f"{len(metrics)} runs, {n_conv} converged (hollow markers / dashed curves: NOT converged, step cap hit); "
-          "config: splines.sweeps.{presets, rho, alpha, width}, splines.seeds, splines.train")
+    title(
+        fig,
+        "F7 Implicit regularisation: kernel (cubic spline) vs adaptive (linear spline) regimes",
+        f"{len(metrics)} runs, {n_conv} converged (hollow markers / dashed curves: NOT converged, step cap hit); "
+        "config: splines.sweeps.{presets, rho, alpha, width}, splines.seeds, splines.train",
+    )
     ax_a = top.subplots(1, max(1, len(presets)), sharey=True, squeeze=False)[0]
-    top.suptitle(f"(a) final f for each preset on {dname} (H = {int(runs['width'].iloc[0])}, all seeds) vs the "
-                 "natural cubic spline (NCS) and linear interpolant (LI)", fontsize=9)
+    top.suptitle(
+        f"(a) final f for each preset on {dname} (H = {int(runs['width'].iloc[0])}, all seeds) vs the "
+        "natural cubic spline (NCS) and linear interpolant (LI)",
+        fontsize=9,
+    )
     grid = np.linspace(*hull_pad(x, 0.08), 801)
     ref = references(x, y, grid)
     for ax, preset in zip(ax_a, presets):
         colour = PRESET_COLOURS.get(preset, "C0")
         for _, r in runs[runs["preset"] == preset].sort_values("seed").iterrows():
-            ax.plot(grid, f_of_params(run_params(traj, int(r["run"])), grid), color=colour, lw=1.1, alpha=0.75,
-                    ls="-" if r["converged"] else "--")
+            ax.plot(
+                grid,
+                f_of_params(run_params(traj, int(r["run"])), grid),
+                color=colour,
+                lw=1.1,
+                alpha=0.75,
+                ls="-" if r["converged"] else "--",
+            )
         ax.plot(grid, ref["ncs"], **REF_STYLE["ncs"], label="NCS")
         ax.plot(grid, ref["li"], **REF_STYLE["li"], label="LI")
         ax.scatter(x, y, color="k", zorder=4, s=18)
         m = metrics[(metrics["sweep"] == "presets") & (metrics["preset"] == preset)]
-        stats = (f"d_CS {m['d_cs'].mean():.2f}, d_LI {m['d_li'].mean():.2f}, pinned {m['pinning_fraction'].mean():.2f}"
-                 f", kinks {m['effective_kinks'].mean():.1f}") if len(m) else ""
+        stats = (
+            (
+                f"d_CS {m['d_cs'].mean():.2f}, d_LI {m['d_li'].mean():.2f}, pinned {m['pinning_fraction'].mean():.2f}"
+                f", kinks {m['effective_kinks'].mean():.1f}"
+            )
+            if len(m)
+            else ""
+        )
         r = runs[runs["preset"] == preset]
         ax.set_title(f"{preset}: {int(r['converged'].sum())}/{len(r)} converged\n{stats}", color=colour)
         ax.set_xlabel("x")
-        ax.legend(handles=[Line2D([], [], color=colour, label="final f (dashed: not conv.)"),
-                           Line2D([], [], **REF_STYLE["ncs"], label="NCS"),
-                           Line2D([], [], **REF_STYLE["li"], label="LI")], fontsize=7, loc="best")
+        ax.legend(
+            handles=[
+                Line2D([], [], color=colour, label="final f (dashed: not conv.)"),
+                Line2D([], [], **REF_STYLE["ncs"], label="NCS"),
+                Line2D([], [], **REF_STYLE["li"], label="LI"),
+            ],
+            fontsize=7,
+            loc="best",
+        )
     ax_a[0].set_ylabel("f_T(x)")
     ax_b = bottom.subplots(len(METRIC_ROWS), len(SWEEP_COLUMNS), squeeze=False, sharex="col")
-    bottom.suptitle("(b) metrics vs the regime knobs; lines: mean ± sd over seeds, markers: single seeds "
-                    "(filled: converged, hollow: not)", fontsize=9)
+    bottom.suptitle(
+        "(b) metrics vs the regime knobs; lines: mean ± sd over seeds, markers: single seeds "
+        "(filled: converged, hollow: not)",
+        fontsize=9,
+    )
     n_of = {d: int((datasets["dataset"] == d).sum()) for d in datasets["dataset"].unique()}
     for j, (sweep, xlabel, xcol) in enumerate(SWEEP_COLUMNS):
         sub = metrics[metrics["sweep"] == sweep]

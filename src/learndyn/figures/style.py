@@ -20,8 +20,15 @@ from learndyn.io import atomic_write
 
 DPI = 120
 RECONSTRUCTION = "reconstruction (paper body unavailable)"
-RC = {"font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 7.5,
-      "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.titlesize": 11}
+RC = {
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "figure.titlesize": 11,
+}
 PRESET_COLOURS = {"lazy": "tab:blue", "torch_like": "tab:green", "rich": "tab:red"}
 ORIENTATION_COLOURS = {1: "tab:orange", -1: "tab:purple"}  # s = +1 right-facing, s = -1 left-facing
 SIGN_COLOURS = {1: "tab:red", -1: "tab:blue"}  # sign of a delta-slope mu
@@ -42,9 +49,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 def style(fn):
     """Decorator: build the figure under the shared rc settings."""
+
     def wrapped(*args, **kwargs):
         with matplotlib.rc_context(RC):
             return fn(*args, **kwargs)
+
     wrapped.__name__, wrapped.__doc__, wrapped.__wrapped__ = fn.__name__, fn.__doc__, fn
     wrapped.__module__, wrapped.__qualname__ = fn.__module__, fn.__qualname__
     return wrapped

@@ -5,6 +5,7 @@ Embedding: M-PHATE (``m-phate``) is not installed here, so the documented substi
 fitted on all (snapshot × item) rows of one array pooled (pseudo_kernel.md, 'Hidden representations over training');
 every table and caption that shows it says ``embedding = pca``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,13 @@ from learndyn.kernel import decompose as dc
 from learndyn.kernel import multitask as mt
 from learndyn.kernel.pseudo_kernel import multitask_closed_form
 from learndyn.kernel.tables import (  # noqa: F401 (schemas: tables.py)
-    EMBEDDING, GROUPINGS, EIGVEC, GROUPS, HIDDEN, EMBED, ARI,
+    ARI,
+    EIGVEC,
+    EMBED,
+    EMBEDDING,
+    GROUPINGS,
+    GROUPS,
+    HIDDEN,
 )
 
 PREDICTED = {"input": dc.PREDICTED_INPUT_GROUPS, "task": dc.PREDICTED_TASK_GROUPS}
@@ -25,12 +32,12 @@ def kernel_t0(net: mt.TaskNet, data: mt.TaskData) -> np.ndarray:
     """P (N, N, 9) on train × train (pseudo_kernel.md, 'Per-output eigen/SVD decomposition at t = 0' default), closed
     form in float64."""
     x, y = data.x.double(), data.y.double()
-    return multitask_closed_form(net.W1.double(), net.W2.double(), x, x, y,
-                                 b1=net.b1.double(), b2=net.b2.double()).numpy()
+    return multitask_closed_form(
+        net.W1.double(), net.W2.double(), x, x, y, b1=net.b1.double(), b2=net.b2.double()
+    ).numpy()
 
 
-def t0_structure(run: str, inits: dict[str, mt.TaskNet], train: mt.TaskData, modes, n_keep: int,
-                 kmeans_seed: int = 10):
+def t0_structure(run: str, inits: dict[str, mt.TaskNet], train: mt.TaskData, modes, n_keep: int, kmeans_seed: int = 10):
     """Eigenvector table, grouping table and t = 0 silhouettes {(init, mode): value}."""
     labels = mt.grouping_labels(train)
     eig_rows, group_frames, silhouettes = [], [], {}
@@ -42,10 +49,22 @@ def t0_structure(run: str, inits: dict[str, mt.TaskNet], train: mt.TaskData, mod
             silhouettes[(init, mode)] = dc.silhouette_of_leading(E, random_state=kmeans_seed)
             lam = np.real(dec.values[:, 0])
             for k in range(E.shape[1]):
-                eig_rows.append(pd.DataFrame({
-                    "run": run, "init": init, "mode": mode, "output": k, "example": np.arange(len(E)),
-                    "v": E[:, k], "eigenvalue": float(lam[k]), "task": labels["task"], "input": labels["input"],
-                    "ill_posed": dec.ill_posed}))
+                eig_rows.append(
+                    pd.DataFrame(
+                        {
+                            "run": run,
+                            "init": init,
+                            "mode": mode,
+                            "output": k,
+                            "example": np.arange(len(E)),
+                            "v": E[:, k],
+                            "eigenvalue": float(lam[k]),
+                            "task": labels["task"],
+                            "input": labels["input"],
+                            "ill_posed": dec.ill_posed,
+                        }
+                    )
+                )
             g = dc.grouping_table(dec, {k: labels[k] for k in ("task", "input")})
             group_frames.append(g.assign(run=run, init=init).drop(columns=["mode"]).assign(mode=mode))
     eig = pd.concat(eig_rows, ignore_index=True)

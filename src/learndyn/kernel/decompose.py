@@ -5,6 +5,7 @@ examples with similar components in the leading eigenvector move together: they 
 predicted to share representation. Eigenvector signs are arbitrary; everything that
 reads them uses |v| or sign-invariant statistics (Euclidean silhouette).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,16 @@ PREDICTED_INPUT_GROUPS = np.array([0, 1, 2] * 4)  # stimulus unit 3i + f → fea
 PREDICTED_TASK_GROUPS = np.repeat(np.arange(4), 3)  # task 3i + g → input dimension i
 
 __all__ = [
-    "MODES", "PREDICTED_INPUT_GROUPS", "PREDICTED_TASK_GROUPS", "Decomposition", "decompose",
-    "leading_vectors", "silhouette_of_leading", "group_order", "group_means", "grouping_table",
+    "MODES",
+    "PREDICTED_INPUT_GROUPS",
+    "PREDICTED_TASK_GROUPS",
+    "Decomposition",
+    "decompose",
+    "leading_vectors",
+    "silhouette_of_leading",
+    "group_order",
+    "group_means",
+    "grouping_table",
     "kmeans_ari",
 ]
 
@@ -122,9 +131,19 @@ def grouping_table(dec: Decomposition, labels: dict[str, np.ndarray], which: int
             n_groups = int(lab.max()) + 1
             for g, m in enumerate(group_means(v, lab, n_groups)):
                 rows.append(
-                    dict(output=k, out_group=k // 3, out_feature=k % 3, grouping=name, group=g,
-                         mean_abs=m, n=int((lab == g).sum()), value_real=float(np.real(lam)),
-                         value_imag=float(np.imag(lam)), mode=dec.mode, ill_posed=dec.ill_posed)
+                    dict(
+                        output=k,
+                        out_group=k // 3,
+                        out_feature=k % 3,
+                        grouping=name,
+                        group=g,
+                        mean_abs=m,
+                        n=int((lab == g).sum()),
+                        value_real=float(np.real(lam)),
+                        value_imag=float(np.imag(lam)),
+                        mode=dec.mode,
+                        ill_posed=dec.ill_posed,
+                    )
                 )
     return pd.DataFrame(rows)
 

@@ -10,6 +10,7 @@ render_kernel.  The validation cases (kernel_onestep, kernel_linear) and kernel_
 Module-level imports stay light (no torch): a rule's code inputs are what its entry function can
 import (learndyn.code_inputs), so each entry imports its heavy modules inside its body.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -59,20 +60,38 @@ def train_kernel(job: Job) -> None:
     inits = cfg["inits"]
     nets = mt.scaled_inits(cfg["seed"], net["w_std"], [i["multiple"] for i in inits], n_hidden=net["n_hidden"])
     schedule = _schedule(train)
-    module = TaskNetsGD(nets, [i["lr"] for i in inits], sets, phase_steps=train["steps"], schedule=schedule,
-                        loss_every=train["loss_every"])
-    job.log(f"run {cfg['run']}: {len(nets)} nets ({', '.join(i['init'] for i in inits)}) x 2 x {train['steps']} "
-            f"steps, {len(schedule)} breakpoints, seed {cfg['seed']}")
+    module = TaskNetsGD(
+        nets,
+        [i["lr"] for i in inits],
+        sets,
+        phase_steps=train["steps"],
+        schedule=schedule,
+        loss_every=train["loss_every"],
+    )
+    job.log(
+        f"run {cfg['run']}: {len(nets)} nets ({', '.join(i['init'] for i in inits)}) x 2 x {train['steps']} "
+        f"steps, {len(schedule)} breakpoints, seed {cfg['seed']}"
+    )
     run_dir = job.output("manifest").parent
-    fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule, seed=cfg["seed"],
-                         fingerprint={"cfg": cfg, "data": _digest(sets)},
-                         provenance=job.provenance(seed=cfg["seed"]), threads=job.threads, log=job.log,
-                         accelerator=job.accelerator, before_manifest=lambda: _write_curves(job, module),
-                         keep=analysed_steps(train))
+    fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=schedule,
+        seed=cfg["seed"],
+        fingerprint={"cfg": cfg, "data": _digest(sets)},
+        provenance=job.provenance(seed=cfg["seed"]),
+        threads=job.threads,
+        log=job.log,
+        accelerator=job.accelerator,
+        before_manifest=lambda: _write_curves(job, module),
+        keep=analysed_steps(train),
+    )
 
 
 def _digest(sets) -> str:
     import hashlib
+
     h = hashlib.sha256()
     for name in SETS:
         h.update(sets[name].x.numpy().tobytes())
@@ -84,13 +103,30 @@ def _write_curves(job: Job, module) -> None:
     cfg = job.cfg
     curves = module.curves.numpy()
     steps = np.arange(curves.shape[0]) * module.loss_every
-    rows = [pd.DataFrame({"run": cfg["run"], "schedule": cfg["schedule"], "replicate": cfg["replicate"],
-                          "init": init, "step": steps, "phase": np.where(steps <= module.T, 1, 2),
-                          "set": name, "sse": curves[:, n, s]})
-            for n, init in enumerate(_labels(cfg)) for s, name in enumerate(SETS)]
+    rows = [
+        pd.DataFrame(
+            {
+                "run": cfg["run"],
+                "schedule": cfg["schedule"],
+                "replicate": cfg["replicate"],
+                "init": init,
+                "step": steps,
+                "phase": np.where(steps <= module.T, 1, 2),
+                "set": name,
+                "sse": curves[:, n, s],
+            }
+        )
+        for n, init in enumerate(_labels(cfg))
+        for s, name in enumerate(SETS)
+    ]
     write_table(pd.concat(rows, ignore_index=True), job.output("curves"), CURVES, job.provenance(seed=cfg["seed"]))
-    job.log("final SSE " + ", ".join(f"{i}: single_test {curves[module.T // module.loss_every, n, 1]:.2f} "
-                                     f"multi_test {curves[-1, n, 3]:.2f}" for n, i in enumerate(_labels(cfg))))
+    job.log(
+        "final SSE "
+        + ", ".join(
+            f"{i}: single_test {curves[module.T // module.loss_every, n, 1]:.2f} multi_test {curves[-1, n, 3]:.2f}"
+            for n, i in enumerate(_labels(cfg))
+        )
+    )
 
 
 def _labels(cfg: dict) -> list[str]:
@@ -125,7 +161,9 @@ def analyse_kernel_run(job: Job) -> None:
     T = train["steps"]
     manifest_path = Path(job.inputs["manifest"])
     files = RunCheckpoints(manifest_path)
-    steps1 = [s for s in _schedule(train) if s <= T]  # phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training')
+    steps1 = [
+        s for s in _schedule(train) if s <= T
+    ]  # phase-1 snapshots (pseudo_kernel.md, 'Hidden representations over training')
     missing = [s for s in analysed_steps(train) if s not in files.steps]
     if missing:
         raise FileNotFoundError(f"{manifest_path}: no checkpoint for steps {missing}")
@@ -158,17 +196,51 @@ def analyse_kernel_run(job: Job) -> None:
             emb = an.embed(arr)
             for i, s in enumerate(steps1):
                 items = np.arange(arr.shape[1])
-                e_rows.append(pd.DataFrame({"run": run, "init": init, "snapshot": i, "step": s, "grouping": g,
-                                            "item": items, "e1": emb[i, :, 0], "e2": emb[i, :, 1],
-                                            "method": an.EMBEDDING}))
+                e_rows.append(
+                    pd.DataFrame(
+                        {
+                            "run": run,
+                            "init": init,
+                            "snapshot": i,
+                            "step": s,
+                            "grouping": g,
+                            "item": items,
+                            "e1": emb[i, :, 0],
+                            "e2": emb[i, :, 1],
+                            "method": an.EMBEDDING,
+                        }
+                    )
+                )
                 if s in keep:
-                    h_rows.append(pd.DataFrame({"run": run, "init": init, "phase": 1, "snapshot": i, "step": s,
-                                                "grouping": g, "item": items, "h": list(arr[i])}))
+                    h_rows.append(
+                        pd.DataFrame(
+                            {
+                                "run": run,
+                                "init": init,
+                                "phase": 1,
+                                "snapshot": i,
+                                "step": s,
+                                "grouping": g,
+                                "item": items,
+                                "h": list(arr[i]),
+                            }
+                        )
+                    )
                 if g in an.PREDICTED and i <= half:
                     for space, pts in (("embedding", emb[i]), ("raw", arr[i])):
-                        a_rows.append({"run": run, "schedule": schedule, "replicate": rep, "init": init,
-                                       "snapshot": i, "step": s, "grouping": g, "space": space,
-                                       "ari": an.ari_at(pts, g, acfg["kmeans_seed"])})
+                        a_rows.append(
+                            {
+                                "run": run,
+                                "schedule": schedule,
+                                "replicate": rep,
+                                "init": init,
+                                "snapshot": i,
+                                "step": s,
+                                "grouping": g,
+                                "space": space,
+                                "ari": an.ari_at(pts, g, acfg["kmeans_seed"]),
+                            }
+                        )
     write_table(pd.concat(h_rows, ignore_index=True), job.output("hidden"), an.HIDDEN, prov)
     write_table(pd.concat(e_rows, ignore_index=True), job.output("embedding"), an.EMBED, prov)
     write_table(pd.DataFrame(a_rows), job.output("ari"), an.ARI, prov)
@@ -181,20 +253,32 @@ def analyse_kernel_run(job: Job) -> None:
         init = spec["init"]
         c = curves[curves.init == init].set_index(["step", "set"])["sse"]
         end1 = {g: a[-1] for g, a in hidden[init].items()}
-        rows.append({
-            "run": run, "schedule": schedule, "replicate": rep, "init": init, "seed": cfg["seed"],
-            "w": cfg["net"]["w_std"] * spec["multiple"], "multiple": spec["multiple"], "sweep": spec["sweep"],
-            "lr": spec["lr"], "silhouette": sil.get((init, "sorted"), np.nan),
-            "silhouette_authors": sil.get((init, "authors"), np.nan),
-            "final_single_test": c[(T, "single_test")], "final_multi_test": c[(2 * T, "multi_test")],
-            "final_single_train": c[(T, "single_train")], "final_multi_train": c[(2 * T, "multi_train")],
-            "zero_shot_multi_test": c[(T, "multi_test")], "single_test_after_tuning": c[(2 * T, "single_test")],
-            "rwc_phase1": an.relative_weight_change(_weights(nets0[init]), _weights(nets_T[init])),
-            "rwc_phase2": an.relative_weight_change(_weights(nets_T[init]), _weights(nets_end[init])),
-            "ari_task_end1": an.ari_at(end1["task"], "task", acfg["kmeans_seed"]),
-            "ari_input_end1": an.ari_at(end1["input"], "input", acfg["kmeans_seed"]),
-            "biases_frozen": bool((nets_end[init].b1 == mt.BIAS).all() and (nets_end[init].b2 == mt.BIAS).all()),
-        })
+        rows.append(
+            {
+                "run": run,
+                "schedule": schedule,
+                "replicate": rep,
+                "init": init,
+                "seed": cfg["seed"],
+                "w": cfg["net"]["w_std"] * spec["multiple"],
+                "multiple": spec["multiple"],
+                "sweep": spec["sweep"],
+                "lr": spec["lr"],
+                "silhouette": sil.get((init, "sorted"), np.nan),
+                "silhouette_authors": sil.get((init, "authors"), np.nan),
+                "final_single_test": c[(T, "single_test")],
+                "final_multi_test": c[(2 * T, "multi_test")],
+                "final_single_train": c[(T, "single_train")],
+                "final_multi_train": c[(2 * T, "multi_train")],
+                "zero_shot_multi_test": c[(T, "multi_test")],
+                "single_test_after_tuning": c[(2 * T, "single_test")],
+                "rwc_phase1": an.relative_weight_change(_weights(nets0[init]), _weights(nets_T[init])),
+                "rwc_phase2": an.relative_weight_change(_weights(nets_T[init]), _weights(nets_end[init])),
+                "ari_task_end1": an.ari_at(end1["task"], "task", acfg["kmeans_seed"]),
+                "ari_input_end1": an.ari_at(end1["input"], "input", acfg["kmeans_seed"]),
+                "biases_frozen": bool((nets_end[init].b1 == mt.BIAS).all() and (nets_end[init].b2 == mt.BIAS).all()),
+            }
+        )
     write_table(pd.DataFrame(rows), job.output("summary"), SUMMARY, prov)
     summary = pd.DataFrame(rows)[["init", "silhouette", "final_single_test", "final_multi_test"]]
     job.log(f"summary: {summary.to_dict('records')}")
@@ -206,7 +290,9 @@ def collect_kernel_runs(job: Job) -> None:
 
     nets = read_tables(job.inputs["summary"], SUMMARY)
     curves = read_tables(job.inputs["curves"], CURVES)
-    runs = nets[nets.init.isin(INITS)].reset_index(drop=True)  # the paper's pairs only (pseudo_kernel.md, 't = 0 structure vs final performance')
+    runs = nets[nets.init.isin(INITS)].reset_index(
+        drop=True
+    )  # the paper's pairs only (pseudo_kernel.md, 't = 0 structure vs final performance')
     write_table(runs, job.output("runs"), SUMMARY, job.provenance())
     write_table(curves[curves.init.isin(INITS)], job.output("curves"), CURVES, job.provenance())
     write_table(read_tables(job.inputs["ari"], ARI), job.output("ari"), ARI, job.provenance())
@@ -220,8 +306,10 @@ def collect_kernel_runs(job: Job) -> None:
     write_table(curves.merge(keys, on=["run", "init"]), job.output("sweep_curves"), CURVES, job.provenance())
     st = sweep_table(sweep, n_boot=job.cfg["bootstrap"], seed=job.cfg["bootstrap_seed"])
     write_table(st, job.output("sweep_stats"), SWEEP_STATS, job.provenance(seed=job.cfg["bootstrap_seed"]))
-    job.log(f"sweep: {sweep.w.nunique()} scales x {sweep.replicate.nunique()} replicates\n"
-            + st[st.level != "replicate"].to_string())
+    job.log(
+        f"sweep: {sweep.w.nunique()} scales x {sweep.replicate.nunique()} replicates\n"
+        + st[st.level != "replicate"].to_string()
+    )
 
 
 def kernel_onestep(job: Job) -> None:

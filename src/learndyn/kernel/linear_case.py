@@ -6,6 +6,7 @@ column q of the predicted one-step change of M:
     ΔM̂[k, q] = −η c Σ_n P_k(e_q, x_n).
 Its input-side top singular vector û says which data mode the next step learns.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,16 +15,38 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .pseudo_kernel import (ParamSpec, apply_update, empirical_ntk, pseudo_kernel, select_params, sse_term,
-                            summed_pseudo_kernel)
+from .pseudo_kernel import (
+    ParamSpec,
+    apply_update,
+    empirical_ntk,
+    pseudo_kernel,
+    select_params,
+    sse_term,
+    summed_pseudo_kernel,
+)
 from .tables import SMG_MARKED_TIMES  # the authors' dotted lines (t = 190, 770)
 
 SMG_SINGULAR_VALUES = (90.0, 24.0, 7.0, 1.0)
 
 __all__ = [
-    "SMG_SINGULAR_VALUES", "SMG_MARKED_TIMES", "relu1d_data", "relu1d_grid", "relu1d_net",
-    "SMGData", "smg_data", "smg_net", "smg_objective_scale", "end_to_end", "mode_strengths", "half_times",
-    "mode_switch_times", "predicted_map_change", "MarkedKernel", "ModeTrack", "kernel_mode_correlations", "track_smg",
+    "SMG_SINGULAR_VALUES",
+    "SMG_MARKED_TIMES",
+    "relu1d_data",
+    "relu1d_grid",
+    "relu1d_net",
+    "SMGData",
+    "smg_data",
+    "smg_net",
+    "smg_objective_scale",
+    "end_to_end",
+    "mode_strengths",
+    "half_times",
+    "mode_switch_times",
+    "predicted_map_change",
+    "MarkedKernel",
+    "ModeTrack",
+    "kernel_mode_correlations",
+    "track_smg",
     "train_gd",
 ]
 
@@ -82,8 +105,10 @@ def smg_data(seed: int = 0, n: int = 250, singular_values=SMG_SINGULAR_VALUES, d
     U, _, Vh = torch.linalg.svd(A, full_matrices=False)
     s = torch.tensor(singular_values, dtype=torch.float64)
     W_star = U @ torch.diag(s) @ Vh
+
     def c(t):
         return t.to(dtype)
+
     return SMGData(c(X), c(X @ W_star), c(W_star), c(U), c(Vh.T), c(s))
 
 
@@ -234,8 +259,10 @@ def track_smg(
         if kernel_every and t % kernel_every == 0:
             kernel_steps.append(t)
             # pseudo-kernel P̄ (train side) and the residual-free raw eNTK Θ̄ (symmetric)
-            for name, K, store in (("pseudo", pseudo_kernel(net, data.X, data.X, data.Y).sum(-1), kernel_sv),
-                                   ("entk", empirical_ntk(net, data.X, data.X, diagonal=True).sum(-1), ntk_sv)):
+            for name, K, store in (
+                ("pseudo", pseudo_kernel(net, data.X, data.X, data.Y).sum(-1), kernel_sv),
+                ("entk", empirical_ntk(net, data.X, data.X, diagonal=True).sum(-1), ntk_sv),
+            ):
                 _, sv, vh = np.linalg.svd(K.numpy())
                 store.append(sv[:n_modes])
                 lead = np.abs(vh[0])

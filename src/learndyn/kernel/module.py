@@ -12,6 +12,7 @@ State for a bit-identical resume: the weights, the step counter and the loss cur
 state dict; the learning rates are the optimiser's param groups.  The data are
 non-persistent buffers (rebuilt from the datasets table, hashed into the run fingerprint).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,20 +34,28 @@ def sse_and_grads(net: mt.TaskNet, x: torch.Tensor, y: torch.Tensor):
     ∂L/∂W2 = qᵀ z, ∂L/∂W1 = ((q W2[:, :H]) ⊙ h (1 − h))ᵀ x.
     """
     h = torch.sigmoid(torch.addmm(net.b1, x, net.W1.T))
-    z = torch.cat([h, x[:, mt.N_STIM:]], dim=1)
+    z = torch.cat([h, x[:, mt.N_STIM :]], dim=1)
     f = torch.sigmoid(torch.addmm(net.b2, z, net.W2.T))
     r = f - y
     q = 2 * r * f * (1 - f)
     g2 = q.T @ z
-    g1 = ((q @ net.W2[:, :net.n_hidden]) * h * (1 - h)).T @ x
+    g1 = ((q @ net.W2[:, : net.n_hidden]) * h * (1 - h)).T @ x
     return (r * r).sum(), g1, g2
 
 
 class TaskNetsGD(pl.LightningModule):
     """nets[0] is Std (its loss names the checkpoints), nets[1] Large, then the sweep nets."""
 
-    def __init__(self, nets: list[mt.TaskNet], lrs: list[float], sets: dict[str, mt.TaskData], *,
-                 phase_steps: int, schedule: list[int], loss_every: int):
+    def __init__(
+        self,
+        nets: list[mt.TaskNet],
+        lrs: list[float],
+        sets: dict[str, mt.TaskData],
+        *,
+        phase_steps: int,
+        schedule: list[int],
+        loss_every: int,
+    ):
         super().__init__()
         if phase_steps % loss_every:
             raise ValueError(f"loss_every={loss_every} must divide the phase length {phase_steps}")
@@ -95,8 +104,9 @@ class TaskNetsGD(pl.LightningModule):
     # -- Lightning hooks ---------------------------------------------------------------------
     def configure_optimizers(self):
         # plain SGD (no momentum, no decay); one param group per net carries its lr
-        return torch.optim.SGD([{"params": list(net.parameters()), "lr": lr}
-                                for net, lr in zip(self.nets, self.lrs)], lr=self.lrs[0])
+        return torch.optim.SGD(
+            [{"params": list(net.parameters()), "lr": lr} for net, lr in zip(self.nets, self.lrs)], lr=self.lrs[0]
+        )
 
     def train_dataloader(self):
         return itertools.repeat(torch.zeros(()))  # data live in buffers: full batch

@@ -7,6 +7,7 @@ Input x = [stimulus (12); task cue (12)]. Output unit k = 3g + m.
 A legal task set has distinct input dimensions and distinct output groups, so
 multitask errors come only from crosstalk through shared hidden units.
 """
+
 from __future__ import annotations
 
 import copy
@@ -34,10 +35,30 @@ CURRICULA: dict[str, dict[int, float]] = {
 }
 
 __all__ = [
-    "N_DIMS", "N_FEATURES", "N_GROUPS", "N_STIM", "N_TASKS", "N_IN", "N_OUT", "N_HIDDEN", "BIAS",
-    "CURRICULA", "task_id", "task_dim", "task_group", "is_legal", "legal_task_sets", "encode",
-    "TaskData", "sample_curriculum", "make_split", "grouping_labels", "TaskNet", "paired_inits",
-    "scaled_inits", "sse",
+    "N_DIMS",
+    "N_FEATURES",
+    "N_GROUPS",
+    "N_STIM",
+    "N_TASKS",
+    "N_IN",
+    "N_OUT",
+    "N_HIDDEN",
+    "BIAS",
+    "CURRICULA",
+    "task_id",
+    "task_dim",
+    "task_group",
+    "is_legal",
+    "legal_task_sets",
+    "encode",
+    "TaskData",
+    "sample_curriculum",
+    "make_split",
+    "grouping_labels",
+    "TaskNet",
+    "paired_inits",
+    "scaled_inits",
+    "sse",
 ]
 
 

@@ -11,6 +11,7 @@ updates, otherwise the one-step identity
 fails. Everything here is functional (torch.func): no per-example model copies.
 Parameters outside θ are read from the module as constants.
 """
+
 from __future__ import annotations
 
 import copy
@@ -120,9 +121,7 @@ def pseudo_kernel(
             return jvp(lambda th: model_f(th, x_probe), (theta,), (tangent,))[1]
 
         return vmap(push, chunk_size=chunk_size)(g).permute(1, 0, 2).contiguous().detach()
-    jac = vmap(
-        jacrev(lambda th, x: model_f(th, x[None])[0]), in_dims=(None, 0), chunk_size=chunk_size
-    )(theta, x_probe)
+    jac = vmap(jacrev(lambda th, x: model_f(th, x[None])[0]), in_dims=(None, 0), chunk_size=chunk_size)(theta, x_probe)
     out = None
     for name in theta:
         jn = jac[name].flatten(2)  # (Np, K, |θ_name|)

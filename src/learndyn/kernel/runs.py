@@ -8,6 +8,7 @@ scales (one more dimension of the run: its nets), all at the sweep's matched lr.
 ``<schedule>-r<replicate>`` (the Snakemake wildcard).  Seeds are explicit per (schedule,
 replicate) and shared by Std and Large (the authors set none).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,10 +26,18 @@ SCHEDULE_IDS = {"LR": 0, "ET": 1}  # fixed ids: adding a schedule never changes 
 CURRICULUM = {1: "Single12All", 2: "Multi12All"}  # phase -> training curriculum
 RUN_RE = re.compile(r"^(LR|ET)-r([0-9]+)$")
 
-DATASETS = Table("kernel.datasets", (
-    ("run", pa.string()), ("curriculum", pa.string()), ("split", pa.string()), ("example", pa.int64()),
-    ("x", pa.list_(pa.float32())), ("y", pa.list_(pa.float32())), ("n_tasks", pa.int64()),
-))
+DATASETS = Table(
+    "kernel.datasets",
+    (
+        ("run", pa.string()),
+        ("curriculum", pa.string()),
+        ("split", pa.string()),
+        ("example", pa.int64()),
+        ("x", pa.list_(pa.float32())),
+        ("y", pa.list_(pa.float32())),
+        ("n_tasks", pa.int64()),
+    ),
+)
 
 
 def run_name(schedule: str, replicate: int) -> str:
@@ -65,8 +74,10 @@ def run_inits(cfg: dict, schedule: str) -> list[dict]:
     training a copy (ET is lr-matched, so its Std and Large are two of the sweep's points).
     """
     net, sc = cfg["net"], cfg["schedules"][schedule]
-    inits = [{"init": "std", "multiple": 1.0, "lr": float(sc["lr_std"]), "sweep": False},
-             {"init": "large", "multiple": float(net["large_scale"]), "lr": float(sc["lr_large"]), "sweep": False}]
+    inits = [
+        {"init": "std", "multiple": 1.0, "lr": float(sc["lr_std"]), "sweep": False},
+        {"init": "large", "multiple": float(net["large_scale"]), "lr": float(sc["lr_large"]), "sweep": False},
+    ]
     sw = cfg.get("sweep")
     if sw and sw["schedule"] == schedule:
         for m in sw["w_multiples"]:
@@ -74,16 +85,24 @@ def run_inits(cfg: dict, schedule: str) -> list[dict]:
             if same:
                 same[0]["sweep"] = True
             else:
-                inits.append({"init": init_label(net["w_std"] * m), "multiple": float(m), "lr": float(sw["lr"]),
-                              "sweep": True})
+                inits.append(
+                    {"init": init_label(net["w_std"] * m), "multiple": float(m), "lr": float(sw["lr"]), "sweep": True}
+                )
     return inits
 
 
 def run_config(cfg: dict, run: str) -> dict:
     """Everything one training job reads (so a change elsewhere does not rerun it)."""
     schedule, rep = parse_run(run)
-    return {"run": run, "schedule": schedule, "replicate": rep, "seed": run_seed(cfg["seed"], run),
-            "net": cfg["net"], "train": cfg["schedules"][schedule], "inits": run_inits(cfg, schedule)}
+    return {
+        "run": run,
+        "schedule": schedule,
+        "replicate": rep,
+        "seed": run_seed(cfg["seed"], run),
+        "net": cfg["net"],
+        "train": cfg["schedules"][schedule],
+        "inits": run_inits(cfg, schedule),
+    }
 
 
 def sample_run_data(seed: int, n_train: int, n_test: int) -> dict[str, mt.TaskData]:
@@ -102,9 +121,19 @@ def datasets_frame(cfg: dict, run: str) -> pd.DataFrame:
     data = sample_run_data(run_seed(cfg["seed"], run), cfg["data"]["n_train"], cfg["data"]["n_test"])
     for key, d in data.items():
         curriculum, split = key.split("/")
-        frames.append(pd.DataFrame({
-            "run": run, "curriculum": curriculum, "split": split, "example": np.arange(len(d)),
-            "x": list(d.x.numpy()), "y": list(d.y.numpy()), "n_tasks": d.n_tasks.astype(np.int64)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run": run,
+                    "curriculum": curriculum,
+                    "split": split,
+                    "example": np.arange(len(d)),
+                    "x": list(d.x.numpy()),
+                    "y": list(d.y.numpy()),
+                    "n_tasks": d.n_tasks.astype(np.int64),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -115,15 +144,16 @@ def task_data(df: pd.DataFrame, run: str, curriculum: str, split: str) -> mt.Tas
         raise KeyError(f"datasets table has no {curriculum}/{split} data for run {run!r}")
     x = torch.from_numpy(np.stack(sel["x"].to_numpy()).astype(np.float32))
     y = torch.from_numpy(np.stack(sel["y"].to_numpy()).astype(np.float32))
-    features = x[:, :mt.N_STIM].numpy().reshape(-1, mt.N_DIMS, mt.N_FEATURES).argmax(2)
-    tasks = x[:, mt.N_STIM:].numpy() > 0.5
+    features = x[:, : mt.N_STIM].numpy().reshape(-1, mt.N_DIMS, mt.N_FEATURES).argmax(2)
+    tasks = x[:, mt.N_STIM :].numpy() > 0.5
     return mt.TaskData(x, y, features, tasks, tasks.sum(1), curriculum)
 
 
 def run_sets(df: pd.DataFrame, run: str) -> dict[str, mt.TaskData]:
     """The four data sets of a run keyed as in SETS."""
-    return {name: task_data(df, run, CURRICULUM[1 if name.startswith("single") else 2], name.split("_")[1])
-            for name in SETS}
+    return {
+        name: task_data(df, run, CURRICULUM[1 if name.startswith("single") else 2], name.split("_")[1]) for name in SETS
+    }
 
 
 def config_problems(cfg: dict) -> list[str]:

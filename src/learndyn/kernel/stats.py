@@ -5,6 +5,7 @@ counts.
 A pooled r can be driven entirely by the two-cluster Std/Large split, so the per-schedule and
 paired-delta values are always reported next to it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,13 @@ def sign_count(runs: pd.DataFrame, column: str, schedule: str | None = None, bet
 
 # -- init-scale sweep (beyond the paper, pseudo_kernel.md, 'Extensions')
 # --------------------------------------------------
-SWEEP_PAIRS = (("w", "silhouette"), ("silhouette", "final_single_test"), ("silhouette", "final_multi_test"),
-               ("w", "final_single_test"), ("w", "final_multi_test"))
+SWEEP_PAIRS = (
+    ("w", "silhouette"),
+    ("silhouette", "final_single_test"),
+    ("silhouette", "final_multi_test"),
+    ("w", "final_single_test"),
+    ("w", "final_multi_test"),
+)
 
 
 def spearman(x, y) -> tuple[float, float]:
@@ -108,8 +114,9 @@ def sweep_table(sweep: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.Da
             rows.append((x, y, "mean", -1, len(vals), float(vals.mean()), p, float(lo), float(hi)))
         rho, p = spearman(sweep[x], sweep[y])
         cols = {r: (g[x].to_numpy(float), g[y].to_numpy(float)) for r, g in by_rep.items()}
-        boot = [spearman(np.concatenate([cols[r][0] for r in d]), np.concatenate([cols[r][1] for r in d]))[0]
-                for d in draws]
+        boot = [
+            spearman(np.concatenate([cols[r][0] for r in d]), np.concatenate([cols[r][1] for r in d]))[0] for d in draws
+        ]
         lo, hi = np.nanpercentile(boot, [2.5, 97.5]) if np.isfinite(boot).any() else (np.nan, np.nan)
         rows.append((x, y, "pooled", -1, len(sweep), rho, p, float(lo), float(hi)))
     return pd.DataFrame(rows, columns=[c for c, _ in SWEEP_STATS.columns])

@@ -2,6 +2,7 @@
 kernel_linear): the one-step identity (1-D ReLU net, Fig. A, and the multitask net) and the Saxe–McClelland–Ganguli
 linear net (Figs. B–D).  Full size in every config: they are cheap.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,14 @@ from learndyn.kernel import linear_case as lc
 from learndyn.kernel import multitask as mt
 from learndyn.kernel import pseudo_kernel as pk
 from learndyn.kernel.tables import (  # noqa: F401 (schemas: tables.py)
-    RELU1D, ONESTEP, SMG_TRACK, SMG_KERNEL_SV, SMG_SV_MODES, SMG_MARKED, SMG_CORR, SMG_SUMMARY,
+    ONESTEP,
+    RELU1D,
+    SMG_CORR,
+    SMG_KERNEL_SV,
+    SMG_MARKED,
+    SMG_SUMMARY,
+    SMG_SV_MODES,
+    SMG_TRACK,
 )
 
 
@@ -46,8 +54,12 @@ def onestep(job: Job) -> None:
         fT = trained(grid)[:, 0]
     g = grid[:, 0].numpy()
     frames = [pd.DataFrame({"curve": "data", "point": np.arange(6), "x": x[:, 0].numpy(), "value": y[:, 0].numpy()})]
-    for name, v in (("initial", f0), ("one_step_true", f0 + d_true[:, 0]), ("one_step_pred", f0 + d_pred[:, 0]),
-                    ("converged", fT)):
+    for name, v in (
+        ("initial", f0),
+        ("one_step_true", f0 + d_true[:, 0]),
+        ("one_step_pred", f0 + d_pred[:, 0]),
+        ("converged", fT),
+    ):
         frames.append(pd.DataFrame({"curve": name, "point": -1, "x": g, "value": v.numpy()}))
     for n in range(x.shape[0]):
         frames.append(pd.DataFrame({"curve": "entk", "point": n, "x": g, "value": entk[:, n].numpy()}))
@@ -70,24 +82,48 @@ def linear(job: Job) -> None:
     """SMG deep linear net: mode strengths, half-times, predicted-update tracking, marked kernels."""
     cfg = job.cfg
     data = lc.smg_data(seed=cfg["data_seed"])
-    track = lc.track_smg(lc.smg_net(seed=cfg["init_seed"], init_scale=cfg["init_scale"]), data, lr=cfg["lr"],
-                         epochs=cfg["epochs"], marked=lc.SMG_MARKED_TIMES, kernel_every=cfg["kernel_every"])
+    track = lc.track_smg(
+        lc.smg_net(seed=cfg["init_seed"], init_scale=cfg["init_scale"]),
+        data,
+        lr=cfg["lr"],
+        epochs=cfg["epochs"],
+        marked=lc.SMG_MARKED_TIMES,
+        kernel_every=cfg["kernel_every"],
+    )
     s = data.s.numpy()
     T1, n_modes = track.cos.shape
     t = np.repeat(np.arange(T1), n_modes)
     prov = job.provenance(seed={"data": cfg["data_seed"], "init": cfg["init_seed"]})
-    write_table(pd.DataFrame({"t": t, "mode": np.tile(np.arange(1, n_modes + 1), T1), "s": np.tile(s, T1),
-                              "strength": track.strengths.ravel(), "cos": track.cos.ravel(),
-                              "loss": np.repeat(track.loss, n_modes)}), job.output("track"), SMG_TRACK, prov)
+    write_table(
+        pd.DataFrame(
+            {
+                "t": t,
+                "mode": np.tile(np.arange(1, n_modes + 1), T1),
+                "s": np.tile(s, T1),
+                "strength": track.strengths.ravel(),
+                "cos": track.cos.ravel(),
+                "loss": np.repeat(track.loss, n_modes),
+            }
+        ),
+        job.output("track"),
+        SMG_TRACK,
+        prov,
+    )
     steps = track.kernel_steps
     sv_rows, mode_rows = [], []
     for kernel, ks in (("pseudo", track.kernel_sv), ("entk", track.ntk_sv)):
         idx = np.arange(1, ks.shape[1] + 1)
-        sv_rows.append(pd.DataFrame({"t": np.repeat(steps, ks.shape[1]), "kernel": kernel,
-                                     "index": np.tile(idx, len(ks)), "sv": ks.ravel()}))
+        sv_rows.append(
+            pd.DataFrame(
+                {"t": np.repeat(steps, ks.shape[1]), "kernel": kernel, "index": np.tile(idx, len(ks)), "sv": ks.ravel()}
+            )
+        )
         r = track.sv_modes[kernel]
-        mode_rows.append(pd.DataFrame({"t": np.repeat(steps, r.shape[1]), "kernel": kernel,
-                                       "mode": np.tile(idx, len(r)), "r": r.ravel()}))
+        mode_rows.append(
+            pd.DataFrame(
+                {"t": np.repeat(steps, r.shape[1]), "kernel": kernel, "mode": np.tile(idx, len(r)), "r": r.ravel()}
+            )
+        )
     write_table(pd.concat(sv_rows, ignore_index=True), job.output("kernel_sv"), SMG_KERNEL_SV, prov)
     write_table(pd.concat(mode_rows, ignore_index=True), job.output("sv_modes"), SMG_SV_MODES, prov)
     marked, corr = [], []
@@ -95,18 +131,25 @@ def linear(job: Job) -> None:
         npts = mk.abs_proj.shape[1]
         for side, vecs in mk.abs_sv.items():
             for i, v in enumerate(vecs):
-                marked.append(pd.DataFrame({"t": tm, "kind": "sv", "side": side, "index": i + 1,
-                                            "point": np.arange(npts), "value": v}))
+                marked.append(
+                    pd.DataFrame(
+                        {"t": tm, "kind": "sv", "side": side, "index": i + 1, "point": np.arange(npts), "value": v}
+                    )
+                )
                 for a in range(mk.r[side].shape[1]):
                     corr.append((tm, side, i + 1, a + 1, float(mk.r[side][i, a])))
         for a, proj in enumerate(mk.abs_proj):
-            marked.append(pd.DataFrame({"t": tm, "kind": "proj", "side": "data", "index": a + 1,
-                                        "point": np.arange(npts), "value": proj}))
+            marked.append(
+                pd.DataFrame(
+                    {"t": tm, "kind": "proj", "side": "data", "index": a + 1, "point": np.arange(npts), "value": proj}
+                )
+            )
     write_table(pd.concat(marked, ignore_index=True), job.output("marked"), SMG_MARKED, prov)
     write_table(pd.DataFrame(corr, columns=[c for c, _ in SMG_CORR.columns]), job.output("corr"), SMG_CORR, prov)
     switch = lc.mode_switch_times(track.cos, n_modes - 1)
     switch = np.concatenate([switch, np.full(n_modes - len(switch), np.inf)])
-    summary = pd.DataFrame({"mode": np.arange(1, n_modes + 1), "s": s, "half_time": track.half_times,
-                            "switch_time": switch})
+    summary = pd.DataFrame(
+        {"mode": np.arange(1, n_modes + 1), "s": s, "half_time": track.half_times, "switch_time": switch}
+    )
     write_table(summary, job.output("summary"), SMG_SUMMARY, prov)
     job.log(summary.to_string())

@@ -7,9 +7,22 @@ implementation used as test oracle and benchmark baseline). DAG layer: :mod:`.pl
 runs), :mod:`.experiments` (rule entry points, tables), :mod:`.checkpoints` (period checkpoints),
 :mod:`.claims`.
 """
+
 from .rules import Options, RuleParams, rule_params
 from .simulate import MotorConfig, MotorSim, cpu_config, run, run_batched, w_crossing_step
 from .tasks import SUCCESS_THRESHOLD, make_task, summarize
 
-__all__ = ["Options", "RuleParams", "rule_params", "MotorConfig", "MotorSim", "cpu_config", "run",
-           "run_batched", "w_crossing_step", "SUCCESS_THRESHOLD", "make_task", "summarize"]
+__all__ = [
+    "Options",
+    "RuleParams",
+    "rule_params",
+    "MotorConfig",
+    "MotorSim",
+    "cpu_config",
+    "run",
+    "run_batched",
+    "w_crossing_step",
+    "SUCCESS_THRESHOLD",
+    "make_task",
+    "summarize",
+]

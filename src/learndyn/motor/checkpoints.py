@@ -9,6 +9,7 @@ deleting them, the newest files that are unreadable (killed mid-write) or anothe
 config, or copied in); the manifest ``checkpoints.parquet`` (step = simulation steps done, file,
 sha256, loss = mean display distance D over members, final) is written last.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,12 +33,26 @@ def checkpoint_files(ckpt_dir: Path) -> dict[int, Path]:
     return dict(sorted(found.items()))
 
 
-def save(ckpt_dir: Path, period: int, states: list[dict], *, run: dict, step: int,
-         loss: float, final: bool, keep: str = "all") -> Path:
+def save(
+    ckpt_dir: Path,
+    period: int,
+    states: list[dict],
+    *,
+    run: dict,
+    step: int,
+    loss: float,
+    final: bool,
+    keep: str = "all",
+) -> Path:
     """Write period=<k>.npz atomically; ``keep='last'`` then removes older periods' files."""
     ckpt_dir = Path(ckpt_dir)
-    arrays = {"meta.n_groups": np.array(len(states)), "meta.period": np.array(period),
-              "meta.step": np.array(step), "meta.loss": np.array(loss), "meta.final": np.array(final)}
+    arrays = {
+        "meta.n_groups": np.array(len(states)),
+        "meta.period": np.array(period),
+        "meta.step": np.array(step),
+        "meta.loss": np.array(loss),
+        "meta.final": np.array(final),
+    }
     for i, sd in enumerate(states):
         for k, v in sd.items():
             arrays[f"g{i}.{k}"] = np.asarray(v)
@@ -87,6 +102,7 @@ def latest(ckpt_dir: Path, run: dict, log=print):
 def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict, run: dict) -> pd.DataFrame:
     """Hash every checkpoint of the run (each must carry ``run``'s identity) and write the manifest
     (the job's declared output) last."""
+
     def row(data: dict) -> dict:
         return {"step": int(data["meta.step"]), "loss": float(data["meta.loss"]), "final": bool(data["meta.final"])}
 

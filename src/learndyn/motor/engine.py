@@ -5,6 +5,7 @@ Between stretches it does what needs no speed: regenerating the pre-drawn noise 
 switches at period starts (lesion, dopamine gain), and turning the recorded Gram matrices into
 the parity weight norms (vectorised over the stretch's records).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,8 +26,10 @@ def _params(sim, p: int) -> tuple[np.ndarray, np.ndarray]:
     ip[F.I_TRACK] = sim.track_test
     ip[F.I_CLOSED], ip[F.I_TEST_START] = o.test_feedback == "closed_loop", cfg.n_train * S + 1
     ip[F.I_PERIOD], ip[F.I_FAMILY] = p - cfg.n_train, task.family
-    fp = np.array([sim.res.a, rp.a_z, sim.beta, rp.eta * rp.c_w2, rp.psi_scale, rp.psi_exp, rp.theta,
-                   rp.kappa, cfg.blowup_norm], dtype=np.float64)
+    fp = np.array(
+        [sim.res.a, rp.a_z, sim.beta, rp.eta * rp.c_w2, rp.psi_scale, rp.psi_exp, rp.theta, rp.kappa, cfg.blowup_norm],
+        dtype=np.float64,
+    )
     return ip, fp
 
 
@@ -48,25 +51,81 @@ def run_period(sim, p: int) -> None:
     t = p * S + 1
     while t <= (p + 1) * S and live.any():
         t1 = min((p + 1) * S, ((t - 1) // NOISE_BLOCK + 1) * NOISE_BLOCK)
-        first, last = -(-t // re) - 1, t1 // re - 1            # record indices of this stretch
+        first, last = -(-t // re) - 1, t1 // re - 1  # record indices of this stretch
         grams = np.zeros((B, max(last - first + 1, 0), 2, d, d))
         was_live = live.copy()
         if training:
             eps, xi, _ = noise.get(t)
-            F.train_block(t, t1, ip, fp, *J, sim.Q, s["x"], s["r"], s["u"],
-                          s["zbar"], s["zbar_tot"], s["ebar"], s["edisp"], s["psi"], W, P, buf, eps, xi,
-                          sim.fx_np, sim.fy_np, sim.lengths, sim.cost, gain, bg,
-                          live, sim.gate_open_step, sim.rls_updates, sim.blowup_step, tr["z"], tr["e"],
-                          tr["D"], tr["ebar"], grams, first, uses)
+            F.train_block(
+                t,
+                t1,
+                ip,
+                fp,
+                *J,
+                sim.Q,
+                s["x"],
+                s["r"],
+                s["u"],
+                s["zbar"],
+                s["zbar_tot"],
+                s["ebar"],
+                s["edisp"],
+                s["psi"],
+                W,
+                P,
+                buf,
+                eps,
+                xi,
+                sim.fx_np,
+                sim.fy_np,
+                sim.lengths,
+                sim.cost,
+                gain,
+                bg,
+                live,
+                sim.gate_open_step,
+                sim.rls_updates,
+                sim.blowup_step,
+                tr["z"],
+                tr["e"],
+                tr["D"],
+                tr["ebar"],
+                grams,
+                first,
+                uses,
+            )
         else:
-            F.test_block(t, t1, ip, fp, *J, sim.Q, s["x"], s["r"], s["u"],
-                         s["zbar"], s["zbar_tot"], s["edisp"], s["dev_sum"], s["joint_path"], W, buf,
-                         sim.f_np, sim.lengths, sim.cost, live, sim.blowup_step, tr["z"], tr["e"], tr["D"])
+            F.test_block(
+                t,
+                t1,
+                ip,
+                fp,
+                *J,
+                sim.Q,
+                s["x"],
+                s["r"],
+                s["u"],
+                s["zbar"],
+                s["zbar_tot"],
+                s["edisp"],
+                s["dev_sum"],
+                s["joint_path"],
+                W,
+                buf,
+                sim.f_np,
+                sim.lengths,
+                sim.cost,
+                live,
+                sim.blowup_step,
+                tr["z"],
+                tr["e"],
+                tr["D"],
+            )
         if last >= first:
             _norms(sim, grams, first, last, training, was_live)
-        for b in np.nonzero(was_live & ~live)[0]:             # blew up in this stretch
+        for b in np.nonzero(was_live & ~live)[0]:  # blew up in this stretch
             for v in tr.values():
-                v[b, sim.blowup_step[b] // re - 1:] = np.nan
+                v[b, sim.blowup_step[b] // re - 1 :] = np.nan
         t = t1 + 1
     sim.blown = ~live
     sim.t = t - 1
@@ -90,6 +149,6 @@ def _norms(sim, grams, first, last, training, was_live):
             sim.w_last[was_live, j] = tr[k][was_live, last]
     else:
         for j, k in enumerate(("w1_norm", "w2_norm", "w1_fro", "w2_fro")):
-            tr[k][:, sl] = sim.w_last[:, j:j + 1]
+            tr[k][:, sl] = sim.w_last[:, j : j + 1]
     for v in tr.values():
         v[~was_live, sl] = np.nan

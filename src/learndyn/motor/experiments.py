@@ -6,6 +6,7 @@ from the newest checkpoint after a kill (bit-identical: the simulator regenerate
 seeds), then writes the per-member results and thinned traces and, last, the checkpoint manifest.
 ``summary_frame`` is the per-condition summary that collect_motor writes.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,10 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
     run = job.cfg
     name = job.wildcards.get("run", f"{run['task']}-{run['model']}-{run['variant']}")
     groups = member_groups(run)
-    sims = [MotorSim([m[2] for m in g["members"]], j_seed=g["j_seed"], backend=run["backend"],
-                     device=run["device"]) for g in groups]
+    sims = [
+        MotorSim([m[2] for m in g["members"]], j_seed=g["j_seed"], backend=run["backend"], device=run["device"])
+        for g in groups
+    ]
     sc, rid = run["scale"], run_identity(run)
     total, S = int(sc["n_train"]) + int(sc["n_test"]), sims[0].S
     manifest = job.output("manifest")
@@ -67,18 +70,27 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
         job.log(f"resumed from {ckpt_dir}/period={start}.npz")
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     every, keep = int(run["checkpoint"]["every"]), run["checkpoint"]["keep"]
-    job.log(f"{name} {job.wildcards.get('seedgroup', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), "
-            f"N={sc['N']}, S={S}, "
-            f"{total} periods from period {start}")
+    job.log(
+        f"{name} {job.wildcards.get('seedgroup', '')}: {sum(s.B for s in sims)} members in {len(sims)} batch(es), "
+        f"N={sc['N']}, S={S}, "
+        f"{total} periods from period {start}"
+    )
     for p in range(start, total):
         for sim in sims:
             sim.run_periods(1)
         k = p + 1
         if k % every == 0 or k == total:
-            ckpts.save(ckpt_dir, k, [s.state_dict() for s in sims], run=rid, step=k * S,
-                       loss=_mean_D(sims), final=k == total, keep=keep)
-        job.log(f"period {k}/{total}: mean D {_mean_D(sims):.4g}, "
-                f"blown {sum(int(s.blown.sum()) for s in sims)}")
+            ckpts.save(
+                ckpt_dir,
+                k,
+                [s.state_dict() for s in sims],
+                run=rid,
+                step=k * S,
+                loss=_mean_D(sims),
+                final=k == total,
+                keep=keep,
+            )
+        job.log(f"period {k}/{total}: mean D {_mean_D(sims):.4g}, blown {sum(int(s.blown.sum()) for s in sims)}")
         if stop_after_period == k:
             return
     rows, traces = [], []
@@ -87,14 +99,15 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
             rows.append(_result_row(name, run, cond, res, sim))
             traces.append(_trace_rows(name, cond, res, sim, run["trace_points"]))
     df = pd.DataFrame(rows)
-    write_table(df[[c for c, _ in RESULTS.columns]], job.output("results"), RESULTS,
-                job.provenance(seed=run["seeds"]))
+    write_table(df[[c for c, _ in RESULTS.columns]], job.output("results"), RESULTS, job.provenance(seed=run["seeds"]))
     tr = pd.concat(traces, ignore_index=True)
     write_table(tr[[c for c, _ in TRACES.columns]], job.output("traces"), TRACES, job.provenance(seed=run["seeds"]))
     ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]), rid)
     ok = df[df["completed"]]
-    job.log(f"{len(ok)}/{len(df)} completed; deviation by condition: "
-            f"{ok.groupby('condition')['deviation'].median().round(4).to_dict()}")
+    job.log(
+        f"{len(ok)}/{len(df)} completed; deviation by condition: "
+        f"{ok.groupby('condition')['deviation'].median().round(4).to_dict()}"
+    )
 
 
 def _end_of_training(sim, res, key) -> float:
@@ -105,36 +118,61 @@ def _end_of_training(sim, res, key) -> float:
 
 def _joint_path(res, sim) -> dict:
     path = np.full(JOINTS, math.nan)
-    if sim.task.lengths is not None:                         # arms only: z are joint angles
-        path[:sim.d] = np.mean(res["joint_path"], axis=0)    # NaN already when not completed
+    if sim.task.lengths is not None:  # arms only: z are joint angles
+        path[: sim.d] = np.mean(res["joint_path"], axis=0)  # NaN already when not completed
     return dict(zip(JOINT_PATH, path.tolist()))
 
 
 def _result_row(name, run, cond, res, sim) -> dict:
     dev = res["deviation"]
-    return {"run": name, "experiment": run["experiment"], "task": run["task"], "model": run["model"],
-            "variant": run["variant"], "arm_cost": run.get("arm_cost"), **cond, "seed": res["seed"], "j_seed": res["j_seed"],
-            "N": sim.cfg.N, "S": sim.S, "completed": res["completed"], "deviation": dev,
-            "success": bool(res["completed"] and dev < SUCCESS_THRESHOLD),
-            "D_end_train": res["D_end_train"], "gate_open_step": res["gate_open_step"],
-            "w_cross_step": w_crossing_step(res) if run["model"] == "supertrex" else -1,
-            **{f"{k}_end": _end_of_training(sim, res, k) for k in ("w1_norm", "w2_norm", "w1_fro", "w2_fro")},
-            "blowup_step": res["blowup_step"], "rls_updates": res["rls_updates"], **_joint_path(res, sim)}
+    return {
+        "run": name,
+        "experiment": run["experiment"],
+        "task": run["task"],
+        "model": run["model"],
+        "variant": run["variant"],
+        "arm_cost": run.get("arm_cost"),
+        **cond,
+        "seed": res["seed"],
+        "j_seed": res["j_seed"],
+        "N": sim.cfg.N,
+        "S": sim.S,
+        "completed": res["completed"],
+        "deviation": dev,
+        "success": bool(res["completed"] and dev < SUCCESS_THRESHOLD),
+        "D_end_train": res["D_end_train"],
+        "gate_open_step": res["gate_open_step"],
+        "w_cross_step": w_crossing_step(res) if run["model"] == "supertrex" else -1,
+        **{f"{k}_end": _end_of_training(sim, res, k) for k in ("w1_norm", "w2_norm", "w1_fro", "w2_fro")},
+        "blowup_step": res["blowup_step"],
+        "rls_updates": res["rls_updates"],
+        **_joint_path(res, sim),
+    }
 
 
 def _trace_rows(name, cond, res, sim, trace_points: int) -> pd.DataFrame:
     tr, steps = res["traces"], res["steps"]
     thin = max(1, math.ceil(steps.size / trace_points))
-    idx = np.arange(thin - 1, steps.size, thin)          # ends on each period's last sample
+    idx = np.arange(thin - 1, steps.size, thin)  # ends on each period's last sample
     st = steps[idx]
     f = butterfly(sim.S, sim.opts.normaliser)[(st - 1) % sim.S]
     z = np.full((idx.size, 3), np.nan)
-    z[:, :tr["z"].shape[1]] = tr["z"][idx]
-    out = {"run": name, "condition": cond["condition"], "seed": res["seed"], "step": st,
-           "phase": np.where(st <= sim.cfg.n_train * sim.S, "train", "test"),
-           **{k: tr[k][idx] for k in ("e", "D", "ebar", "w1_norm", "w2_norm", "w1_fro", "w2_fro")},
-           "hand_x": tr["hand"][idx, 0], "hand_y": tr["hand"][idx, 1], "target_x": f[:, 0], "target_y": f[:, 1],
-           "z0": z[:, 0], "z1": z[:, 1], "z2": z[:, 2]}
+    z[:, : tr["z"].shape[1]] = tr["z"][idx]
+    out = {
+        "run": name,
+        "condition": cond["condition"],
+        "seed": res["seed"],
+        "step": st,
+        "phase": np.where(st <= sim.cfg.n_train * sim.S, "train", "test"),
+        **{k: tr[k][idx] for k in ("e", "D", "ebar", "w1_norm", "w2_norm", "w1_fro", "w2_fro")},
+        "hand_x": tr["hand"][idx, 0],
+        "hand_y": tr["hand"][idx, 1],
+        "target_x": f[:, 0],
+        "target_y": f[:, 1],
+        "z0": z[:, 0],
+        "z1": z[:, 1],
+        "z2": z[:, 2],
+    }
     return pd.DataFrame(out)
 
 

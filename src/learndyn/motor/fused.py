@@ -21,6 +21,7 @@ P is kept in its upper triangle only (row-major); :func:`.kernels.symmetrize` re
 when the state is exported. The weight norms are computed from the recorded Gram matrices
 afterwards (:mod:`.simulate`), vectorised over a block of records.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,25 @@ from .rules import EBAR_KEEP, GATE_SKIP, GATE_SLOPE, PHI_EXP, PHI_GAIN, RLS_EVER
 FORCE, RMHL, SUPERTREX = 0, 1, 2
 MODEL_IDS = {"force": FORCE, "rmhl": RMHL, "supertrex": SUPERTREX}
 # Slots of the integer / float parameter vectors (one vector each keeps the call signature fixed).
-I_MODEL, I_PHI_ODD, I_TARGET_ZBAR, I_SPARSE_LOG, I_KEEP_TOT, I_COST_TOTAL, I_MODULATE, I_RECORD, \
-    I_BUF_FROM, I_OFF_S, I_S, I_HAS_COST, I_TRACK, I_CLOSED, I_TEST_START, I_PERIOD, I_FAMILY = range(17)
+(
+    I_MODEL,
+    I_PHI_ODD,
+    I_TARGET_ZBAR,
+    I_SPARSE_LOG,
+    I_KEEP_TOT,
+    I_COST_TOTAL,
+    I_MODULATE,
+    I_RECORD,
+    I_BUF_FROM,
+    I_OFF_S,
+    I_S,
+    I_HAS_COST,
+    I_TRACK,
+    I_CLOSED,
+    I_TEST_START,
+    I_PERIOD,
+    I_FAMILY,
+) = range(17)
 F_A, F_AZ, F_BETA, F_LR, F_PSI_SCALE, F_PSI_EXP, F_THETA, F_KAPPA, F_BLOWUP = range(9)
 
 
@@ -131,9 +149,46 @@ def _gram_check(b, W, d, uses, G, blowup):
 
 
 @nb.njit(cache=True)
-def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zbar_tot, ebar,
-                edisp, psi, W, P, buf, eps, xi, fx, fy, lengths, cost, gain, bgm, live,
-                gate_open, rls_n, blow_step, tr_z, tr_e, tr_D, tr_ebar, grams, rec0, uses):
+def train_block(
+    t0,
+    t1,
+    ip,
+    fp,
+    J_indptr,
+    J_indices,
+    J_data,
+    Q,
+    x,
+    r,
+    u,
+    zbar,
+    zbar_tot,
+    ebar,
+    edisp,
+    psi,
+    W,
+    P,
+    buf,
+    eps,
+    xi,
+    fx,
+    fy,
+    lengths,
+    cost,
+    gain,
+    bgm,
+    live,
+    gate_open,
+    rls_n,
+    blow_step,
+    tr_z,
+    tr_e,
+    tr_D,
+    tr_ebar,
+    grams,
+    rec0,
+    uses,
+):
     """Training steps t0..t1 (1-based, inclusive) of the live members; motor.md, 'Per-step ordering' lines 1-9."""
     B, N, d = x.shape[0], x.shape[1], Q.shape[1]
     nW = W.shape[1]
@@ -151,7 +206,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
     zz, z, z2, k = np.zeros(nW), np.zeros(d), np.zeros(d), np.zeros(N)
     ints, dbls = np.array([N, 1], dtype=np.int32), np.zeros(2)
     uplo = np.array([K.UPLO_L], dtype=np.uint8)
-    V, nv = np.zeros((B, K.RLS_DEFER, N)), np.zeros(B, dtype=np.int64)   # deferred P downdates
+    V, nv = np.zeros((B, K.RLS_DEFER, N)), np.zeros(B, dtype=np.int64)  # deferred P downdates
     for t in range(t0, t1 + 1):
         i, j = (t - 1) % S, (t - 1) % eps.shape[0]
         K.spmm(J_indptr, J_indices, J_data, r, rT, h, live)
@@ -159,17 +214,17 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
         for b in range(B):
             if not live[b]:
                 continue
-            _advance(b, x, r, rT, h, Q, u[b], a, eps[j, b], True)          # lines 1-2
-            _readout(W, b, r, zz)                                          # line 3
+            _advance(b, x, r, rT, h, Q, u[b], a, eps[j, b], True)  # lines 1-2
+            _readout(W, b, r, zz)  # line 3
             if force:
                 for q in range(d):
                     z[q] = zz[q]
             else:
-                pe = psi[b] * bgm[b] if modulate else psi[b]               # CURRENT psi
+                pe = psi[b] * bgm[b] if modulate else psi[b]  # CURRENT psi
                 for q in range(d):
                     z2[q] = zz[nW - d + q] + pe * xi[j, b, q]
                     z[q] = zz[q] + z2[q] if st else z2[q]
-            if t == 1:                                                     # initialisation step
+            if t == 1:  # initialisation step
                 for q in range(d):
                     zbar[b, q] = z[q]
                     zbar_tot[b, q] = z[q]
@@ -180,7 +235,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                 e_log = 0.0
                 if rls_step or not sparse_log:
                     e_log = _error(z, fx[i], fy[i], lengths, cost, z, False)
-                if rls_step:                                               # FORCE, no forgetting
+                if rls_step:  # FORCE, no forgetting
                     c = K.rls_gain(P[b], V[b], nv[b], r[b], k, ints, dbls, uplo)
                     nv[b] = K.rls_downdate(P[b], V[b], nv[b], k, c, ints, dbls, uplo)
                     for q in range(d):
@@ -189,15 +244,15 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                             W[b, q, n] -= g * k[n]
                     rls_n[b] += 1
             else:
-                for q in range(d):                                         # line 4 (update first)
+                for q in range(d):  # line 4 (update first)
                     zbar[b, q] = zbar[b, q] * keep_z + a_z * z2[q]
                     if keep_tot:
                         zbar_tot[b, q] = zbar_tot[b, q] * keep_z + a_z * z[q]
                 ref = zbar_tot[b] if cost_total else zbar[b]
                 e = _error(z, fx[i], fy[i], lengths, cost, ref, has_cost)  # line 5
-                ebar[b] = ebar[b] * keep_e + step_e * e                    # line 6 (update first)
+                ebar[b] = ebar[b] * keep_e + step_e * e  # line 6 (update first)
                 psi[b] = fp[F_PSI_SCALE] * (10.0 * ebar[b]) ** fp[F_PSI_EXP]  # line 7 (next step)
-                ehat = e - ebar[b]                                         # line 8
+                ehat = e - ebar[b]  # line 8
                 mag = PHI_GAIN * abs(ehat) ** PHI_EXP
                 ph = (-mag if ip[I_PHI_ODD] != 0 else 0.0) if ehat > 0 else mag
                 coef = lr * ph
@@ -207,7 +262,7 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                     g = coef * (z2[q] - zbar[b, q])
                     for n in range(N):
                         W[b, nW - d + q, n] += g * r[b, n]
-                if st and rls_step:                                        # line 9: gated RLS
+                if st and rls_step:  # line 9: gated RLS
                     eb = ebar[b]
                     G = 0.5 * (1.0 - math.tanh(GATE_SLOPE * (abs(eb) - fp[F_THETA])))
                     if eb < fp[F_THETA] and gate_open[b] < 0:
@@ -239,14 +294,40 @@ def train_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, z
                 if not (ok and math.isfinite(tr_D[b, idx])):
                     live[b] = False
                     blow_step[b] = t
-    for b in range(B):                      # P complete at every stretch end (state, resume)
+    for b in range(B):  # P complete at every stretch end (state, resume)
         nv[b] = K.rls_fold(P[b], V[b], nv[b], ints, uplo)
     return t1
 
 
 @nb.njit(cache=True)
-def test_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zbar_tot, edisp,
-               dev_sum, joint_path, W, buf, f, lengths, cost, live, blow_step, tr_z, tr_e, tr_D):
+def test_block(
+    t0,
+    t1,
+    ip,
+    fp,
+    J_indptr,
+    J_indices,
+    J_data,
+    Q,
+    x,
+    r,
+    u,
+    zbar,
+    zbar_tot,
+    edisp,
+    dev_sum,
+    joint_path,
+    W,
+    buf,
+    f,
+    lengths,
+    cost,
+    live,
+    blow_step,
+    tr_z,
+    tr_e,
+    tr_D,
+):
     """Test steps t0..t1: frozen weights, no noise, teacher-forced (or closed-loop) input."""
     B, N, d = x.shape[0], x.shape[1], Q.shape[1]
     nW = W.shape[1]
@@ -270,9 +351,9 @@ def test_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zb
                 if closed:
                     uin[q] = u[b, q]
                 elif ip[I_FAMILY] == 1:
-                    uin[q] = f[i, q]                                       # teacher forcing: f_t
+                    uin[q] = f[i, q]  # teacher forcing: f_t
                 else:
-                    uin[q] = buf[b, (t - 1) % off_S, q]                    # z(t - 5S)
+                    uin[q] = buf[b, (t - 1) % off_S, q]  # z(t - 5S)
             _advance(b, x, r, rT, h, Q, uin, fp[F_A], none[0], False)
             _readout(W, b, r, zz)
             for q in range(d):
@@ -282,14 +363,14 @@ def test_block(t0, t1, ip, fp, J_indptr, J_indices, J_data, Q, x, r, u, zbar, zb
                 for q in range(d):
                     zbar_tot[b, q] = zbar_tot[b, q] * keep_z + a_z * z[q]
                 ref = zbar_tot[b]
-            elif has_cost and st:                                          # keeps filtering z2 (= 0)
+            elif has_cost and st:  # keeps filtering z2 (= 0)
                 for q in range(d):
                     zbar[b, q] = zbar[b, q] * keep_z + a_z * zz[nW - d + q]
             e = _error(z, f[i, 0], f[i, 1], lengths, cost, ref, has_cost)
             edisp[b] = edisp[b] * keep_d + beta * e
             dev_sum[b] += math.sqrt(edisp[b])
             for q in range(d):
-                if t > test_start:                                         # not the lesion's jump
+                if t > test_start:  # not the lesion's jump
                     joint_path[b, period, q] += abs(z[q] - u[b, q])
                 u[b, q] = z[q]
             if t % re == 0:

@@ -5,6 +5,7 @@ tasks.
 Module-level imports stay light: a rule's code inputs are what its entry function can import
 (learndyn.code_inputs), so each entry imports its heavy modules inside its body.
 """
+
 from __future__ import annotations
 
 from learndyn.io import read_tables, write_table
@@ -44,5 +45,10 @@ def render_motor(job: Job) -> None:
     from learndyn.motor.tables import SCHEMAS
 
     seed_design = job.cfg.get("seed_design", "")
-    render_figure(job, "motor", FIGURES, SCHEMAS.__getitem__,
-                  call=lambda name, func, frames: func(*frames, seed_design=seed_design))
+    render_figure(
+        job,
+        "motor",
+        FIGURES,
+        SCHEMAS.__getitem__,
+        call=lambda name, func, frames: func(*frames, seed_design=seed_design),
+    )

@@ -4,6 +4,7 @@ the RLS gain and deferred downdates of P through scipy's BLAS, and tanh.
 P is kept in its upper triangle only (row-major; BLAS, column-major, sees it as "L");
 :func:`symmetrize` restores the full matrix when the state is exported.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -45,7 +46,7 @@ def symmetrize(P):
                 P[b, i, j] = P[b, j, i]
 
 
-RLS_DEFER = 16   # rank-1 downdates of P held back and folded in together (BLAS-3 dsyrk)
+RLS_DEFER = 16  # rank-1 downdates of P held back and folded in together (BLAS-3 dsyrk)
 
 
 @nb.njit(cache=True)
@@ -54,8 +55,18 @@ def rls_gain(P, V, nv, r, k, ints, dbls, uplo):
     pending downdates (Woodbury: the same k, without touching P's 8 MB each time);
     returns c = 1 / (1 + r.k)."""
     dbls[0], dbls[1] = 1.0, 0.0
-    _dsymv(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, P.ctypes.data, ints.ctypes.data,
-           r.ctypes.data, ints[1:].ctypes.data, dbls[1:].ctypes.data, k.ctypes.data, ints[1:].ctypes.data)
+    _dsymv(
+        uplo.ctypes.data,
+        ints.ctypes.data,
+        dbls.ctypes.data,
+        P.ctypes.data,
+        ints.ctypes.data,
+        r.ctypes.data,
+        ints[1:].ctypes.data,
+        dbls[1:].ctypes.data,
+        k.ctypes.data,
+        ints[1:].ctypes.data,
+    )
     N = r.shape[0]
     for i in range(nv):
         w = 0.0
@@ -74,8 +85,18 @@ def rls_fold(P, V, nv, ints, uplo):
     """P0 <- P0 - V[:nv]^T V[:nv] on the upper triangle (BLAS dsyrk, one pass over P); returns 0."""
     if nv > 0:
         trans, kn, ab = np.array([78], dtype=np.uint8), np.array([nv], dtype=np.int32), np.array([-1.0, 1.0])
-        _dsyrk(uplo.ctypes.data, trans.ctypes.data, ints.ctypes.data, kn.ctypes.data, ab.ctypes.data,
-               V.ctypes.data, ints.ctypes.data, ab[1:].ctypes.data, P.ctypes.data, ints.ctypes.data)
+        _dsyrk(
+            uplo.ctypes.data,
+            trans.ctypes.data,
+            ints.ctypes.data,
+            kn.ctypes.data,
+            ab.ctypes.data,
+            V.ctypes.data,
+            ints.ctypes.data,
+            ab[1:].ctypes.data,
+            P.ctypes.data,
+            ints.ctypes.data,
+        )
     return 0
 
 
@@ -87,8 +108,15 @@ def rls_downdate(P, V, nv, k, alpha, ints, dbls, uplo):
     if alpha < 0.0:
         nv = rls_fold(P, V, nv, ints, uplo)
         dbls[0] = -alpha
-        _dsyr(uplo.ctypes.data, ints.ctypes.data, dbls.ctypes.data, k.ctypes.data, ints[1:].ctypes.data,
-              P.ctypes.data, ints.ctypes.data)
+        _dsyr(
+            uplo.ctypes.data,
+            ints.ctypes.data,
+            dbls.ctypes.data,
+            k.ctypes.data,
+            ints[1:].ctypes.data,
+            P.ctypes.data,
+            ints.ctypes.data,
+        )
         return nv
     s = math.sqrt(alpha)
     for n in range(k.shape[0]):
@@ -97,7 +125,7 @@ def rls_downdate(P, V, nv, k, alpha, ints, dbls, uplo):
     return rls_fold(P, V, nv, ints, uplo) if nv == V.shape[0] else nv
 
 
-LANES = 4   # J r's partial sums per row; every row of the packed J is padded to a multiple of it
+LANES = 4  # J r's partial sums per row; every row of the packed J is padded to a multiple of it
 
 
 def pack_J(J) -> tuple:
@@ -129,7 +157,7 @@ def spmm(indptr, indices, data, r, rT, out, live):
     while b + 4 <= B:
         if live[b] or live[b + 1] or live[b + 2] or live[b + 3]:
             for i in range(indptr.shape[0] - 1):
-                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0      # s<lane><member>
+                s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = 0.0  # s<lane><member>
                 s20 = s21 = s22 = s23 = s30 = s31 = s32 = s33 = 0.0
                 k, end = indptr[i], indptr[i + 1]
                 while k < end:

@@ -5,6 +5,7 @@ The numpy backend runs the same equations compiled (:mod:`.engine`, :mod:`.fused
 to rounding on every branch (tests/motor/test_simulate.py). Here each line of the spec's per-step
 pseudocode is one array operation over the batch, so the loop reads as the spec.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,9 @@ def run_period(sim, p: int) -> None:
 def _weights(sim):
     W, d = sim.s["W"], sim.d
     W1 = W[:, :d] if sim.rp.uses_w1 else None
-    W2 = W[:, W.shape[1] - d:] if sim.rp.uses_w2 else None
+    W2 = W[:, W.shape[1] - d :] if sim.rp.uses_w2 else None
     return W, W1, W2
+
 
 def _record(sim, t, z, e, training):
     """Traces every record_every steps; norms (training only; flat at test, as the scripts)
@@ -44,7 +46,7 @@ def _record(sim, t, z, e, training):
         grams += [(1, G[:, -d:, -d:])] if rp.uses_w2 else []
         spec = sqrt_gram_norm(np.concatenate([g for _, g in grams]))
         for n, (j, g) in enumerate(grams):
-            sim.w_last[:, j] = spec[n * sim.B:(n + 1) * sim.B]
+            sim.w_last[:, j] = spec[n * sim.B : (n + 1) * sim.B]
             sim.w_last[:, j + 2] = np.sqrt(np.trace(g, axis1=1, axis2=2))
         bad |= ~np.isfinite(sim.w_last).all(axis=1) | (sim.w_last[:, 2:] > sim.cfg.blowup_norm).any(axis=1)
     for k, j in (("w1_norm", 0), ("w2_norm", 1), ("w1_fro", 2), ("w2_fro", 3)):
@@ -55,6 +57,7 @@ def _record(sim, t, z, e, training):
     if sim.blown.any():
         for v in tr.values():
             v[sim.blown, idx] = np.nan
+
 
 def _train_period(sim, p: int):
     ops, xp, rp, task, s = sim.ops, sim.ops.xp, sim.rp, sim.task, sim.s
@@ -74,20 +77,20 @@ def _train_period(sim, p: int):
     for t in range(p * S + 1, (p + 1) * S + 1):
         i = (t - 1) % S
         eps, xi, j = noise.get(t)
-        advance_(x, r, s["u"], J, Q, a, ops)                     # line 1 (u = z(t-1))
-        r = xp.tanh(x)                                            # line 2
+        advance_(x, r, s["u"], J, Q, a, ops)  # line 1 (u = z(t-1))
+        r = xp.tanh(x)  # line 2
         r += eps[j]
-        zz = ops.readout(W, r)                                    # line 3
+        zz = ops.readout(W, r)  # line 3
         if force:
             z = zz
         else:
             psi_eff = s["psi"] * bg_b if modulate else s["psi"]
-            z2 = zz[:, zz.shape[1] - d:] + psi_eff[:, None] * xi[j]   # CURRENT psi
+            z2 = zz[:, zz.shape[1] - d :] + psi_eff[:, None] * xi[j]  # CURRENT psi
             z = zz[:, :d] + z2 if st else z2
         rls_step = t % rules.RLS_EVERY == 0
-        if t == 1:                                                # initialisation step
+        if t == 1:  # initialisation step
             s["zbar"], s["zbar_tot"] = ops.copy(z), ops.copy(z)
-            e = task.error(z, fx[i], fy[i], z, xp)                 # cost reference = z(1): 0
+            e = task.error(z, fx[i], fy[i], z, xp)  # cost reference = z(1): 0
             s["ebar"] = ops.copy(e)
             e_log = e * 0.0 if sparse_log else e
         elif force:
@@ -99,7 +102,7 @@ def _train_period(sim, p: int):
             e_log = e if e is not None else s["edisp"] * 0.0
         else:
             zbar = s["zbar"]
-            zbar *= keep_z                                        # line 4 (update first)
+            zbar *= keep_z  # line 4 (update first)
             zbar += a_z * z2
             ref = zbar
             if keep_tot:
@@ -107,16 +110,16 @@ def _train_period(sim, p: int):
                 zt *= keep_z
                 zt += a_z * z
                 ref = zt if cost_total else zbar
-            e = task.error(z, fx[i], fy[i], ref, xp)              # line 5
+            e = task.error(z, fx[i], fy[i], ref, xp)  # line 5
             ebar = s["ebar"]
-            ebar *= keep_e                                        # line 6 (update first)
+            ebar *= keep_e  # line 6 (update first)
             ebar += step_e * e
             s["psi"] = rp.psi_scale * (10.0 * ebar) ** rp.psi_exp  # line 7 (next step)
-            coef = lr * phi(e - ebar, rp.phi_mode, xp)            # line 8
+            coef = lr * phi(e - ebar, rp.phi_mode, xp)  # line 8
             if modulate:
                 coef = coef * gain_b
             rules.w2_update_(W2, coef, z2, zbar, r)
-            if st and rls_step:                                   # line 9: gated RLS
+            if st and rls_step:  # line 9: gated RLS
                 eb = ops.to_numpy(ebar)
                 G = gate(eb, rp.theta, np)
                 opened = (eb < rp.theta) & (sim.gate_open_step < 0) & ~sim.blown
@@ -127,7 +130,7 @@ def _train_period(sim, p: int):
                     sim.rls_updates[b] += 1
             e_log = e
         if t == 1:
-            s["edisp"] = ops.copy(e_log)                          # ebar_disp_1 = e_1
+            s["edisp"] = ops.copy(e_log)  # ebar_disp_1 = e_1
         else:
             ed = s["edisp"]
             ed *= keep_d
@@ -144,12 +147,13 @@ def _train_period(sim, p: int):
     if t == cfg.n_train * S:
         sim.D_end_train = np.where(sim.blown, np.nan, np.sqrt(ops.to_numpy(s["edisp"])))
 
+
 def _test_period(sim, p: int):
     ops, xp, rp, task, s, cfg = sim.ops, sim.ops.xp, sim.rp, sim.task, sim.s, sim.cfg
     S, d, a, beta = sim.S, sim.d, sim.res.a, sim.beta
     fx, fy, f_b, J, Q = sim.fx, sim.fy, sim.f_b, sim.J, sim.Q
     x, r, W = s["x"], s["r"], s["W"]
-    sim.begin_period(p)                                            # test = post-training BG lesion
+    sim.begin_period(p)  # test = post-training BG lesion
     task3 = task.cost is not None
     track = sim.track_test
     a_z, keep_z, keep_d, re = rp.a_z, 1.0 - rp.a_z, 1.0 - beta, cfg.record_every
@@ -160,13 +164,13 @@ def _test_period(sim, p: int):
         if closed:
             u = s["u"]
         elif task.family == 1:
-            u = f_b[i][None, :]                                   # teacher forcing: f_t
+            u = f_b[i][None, :]  # teacher forcing: f_t
         else:
-            u = s["buf"][:, (t - 1) % off_S]                      # z(t - 5S)
+            u = s["buf"][:, (t - 1) % off_S]  # z(t - 5S)
         advance_(x, r, u, J, Q, a, ops)
-        r = xp.tanh(x)                                            # no noise, no xi
+        r = xp.tanh(x)  # no noise, no xi
         zz = ops.readout(W, r)
-        z2 = zz[:, zz.shape[1] - d:]
+        z2 = zz[:, zz.shape[1] - d :]
         z = zz[:, :d] + z2 if rp.model == "supertrex" else zz
         ref = None
         if track:
@@ -175,7 +179,7 @@ def _test_period(sim, p: int):
             ref += a_z * z
         elif task3:
             ref = s["zbar"]
-            if rp.model == "supertrex":                           # keeps filtering z2 (= 0)
+            if rp.model == "supertrex":  # keeps filtering z2 (= 0)
                 ref *= keep_z
                 ref += a_z * z2
         e = task.error(z, fx[i], fy[i], ref, xp)
@@ -183,9 +187,9 @@ def _test_period(sim, p: int):
         ed *= keep_d
         ed += beta * e
         s["dev_sum"] += xp.sqrt(ed)
-        if t > test_start:                                        # not the lesion's jump into the test
+        if t > test_start:  # not the lesion's jump into the test
             jp = s["joint_path"][:, p - cfg.n_train]
-            jp += xp.abs(z - s["u"])                              # s["u"] = previous z here
+            jp += xp.abs(z - s["u"])  # s["u"] = previous z here
         s["u"] = z
         if t % re == 0:
             _record(sim, t, z, e, False)
@@ -193,4 +197,3 @@ def _test_period(sim, p: int):
                 break
     s["r"] = r
     sim.t = t
-

@@ -20,6 +20,7 @@ seed. ``shared_j`` (reconstruction: document as such) runs every seed and condit
 one batch and one job (``shared``) sharing the J drawn from ``j_seed`` (motor.md, 'Cost, speed and configurations',
 technique 7), several times cheaper.
 """
+
 from __future__ import annotations
 
 from .rules import Options
@@ -27,9 +28,9 @@ from .simulate import MotorConfig
 from .tasks import ARM_COSTS
 
 STANDARD = ("task1", "task2", "task2_3seg", "task3")
-COSTED = "task3"                  # the task with a joint-specific movement cost (motor.md, 'Tasks and protocol')
+COSTED = "task3"  # the task with a joint-specific movement cost (motor.md, 'Tasks and protocol')
 DEFAULT_COST = "default"
-SHARED = "shared"                 # the one group of a shared-J run
+SHARED = "shared"  # the one group of a shared-J run
 PD_MANIPULATIONS = ("da", "lesion", "bgon", "ldopa")
 #: Keys of a run's config that do not change the simulation (kept out of the resume fingerprint).
 NON_SIM_KEYS = ("trace_points", "checkpoint")
@@ -40,18 +41,30 @@ def _scale(section: dict, exp: dict) -> dict:
 
 
 def _common(section: dict, exp: dict) -> dict:
-    return {"scale": _scale(section, exp), "seeds": [int(s) for s in section["seeds"]],
-            "j_seed": int(section["j_seed"]), "seed_design": section["seed_design"],
-            "backend": section.get("backend", "numpy"), "device": section.get("device", "cpu"),
-            "record_every": int(section.get("record_every", 10)),
-            "trace_points": int(section["trace_points"]), "checkpoint": section["checkpoint"]}
+    return {
+        "scale": _scale(section, exp),
+        "seeds": [int(s) for s in section["seeds"]],
+        "j_seed": int(section["j_seed"]),
+        "seed_design": section["seed_design"],
+        "backend": section.get("backend", "numpy"),
+        "device": section.get("device", "cpu"),
+        "record_every": int(section.get("record_every", 10)),
+        "trace_points": int(section["trace_points"]),
+        "checkpoint": section["checkpoint"],
+    }
 
 
-def condition(name: str, da_gain: float = 1.0, lesion_after: int = -1, bg_on_test: bool = False,
-              ldopa_until: int = -1) -> dict:
+def condition(
+    name: str, da_gain: float = 1.0, lesion_after: int = -1, bg_on_test: bool = False, ldopa_until: int = -1
+) -> dict:
     """A member condition; -1 means 'none' for the integer fields."""
-    return {"condition": name, "da_gain": float(da_gain), "lesion_after": int(lesion_after),
-            "bg_on_test": bool(bg_on_test), "ldopa_until": int(ldopa_until)}
+    return {
+        "condition": name,
+        "da_gain": float(da_gain),
+        "lesion_after": int(lesion_after),
+        "bg_on_test": bool(bg_on_test),
+        "ldopa_until": int(ldopa_until),
+    }
 
 
 HEALTHY = condition("H")
@@ -83,17 +96,27 @@ def motor_runs(section: dict) -> dict[str, dict]:
                 for cost in costs:
                     suffix = f"-{cost}" if cost not in (None, DEFAULT_COST) else ""
                     runs[f"{task}-{model}-{variant}{suffix}"] = {
-                        "experiment": task, "task": task, "model": model, "variant": variant,
-                        **({"arm_cost": cost} if cost else {}),   # only where the task has a cost
-                        "conditions": [HEALTHY], **_common(section, exp)}
+                        "experiment": task,
+                        "task": task,
+                        "model": model,
+                        "variant": variant,
+                        **({"arm_cost": cost} if cost else {}),  # only where the task has a cost
+                        "conditions": [HEALTHY],
+                        **_common(section, exp),
+                    }
     pd = exps.get("parkinsons")
     if pd:
         for manip in PD_MANIPULATIONS:
             conds = pd_conditions(pd, manip) if manip in pd.get("manipulations", PD_MANIPULATIONS) else []
             if conds:
-                runs[f"pd-{manip}"] = {"experiment": "parkinsons", "task": pd["task"], "model": "supertrex",
-                                       "variant": pd.get("variant", "scripts"), "conditions": conds,
-                                       **_common(section, pd)}
+                runs[f"pd-{manip}"] = {
+                    "experiment": "parkinsons",
+                    "task": pd["task"],
+                    "model": "supertrex",
+                    "variant": pd.get("variant", "scripts"),
+                    "conditions": conds,
+                    **_common(section, pd),
+                }
     return runs
 
 
@@ -102,7 +125,7 @@ def member_config(run: dict, seed: int, cond: dict) -> MotorConfig:
     sc = run["scale"]
     n_train = int(sc["n_train"])
     da = cond["da_gain"]
-    if cond["ldopa_until"] >= 0:                  # LDOPA(g, k): g for periods 1..k, then 1
+    if cond["ldopa_until"] >= 0:  # LDOPA(g, k): g for periods 1..k, then 1
         k = cond["ldopa_until"]
         if not 0 <= k <= n_train:
             raise ValueError(f"LDOPA period {k} outside 0..n_train={n_train}")
@@ -110,12 +133,20 @@ def member_config(run: dict, seed: int, cond: dict) -> MotorConfig:
     les = cond["lesion_after"]
     if les >= 0 and not 0 <= les <= n_train:
         raise ValueError(f"lesion period {les} outside 0..n_train={n_train}")
-    return MotorConfig(task=run["task"], model=run["model"], seed=int(seed), N=int(sc["N"]),
-                       T=float(sc["T"]), n_train=n_train, n_test=int(sc["n_test"]),
-                       record_every=run["record_every"],
-                       options=Options(variant=run["variant"], arm_cost=run.get("arm_cost", DEFAULT_COST)),
-                       da_gain=da, lesion_after=None if les < 0 else les,
-                       bg_on_test=cond["bg_on_test"])
+    return MotorConfig(
+        task=run["task"],
+        model=run["model"],
+        seed=int(seed),
+        N=int(sc["N"]),
+        T=float(sc["T"]),
+        n_train=n_train,
+        n_test=int(sc["n_test"]),
+        record_every=run["record_every"],
+        options=Options(variant=run["variant"], arm_cost=run.get("arm_cost", DEFAULT_COST)),
+        da_gain=da,
+        lesion_after=None if les < 0 else les,
+        bg_on_test=cond["bg_on_test"],
+    )
 
 
 def group_configs(run: dict) -> dict[str, dict]:
@@ -133,9 +164,13 @@ def group_configs(run: dict) -> dict[str, dict]:
 
 def member_groups(run: dict) -> list[dict]:
     """Simulator batches of a run (one per group): [{j_seed, members: [(seed, cond, MotorConfig)]}]."""
-    return [{"j_seed": g["j_seed"], "members": [(s, c, member_config(g, s, c))
-                                                for s in g["seeds"] for c in g["conditions"]]}
-            for g in group_configs(run).values()]
+    return [
+        {
+            "j_seed": g["j_seed"],
+            "members": [(s, c, member_config(g, s, c)) for s in g["seeds"] for c in g["conditions"]],
+        }
+        for g in group_configs(run).values()
+    ]
 
 
 def config_problems(section: dict) -> list[str]:
@@ -155,11 +190,14 @@ def run_problems(runs: dict[str, dict]) -> list[str]:
         key = "motor.experiments." + (run["experiment"])
         sc = run["scale"]
         if run["task"] != "task1" and not int(sc["n_test"]) <= 5 <= int(sc["n_train"]):
-            problems.append(f"{key}.scale (run {name}): teacher forcing replays z(t - 5S), so it needs "
-                            f"n_test <= 5 <= n_train (got n_train={sc['n_train']}, n_test={sc['n_test']})")
+            problems.append(
+                f"{key}.scale (run {name}): teacher forcing replays z(t - 5S), so it needs "
+                f"n_test <= 5 <= n_train (got n_train={sc['n_train']}, n_test={sc['n_test']})"
+            )
         if run.get("arm_cost", DEFAULT_COST) not in ARM_COSTS:
-            problems.append(f"{key}.arm_costs = {run['arm_cost']!r} (run {name}): unknown cost; "
-                            f"known: {sorted(ARM_COSTS)}")
+            problems.append(
+                f"{key}.arm_costs = {run['arm_cost']!r} (run {name}): unknown cost; known: {sorted(ARM_COSTS)}"
+            )
         if run["model"] == "force" and run["task"] != "task1":
             problems.append(f"{key}.models (run {name}): FORCE needs the target in output space (Task 1 only)")
         for cond in run["conditions"]:

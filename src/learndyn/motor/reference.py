@@ -10,11 +10,12 @@ weight norms every step (as the scripts log them). It serves two purposes:
 
 Scripts' defaults only (no PD manipulations, teacher-forced test).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from .reservoir import make_J, make_Q, make_x0, noise_block, NOISE_BLOCK
+from .reservoir import NOISE_BLOCK, make_J, make_Q, make_x0, noise_block
 from .rules import rule_params
 from .tasks import butterfly, display_beta, make_task
 
@@ -35,14 +36,14 @@ def run_reference(cfg, n_steps: int | None = None, rp=None) -> dict:
     S, N, d, seed = cfg.S, cfg.N, task.d, cfg.seed
     j_seed = cfg.seed if cfg.j_seed is None else cfg.j_seed
     J = make_J(N, cfg.p, cfg.g, j_seed).toarray()
-    Q = make_Q(N, d, seed).T                                  # (N, d)
+    Q = make_Q(N, d, seed).T  # (N, d)
     x = make_x0(N, seed)
     r = np.tanh(x)
     f = butterfly(S, o.normaliser)
     n_train, total = cfg.n_train * S, cfg.n_steps if n_steps is None else n_steps
     W1, W2, P = np.zeros((d, N)), np.zeros((d, N)), np.eye(N) / 10
     z = np.zeros(d)
-    zhist = np.zeros((total + 1, d))                         # z(t), for teacher forcing
+    zhist = np.zeros((total + 1, d))  # z(t), for teacher forcing
     psi, zbar, ebar = 0.01, np.zeros(d), 0.0
     e_log = np.zeros(total + 1)
     norms = np.zeros((total + 1, 2))
@@ -51,7 +52,7 @@ def run_reference(cfg, n_steps: int | None = None, rp=None) -> dict:
         fi = f[(t - 1) % S]
         if t <= n_train:
             blk, row = divmod(t - 1, NOISE_BLOCK)
-            if row == 0 or t == 1:                           # same noise as the engine
+            if row == 0 or t == 1:  # same noise as the engine
                 eps_all, xi_all = noise_block(seed, blk, N, d, cfg.noise)
             x = x + a * (-x + J @ r + Q @ z)
             r = np.tanh(x) + eps_all[row]
@@ -113,8 +114,7 @@ def run_reference(cfg, n_steps: int | None = None, rp=None) -> dict:
         zhist[t] = z
     D = np.sqrt(_filter(e_log[1:], display_beta(S)))
     dev = float(D[n_train:].mean()) if total > n_train else float("nan")
-    return {"e": e_log[1:], "D": D, "deviation": dev, "W1": W1, "W2": W2, "P": P, "z": zhist[1:],
-            "norms": norms[1:]}
+    return {"e": e_log[1:], "D": D, "deviation": dev, "W1": W1, "W2": W2, "P": P, "z": zhist[1:], "norms": norms[1:]}
 
 
 def _filter(e, beta):

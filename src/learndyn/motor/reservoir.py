@@ -13,6 +13,7 @@ Array backends of the Python step loop and the rule functions: :class:`NumpyOps`
 in-place BLAS ``dger``) and :class:`TorchOps` (CPU or GPU, torch sparse CSR). The numpy
 backend of :class:`.simulate.MotorSim` runs the compiled engine (:mod:`.fused`) instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ def rng_for(seed: int, *keys: int) -> np.random.Generator:
 def make_J(N: int, p: float, g: float, j_seed: int) -> sp.csr_matrix:
     """J_ij = m_ij g n_ij / sqrt(pN), m ~ Bernoulli(p), n ~ N(0, 1); CSR with sorted indices."""
     rng = rng_for(j_seed, STREAM_J)
-    rows, cols = np.nonzero(rng.random((N, N)) < p)          # row-major order
+    rows, cols = np.nonzero(rng.random((N, N)) < p)  # row-major order
     vals = rng.standard_normal(rows.size) * (g / np.sqrt(p * N))
     J = sp.csr_matrix((vals, (rows, cols)), shape=(N, N))
     J.sort_indices()
@@ -61,6 +62,7 @@ def noise_block(seed: int, block: int, N: int, d: int, amp: float):
 @dataclass
 class Reservoir:
     """Network structure for B members sharing J: J (N, N) CSR, Q (B, d, N), x0 (B, N)."""
+
     N: int
     d: int
     J: sp.csr_matrix
@@ -78,8 +80,17 @@ class Reservoir:
 
 def make_reservoir(N, d, seeds, j_seed, p=0.1, g=1.5, tau=10.0, dt=0.2, noise=0.025):
     seeds = tuple(int(s) for s in seeds)
-    return Reservoir(N, d, make_J(N, p, g, j_seed), np.stack([make_Q(N, d, s) for s in seeds]),
-                     np.stack([make_x0(N, s) for s in seeds]), seeds, tau, dt, noise)
+    return Reservoir(
+        N,
+        d,
+        make_J(N, p, g, j_seed),
+        np.stack([make_Q(N, d, s) for s in seeds]),
+        np.stack([make_x0(N, s) for s in seeds]),
+        seeds,
+        tau,
+        dt,
+        noise,
+    )
 
 
 class NoiseSource:
@@ -109,7 +120,7 @@ def advance_(x, r, u, J, Q, a: float, ops):
     h -= x
     qu = Q[:, 0] * u[:, 0:1]
     for k in range(1, Q.shape[1]):
-        qu += Q[:, k] * u[:, k:k + 1]
+        qu += Q[:, k] * u[:, k : k + 1]
     h += qu
     h *= a
     x += h
@@ -118,6 +129,7 @@ def advance_(x, r, u, J, Q, a: float, ops):
 # --------------------------------------------------------------------------------- backends
 class NumpyOps:
     """numpy + scipy: CSR SpMV and in-place rank-1 BLAS on a Fortran view of C-ordered P."""
+
     name = "numpy"
     xp = np
 
@@ -153,7 +165,7 @@ class NumpyOps:
     def rank1_(self, P, k, alpha: float):
         """P += alpha k k^T in place (dger on P.T, which is Fortran-ordered: no N x N temporary)."""
         out = blas.dger(alpha, k, k, a=P.T, overwrite_a=1)
-        if not np.shares_memory(out, P):       # never expected; keeps correctness if f2py copies
+        if not np.shares_memory(out, P):  # never expected; keeps correctness if f2py copies
             P[...] = out.T
 
     def copy(self, a):
@@ -165,10 +177,12 @@ class NumpyOps:
 
 class TorchOps:
     """torch on CPU or GPU: shared J as sparse CSR, per-seed P updated by ``addr_``."""
+
     name = "torch"
 
     def __init__(self, device="cpu"):
         import torch
+
         self.torch = self.xp = torch
         self.device = torch.device(device)
 
@@ -184,12 +198,18 @@ class TorchOps:
 
     def sparse(self, J: sp.csr_matrix):
         import warnings
+
         t = self.torch
-        with warnings.catch_warnings():                 # "beta state" notice
+        with warnings.catch_warnings():  # "beta state" notice
             warnings.simplefilter("ignore", UserWarning)
-            return t.sparse_csr_tensor(t.as_tensor(J.indptr, dtype=t.int64),
-                                       t.as_tensor(J.indices, dtype=t.int64), t.as_tensor(J.data),
-                                       size=J.shape, device=self.device, check_invariants=True)
+            return t.sparse_csr_tensor(
+                t.as_tensor(J.indptr, dtype=t.int64),
+                t.as_tensor(J.indices, dtype=t.int64),
+                t.as_tensor(J.data),
+                size=J.shape,
+                device=self.device,
+                check_invariants=True,
+            )
 
     def spmm(self, J, r):
         return (J @ r.T.contiguous()).T

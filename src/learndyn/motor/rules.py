@@ -7,24 +7,27 @@ Constants are the authors' scripts' (the parity default). Where the paper or the
 Functions take arrays with a leading batch axis (B seeds) and work for numpy or torch (``xp``);
 the RLS updates act on one seed's (N, N) float64 P in place (``ops`` from :mod:`.reservoir`).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
 import math
+from dataclasses import dataclass, replace
 
 MODELS = ("force", "rmhl", "supertrex")
 VARIANTS = ("scripts", "modified")
 
 # Shared constants (authors' scripts).
-ETA = 5e-4                # W2 learning rate (absent from the paper: replication)
-PHI_GAIN = 5.0            # Phi(e) = -5 sign(e) |e|^(1/4)
+ETA = 5e-4  # W2 learning rate (absent from the paper: replication)
+PHI_GAIN = 5.0  # Phi(e) = -5 sign(e) |e|^(1/4)
 PHI_EXP = 0.25
-EBAR_KEEP = 0.8           # ebar <- 0.8 ebar + 0.2 e
-PSI_INIT = 0.01           # exploration amplitude at steps 1-2
-GATE_SLOPE = 5e5          # G = 1/2 [1 - tanh(5e5 (|ebar| - theta))]
-GATE_SKIP = 1e-12         # below this G, the gated RLS does no work at all (motor.md, 'Cost, speed and configurations', technique 4)
-P0 = 0.1                  # P(0) = I/10 (FORCE regulariser 10)
-RLS_EVERY = 10            # RLS at 1-based steps t with t mod 10 == 0
+EBAR_KEEP = 0.8  # ebar <- 0.8 ebar + 0.2 e
+PSI_INIT = 0.01  # exploration amplitude at steps 1-2
+GATE_SLOPE = 5e5  # G = 1/2 [1 - tanh(5e5 (|ebar| - theta))]
+GATE_SKIP = (
+    1e-12  # below this G, the gated RLS does no work at all (motor.md, 'Cost, speed and configurations', technique 4)
+)
+P0 = 0.1  # P(0) = I/10 (FORCE regulariser 10)
+RLS_EVERY = 10  # RLS at 1-based steps t with t mod 10 == 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Options:
     * ``arm_cost``: Task-3 joint costs, ``'default'`` (0.1, 0.05, 0), ``'beta'`` (0.1, 0.01, 0),
       ``'none'`` or a 3-tuple.
     """
+
     variant: str = "scripts"
     eta: float | None = None
     psi_scale_task3: float | None = None
@@ -75,17 +79,25 @@ class Options:
             raise ValueError(f"variant must be one of {VARIANTS}")
         mod = self.variant == "modified"
         defaults = dict(
-            eta=ETA, psi_scale_task3=0.005, w2_comp="modified" if mod else "scripts",
-            theta_task2=1.5e-2 if mod else 1.5e-3, cost_highpass="total" if mod else "scripts",
-            test_cost_ref="track" if mod else "scripts", phi_task1="odd" if mod else "reward_half",
-            rls_target_task1="zbar" if mod else "z2", force_log_sparse=not mod)
+            eta=ETA,
+            psi_scale_task3=0.005,
+            w2_comp="modified" if mod else "scripts",
+            theta_task2=1.5e-2 if mod else 1.5e-3,
+            cost_highpass="total" if mod else "scripts",
+            test_cost_ref="track" if mod else "scripts",
+            phi_task1="odd" if mod else "reward_half",
+            rls_target_task1="zbar" if mod else "z2",
+            force_log_sparse=not mod,
+        )
         kw = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         out = replace(self, **kw)
-        for name, allowed in (("cost_highpass", ("scripts", "total")),
-                              ("test_cost_ref", ("scripts", "track")),
-                              ("phi_task1", ("reward_half", "odd")),
-                              ("rls_target_task1", ("z2", "zbar")),
-                              ("test_feedback", ("teacher", "closed_loop"))):
+        for name, allowed in (
+            ("cost_highpass", ("scripts", "total")),
+            ("test_cost_ref", ("scripts", "track")),
+            ("phi_task1", ("reward_half", "odd")),
+            ("rls_target_task1", ("z2", "zbar")),
+            ("test_feedback", ("teacher", "closed_loop")),
+        ):
             if getattr(out, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}")
         return out
@@ -94,16 +106,17 @@ class Options:
 @dataclass(frozen=True)
 class RuleParams:
     """Per-task, per-model constants (motor.md, 'Per-task hyperparameters'), resolved from :class:`Options`."""
+
     model: str
     eta: float
-    c_w2: float               # c_task, W2 step factor
-    a_z: float                # zbar <- (1 - a_z) zbar + a_z z2
-    theta: float              # gate threshold on ebar
-    kappa: float              # W1 transfer gain
-    psi_scale: float          # psi(ebar) = psi_scale (10 ebar)^psi_exp
+    c_w2: float  # c_task, W2 step factor
+    a_z: float  # zbar <- (1 - a_z) zbar + a_z z2
+    theta: float  # gate threshold on ebar
+    kappa: float  # W1 transfer gain
+    psi_scale: float  # psi(ebar) = psi_scale (10 ebar)^psi_exp
     psi_exp: float
-    phi_mode: str             # 'reward_half' | 'odd'
-    rls_target: str           # SUPERTREX RLS target s: 'z2' | 'zbar'
+    phi_mode: str  # 'reward_half' | 'odd'
+    rls_target: str  # SUPERTREX RLS target s: 'z2' | 'zbar'
     force_log_sparse: bool
 
     @property
@@ -123,13 +136,16 @@ def rule_params(family: int, n_segs: int, model: str, options: Options) -> RuleP
         raise ValueError("FORCE needs the target in output space: Task 1 only")
     o = options.resolved()
     if family == 1:
-        psi = (0.025, 0.25); theta, kappa, phi = 1.5e-3, 0.5, o.phi_task1
+        psi = (0.025, 0.25)
+        theta, kappa, phi = 1.5e-3, 0.5, o.phi_task1
         a_z, target, c_w2 = 0.2, o.rls_target_task1, 1.0
     elif family == 2:
-        psi = (0.01, 0.2); theta, kappa, phi = o.theta_task2, 0.5, "odd"
+        psi = (0.01, 0.2)
+        theta, kappa, phi = o.theta_task2, 0.5, "odd"
         a_z, target, c_w2 = (0.1 if model == "supertrex" else 0.2), "zbar", 1.0
     elif family == 3:
-        psi = (o.psi_scale_task3, 0.25); theta, kappa, phi = 1.5e-2, 0.9, "odd"
+        psi = (o.psi_scale_task3, 0.25)
+        theta, kappa, phi = 1.5e-2, 0.9, "odd"
         a_z, target, c_w2 = 0.2, "zbar", 0.5
     else:
         raise ValueError("family must be 1, 2 or 3")
@@ -139,8 +155,7 @@ def rule_params(family: int, n_segs: int, model: str, options: Options) -> RuleP
         c_w2 = {1: c_w2, 2: 0.1, 3: 0.5}[family] / n_segs
     elif o.w2_comp not in ("scripts", "modified"):
         raise ValueError("w2_comp must be 'scripts', 'modified' or a number")
-    return RuleParams(model, o.eta, c_w2, a_z, theta, kappa, psi[0], psi[1], phi, target,
-                      o.force_log_sparse)
+    return RuleParams(model, o.eta, c_w2, a_z, theta, kappa, psi[0], psi[1], phi, target, o.force_log_sparse)
 
 
 # --------------------------------------------------------------------------- scalar laws

@@ -12,10 +12,11 @@ Resuming: :meth:`MotorSim.state_dict` at a period boundary is a plain dict of nu
 ints; :meth:`MotorSim.load_state_dict` on a fresh simulator with the same configs continues
 bit-identically (J, Q, x0 and the noise are regenerated from the seeds).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class MotorConfig:
     (threshold: reconstruction). ``record_every``: traces kept every 10th step (motor.md, 'Cost, speed and
     configurations', technique 6).
     """
+
     task: str = "task1"
     model: str = "supertrex"
     seed: int = 5489
@@ -98,8 +100,9 @@ class MotorSim:
         self.rp = rule_params(self.task.family, self.task.n_segs, base.model, self.opts)
         self.S, self.d = base.S, self.task.d
         self.ops = ops = get_ops(backend, device)
-        self.res = make_reservoir(base.N, self.d, [c.seed for c in cfgs], self.j_seed, base.p,
-                                  base.g, base.tau, base.dt, base.noise)
+        self.res = make_reservoir(
+            base.N, self.d, [c.seed for c in cfgs], self.j_seed, base.p, base.g, base.tau, base.dt, base.noise
+        )
         self.J, self.Q = ops.sparse(self.res.J), ops.asarray(self.res.Q)
         f = butterfly(self.S, self.opts.normaliser)
         self.fx, self.fy, self.f_b = f[:, 0].tolist(), f[:, 1].tolist(), ops.asarray(f)
@@ -109,10 +112,8 @@ class MotorSim:
         self.lengths = np.array(self.task.lengths or (), dtype=np.float64)
         self.cost = np.array(self.task.cost or (0.0,) * self.d, dtype=np.float64)
         self.beta = display_beta(self.S)
-        self.da = np.array([np.broadcast_to(np.asarray(c.da_gain, float), (base.n_train,))
-                            for c in cfgs])
-        self.lesion = np.array([base.n_train if c.lesion_after is None else c.lesion_after
-                                for c in cfgs])
+        self.da = np.array([np.broadcast_to(np.asarray(c.da_gain, float), (base.n_train,)) for c in cfgs])
+        self.lesion = np.array([base.n_train if c.lesion_after is None else c.lesion_after for c in cfgs])
         self.bg_test = np.array([c.bg_on_test for c in cfgs])
         self.teacher_buf = self.task.family > 1 and self.opts.test_feedback == "teacher"
         # Task-3 cost reference (motor.md, 'Discrepancies and robustness fixes, as config options'): on the total z's
@@ -129,7 +130,7 @@ class MotorSim:
     def reset(self):
         ops, B, N, d, rp = self.ops, self.B, self.cfg.N, self.d, self.rp
         s = {"x": ops.asarray(self.res.x0)}
-        s["r"] = ops.xp.tanh(s["x"])                      # r(0) = tanh x(0), no noise
+        s["r"] = ops.xp.tanh(s["x"])  # r(0) = tanh x(0), no noise
         for k in ("u", "zbar", "zbar_tot"):
             s[k] = ops.zeros((B, d))
         for k in ("ebar", "edisp", "dev_sum"):
@@ -147,7 +148,7 @@ class MotorSim:
         self.blown = np.zeros(B, bool)
         self.blowup_step = np.full(B, -1)
         self.gate_open_step = np.full(B, -1)
-        self.rls_updates = np.zeros(B, dtype=np.int64)        # RLS blocks actually executed
+        self.rls_updates = np.zeros(B, dtype=np.int64)  # RLS blocks actually executed
         self.D_end_train = np.full(B, np.nan)
         self.w_last = np.zeros((B, 4))
         n_rec = self.cfg.n_steps // self.cfg.record_every
@@ -158,20 +159,30 @@ class MotorSim:
         """Plain dict of numpy arrays and ints (no pickled objects), taken at a period boundary."""
         out = {k: self.ops.to_numpy(v) for k, v in self.s.items()}
         if "P" in out and self.ops.name == "numpy":
-            symmetrize(out["P"])           # the compiled engine keeps P's upper triangle only
-        out.update(t=int(self.t), j_seed=self.j_seed, N=self.cfg.N, S=self.S,
-                   seeds=np.array([c.seed for c in self.cfgs]), blown=self.blown.copy(),
-                   blowup_step=self.blowup_step.copy(), gate_open_step=self.gate_open_step.copy(),
-                   rls_updates=self.rls_updates.copy(),
-                   D_end_train=self.D_end_train.copy(), w_last=self.w_last.copy(),
-                   j_fingerprint=np.array([self.res.J.data.sum(), self.res.J.nnz]))
+            symmetrize(out["P"])  # the compiled engine keeps P's upper triangle only
+        out.update(
+            t=int(self.t),
+            j_seed=self.j_seed,
+            N=self.cfg.N,
+            S=self.S,
+            seeds=np.array([c.seed for c in self.cfgs]),
+            blown=self.blown.copy(),
+            blowup_step=self.blowup_step.copy(),
+            gate_open_step=self.gate_open_step.copy(),
+            rls_updates=self.rls_updates.copy(),
+            D_end_train=self.D_end_train.copy(),
+            w_last=self.w_last.copy(),
+            j_fingerprint=np.array([self.res.J.data.sum(), self.res.J.nnz]),
+        )
         out.update({"trace_" + k: v.copy() for k, v in self.traces.items()})
         return out
 
     def load_state_dict(self, sd: dict):
-        if (int(sd["N"]), int(sd["S"]), int(sd["j_seed"])) != (self.cfg.N, self.S, self.j_seed) \
-                or list(sd["seeds"]) != [c.seed for c in self.cfgs] \
-                or not np.array_equal(sd["j_fingerprint"], [self.res.J.data.sum(), self.res.J.nnz]):
+        if (
+            (int(sd["N"]), int(sd["S"]), int(sd["j_seed"])) != (self.cfg.N, self.S, self.j_seed)
+            or list(sd["seeds"]) != [c.seed for c in self.cfgs]
+            or not np.array_equal(sd["j_fingerprint"], [self.res.J.data.sum(), self.res.J.nnz])
+        ):
             raise ValueError("state does not belong to this configuration")
         self.s = {k: self.ops.asarray(sd[k]) for k in self.s}
         self.t = int(sd["t"])
@@ -204,7 +215,7 @@ class MotorSim:
         the dopamine gain x BG mask and whether any member is not healthy. Test start (SUPERTREX): the standard
         test's BG lesion, W2 := 0 unless kept (BGON); returns None."""
         W, d = self.s["W"], self.d
-        W2 = W[:, W.shape[1] - d:]
+        W2 = W[:, W.shape[1] - d :]
         if p < self.cfg.n_train:
             bg = (p < self.lesion).astype(float)
             lesioned = np.nonzero(self.lesion == p)[0] if self.rp.uses_w2 else []
@@ -226,16 +237,22 @@ class MotorSim:
         out = []
         for b, c in enumerate(self.cfgs):
             ok = finished and not self.blown[b]
-            out.append({
-                "seed": c.seed, "j_seed": self.j_seed, "completed": bool(ok),
-                "deviation": float(dev[b]) if ok else math.nan,
-                "blowup_step": int(self.blowup_step[b]), "gate_open_step": int(self.gate_open_step[b]),
-                "rls_updates": int(self.rls_updates[b]),
-                "joint_path": jpath[b] if ok else np.full_like(jpath[b], math.nan),
-                "D_end_train": float(self.D_end_train[b]), "record_every": self.cfg.record_every,
-                "steps": np.arange(1, len(self.traces["D"][b]) + 1) * self.cfg.record_every,
-                "traces": {k: v[b] for k, v in self.traces.items()},
-            })
+            out.append(
+                {
+                    "seed": c.seed,
+                    "j_seed": self.j_seed,
+                    "completed": bool(ok),
+                    "deviation": float(dev[b]) if ok else math.nan,
+                    "blowup_step": int(self.blowup_step[b]),
+                    "gate_open_step": int(self.gate_open_step[b]),
+                    "rls_updates": int(self.rls_updates[b]),
+                    "joint_path": jpath[b] if ok else np.full_like(jpath[b], math.nan),
+                    "D_end_train": float(self.D_end_train[b]),
+                    "record_every": self.cfg.record_every,
+                    "steps": np.arange(1, len(self.traces["D"][b]) + 1) * self.cfg.record_every,
+                    "traces": {k: v[b] for k, v in self.traces.items()},
+                }
+            )
         return out
 
 

@@ -7,10 +7,11 @@ Task names (motor.md, 'Per-task hyperparameters' to 'Tasks and protocol'): ``tas
 ``task2`` 2-joint arm (d=2), ``task2_3seg`` the 3-segment variant 2' (Task-2 constants, Task-3 arm, no cost), ``task3``
 3-joint arm with joint-specific movement cost (d=3).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,8 +31,7 @@ ARM_COSTS = {"default": (0.1, 0.05, 0.0), "beta": (0.1, 0.01, 0.0), "none": (0.0
 def butterfly_radius(phi):
     """rho(phi) of the "butterfly" polar curve (authors' scripts; not Fay's butterfly)."""
     s, c = np.sin, np.cos
-    return (9 - s(phi) + 2 * s(3 * phi) + 2 * s(5 * phi) - s(7 * phi)
-            + 3 * c(2 * phi) - 2 * c(4 * phi))
+    return 9 - s(phi) + 2 * s(3 * phi) + 2 * s(5 * phi) - s(7 * phi) + 3 * c(2 * phi) - 2 * c(4 * phi)
 
 
 def butterfly(S: int, normaliser: float = NORMALISER) -> np.ndarray:
@@ -49,11 +49,12 @@ def true_max_radius(n: int = 2_000_001) -> float:
 @dataclass(frozen=True)
 class Task:
     """Plant h, output dimension d and movement cost of one task."""
+
     name: str
-    family: int                       # 1, 2 or 3: selects the rule constants (2' uses family 2)
+    family: int  # 1, 2 or 3: selects the rule constants (2' uses family 2)
     d: int
-    lengths: tuple | None = None      # arm segment lengths; None = identity plant (Task 1)
-    cost: tuple | None = None         # joint cost c_k (Task 3 only)
+    lengths: tuple | None = None  # arm segment lengths; None = identity plant (Task 1)
+    cost: tuple | None = None  # joint cost c_k (Task 3 only)
 
     @property
     def n_segs(self) -> int:
@@ -140,7 +141,8 @@ def summarize(deviations, completed=None) -> dict:
     ok = np.isfinite(dev) if completed is None else np.asarray(completed, bool) & np.isfinite(dev)
     d = dev[ok]
     return {
-        "n": int(dev.size), "n_completed": int(ok.sum()),
+        "n": int(dev.size),
+        "n_completed": int(ok.sum()),
         "mean": float(d.mean()) if d.size else math.nan,
         "sd": float(d.std(ddof=1)) if d.size > 1 else math.nan,
         "median": float(np.median(d)) if d.size else math.nan,
@@ -148,8 +150,9 @@ def summarize(deviations, completed=None) -> dict:
     }
 
 
-def rest_posture_deviation(task: Task, S: int, n_train: int = 10, n_test: int = 5,
-                           normaliser: float = NORMALISER) -> float:
+def rest_posture_deviation(
+    task: Task, S: int, n_train: int = 10, n_test: int = 5, normaliser: float = NORMALISER
+) -> float:
     """Deviation of a run whose output is z = 0 throughout (the DA(0) regression value; motor.md, 'Parkinson's disease
     and automaticity protocol').
 
@@ -161,7 +164,7 @@ def rest_posture_deviation(task: Task, S: int, n_train: int = 10, n_test: int = 
     e_period = (hx[0] - f[:, 0]) ** 2 + (hy[0] - f[:, 1]) ** 2
     e = np.tile(e_period, n_train + n_test)
     D = distance_trace(e, display_beta(S))
-    return deviation(D[n_train * S:])
+    return deviation(D[n_train * S :])
 
 
 def sqrt_gram_norm(G: np.ndarray) -> np.ndarray:

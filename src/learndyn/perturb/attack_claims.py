@@ -22,8 +22,16 @@ from learndyn.claims import claim, fmt
 
 STUDY = "perturb"
 F1, F2 = "figures/perturb/dynamics.png", "figures/perturb/breakpoints.png"
-CRITERIA = {"r1_kind": "linf_pgd", "r1_ratio": 2.0, "r6_max_epochs": 1.0, "r6_early_epochs": 2.0,
-            "r6_fraction": 0.5, "r6_series_a": "density_fixed", "r6_series_b": "success", "r6_kind_b": "linf_pgd"}
+CRITERIA = {
+    "r1_kind": "linf_pgd",
+    "r1_ratio": 2.0,
+    "r6_max_epochs": 1.0,
+    "r6_early_epochs": 2.0,
+    "r6_fraction": 0.5,
+    "r6_series_a": "density_fixed",
+    "r6_series_b": "success",
+    "r6_kind_b": "linf_pgd",
+}
 END0 = 1.0 + 1e-9  # epoch_float of the end of epoch 0 (with rounding)
 
 
@@ -42,18 +50,29 @@ def fixed_eps_row(summ: pd.DataFrame, crit: dict) -> dict:
             diffs.append(end["success_rate"] - s0["success_rate"].iloc[0])
         else:
             undefined.append(run)
-        notes.append(f"{run}: {int(s0['n_kept'].sum())}/{int(s0['n_correct'].sum())} at step 0 -> "
-                     f"{int(end['n_kept'])}/{int(end['n_correct'])} at step {int(end['step'])}")
+        notes.append(
+            f"{run}: {int(s0['n_kept'].sum())}/{int(s0['n_correct'].sum())} at step 0 -> "
+            f"{int(end['n_kept'])}/{int(end['n_correct'])} at step {int(end['step'])}"
+        )
     return claim(
-        STUDY, "R1-success-fixed-eps", f"fixed-eps success ({crit['r1_kind']}, among the images correctly "
-        "classified at that checkpoint) at step 0 <= at the end of epoch 0", "success(end of epoch 0) - success(step 0)",
-        threshold=0.0, direction=">=", aggregate="all", unit="run", values=diffs,
+        STUDY,
+        "R1-success-fixed-eps",
+        f"fixed-eps success ({crit['r1_kind']}, among the images correctly "
+        "classified at that checkpoint) at step 0 <= at the end of epoch 0",
+        "success(end of epoch 0) - success(step 0)",
+        threshold=0.0,
+        direction=">=",
+        aggregate="all",
+        unit="run",
+        values=diffs,
         reading="weak reading (adversarial.md, 'Figures and tables'): at chance accuracy the few images correct at "
-                "step 0 sit at tiny "
+        "step 0 sit at tiny "
         "margins; every run must satisfy it; runs with no correct image at step 0 are undefined (listed)",
         not_run="" if len(fixed) else f"no {crit['r1_kind']} attack in perturb.attack.attacks",
-        detail="; ".join(notes) + (f" | undefined (no correct image at step 0): {', '.join(undefined)}"
-                                   if undefined else ""), figure=F1)
+        detail="; ".join(notes)
+        + (f" | undefined (no correct image at step 0): {', '.join(undefined)}" if undefined else ""),
+        figure=F1,
+    )
 
 
 def _distance(g: pd.DataFrame) -> pd.Series:
@@ -77,37 +96,64 @@ def boundary_rows(bnd: pd.DataFrame, crit: dict) -> list[dict]:
         norm, kind = a["norm"].iloc[0], a["kind"].iloc[0]
         x_norm, nn = float(a["x_norm"].iloc[0]), float(a["nn_other"].iloc[0])
         med = {k: float(np.nanmedian(u[k].replace(np.inf, np.nan))) for k in ("step 0", "end of epoch 0", "final")}
-        scale = "; ".join(f"{k}: median {v:.3g} = {v / x_norm:.3g} median||x|| = {v / nn:.3g} nn_other"
-                          for k, v in med.items())
+        scale = "; ".join(
+            f"{k}: median {v:.3g} = {v / x_norm:.3g} median||x|| = {v / nn:.3g} nn_other" for k, v in med.items()
+        )
         dropped = "; ".join(f"{c} at {k} ({r})" for (k, r), c in sorted(reasons.items())) or "none"
-        common = (f"unit: image x run ({u['run'].nunique()} runs x {a['image'].nunique()} images); distances in "
-                  f"{norm} ({kind}, own prediction): {scale}; median||x||_{norm[1:]} = {x_norm:.4g}, nn_other "
-                  f"(median distance to the nearest training image of another class) = {nn:.4g}; without a distance "
-                  f"(NaN, dropped from the ratio; 'flat' counts as inf): {dropped}")
+        common = (
+            f"unit: image x run ({u['run'].nunique()} runs x {a['image'].nunique()} images); distances in "
+            f"{norm} ({kind}, own prediction): {scale}; median||x||_{norm[1:]} = {x_norm:.4g}, nn_other "
+            f"(median distance to the nearest training image of another class) = {nn:.4g}; without a distance "
+            f"(NaN, dropped from the ratio; 'flat' counts as inf): {dropped}"
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = {"epoch0": u["step 0"] / u["end of epoch 0"], "final": u["step 0"] / u["final"],
-                      "late": u["final"] / u["end of epoch 0"]}
+            ratios = {
+                "epoch0": u["step 0"] / u["end of epoch 0"],
+                "final": u["step 0"] / u["final"],
+                "late": u["final"] / u["end of epoch 0"],
+            }
         for key, ref in (("epoch0", "the end of epoch 0"), ("final", "the final checkpoint")):
             r = ratios[key]
             per_model = r.groupby(u["model"]).median()
-            rows.append(claim(
-                STUDY, f"R1-dmin-{attack}-init-vs-{key}", f"adversarial examples are absent at init: the distance to "
-                f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x "
-                f"its value at {ref}",
-                f"d_boundary(step 0) / d_boundary({ref})", threshold=crit["r1_ratio"], direction=">=",
-                aggregate="median", unit="image x run", values=r.to_numpy(float),
-                reading="'not present at init' read as: the boundary is much farther from the data at step 0 than "
-                f"later (at least {crit['r1_ratio']:g}x, perturb.claims.r1_ratio); median over images x runs "
-                "(all models, seeds) with its order-statistics interval; docs/perturb_r1.md",
-                detail=f"per model median ratio {fmt(per_model.to_numpy())} for {', '.join(per_model.index)} | "
-                + common, figure=F1))
+            rows.append(
+                claim(
+                    STUDY,
+                    f"R1-dmin-{attack}-init-vs-{key}",
+                    f"adversarial examples are absent at init: the distance to "
+                    f"the nearest decision boundary ({norm}) at step 0 is at least {crit['r1_ratio']:g}x "
+                    f"its value at {ref}",
+                    f"d_boundary(step 0) / d_boundary({ref})",
+                    threshold=crit["r1_ratio"],
+                    direction=">=",
+                    aggregate="median",
+                    unit="image x run",
+                    values=r.to_numpy(float),
+                    reading="'not present at init' read as: the boundary is much farther from the data at step 0 than "
+                    f"later (at least {crit['r1_ratio']:g}x, perturb.claims.r1_ratio); median over images x runs "
+                    "(all models, seeds) with its order-statistics interval; docs/perturb_r1.md",
+                    detail=f"per model median ratio {fmt(per_model.to_numpy())} for {', '.join(per_model.index)} | "
+                    + common,
+                    figure=F1,
+                )
+            )
         r = ratios["late"]
-        rows.append(claim(
-            STUDY, f"R1-dmin-{attack}-late", f"the distance to the boundary ({norm}) does not grow after epoch 0: "
-            "final <= end of epoch 0", "d_boundary(final) / d_boundary(end of epoch 0)", threshold=1.0, direction="<=",
-            aggregate="median", unit="image x run", values=r.to_numpy(float),
-            reading="spec R1 '||delta_min|| non-increasing after the first few hundred steps', read on the "
-            "end-of-epoch-0 and final checkpoints; median over images x runs", detail=common, figure=F1))
+        rows.append(
+            claim(
+                STUDY,
+                f"R1-dmin-{attack}-late",
+                f"the distance to the boundary ({norm}) does not grow after epoch 0: final <= end of epoch 0",
+                "d_boundary(final) / d_boundary(end of epoch 0)",
+                threshold=1.0,
+                direction="<=",
+                aggregate="median",
+                unit="image x run",
+                values=r.to_numpy(float),
+                reading="spec R1 '||delta_min|| non-increasing after the first few hundred steps', read on the "
+                "end-of-epoch-0 and final checkpoints; median over images x runs",
+                detail=common,
+                figure=F1,
+            )
+        )
     return rows
 
 
@@ -115,37 +161,68 @@ def _tau_rows(g: pd.DataFrame, tag: str, what: str, crit: dict) -> list[dict]:
     acc = g["accepted"].to_numpy(bool)
     tau = np.where(acc, g["tau_epoch"].to_numpy(float), np.inf)
     unit = "run" if g.groupby("run")["attack"].nunique().max() == 1 else "run x attack"
-    per = "; ".join(f"{r.run} {r.attack}: " + (f"tau epoch {r.tau_epoch:.3g} [{r.ci_low_epoch:.3g}, {r.ci_high_epoch:.3g}]"
-                                               if r.accepted else f"no accepted hinge (BIC gain {r.bic_gain:.3g})")
-                    for r in g.itertuples())
+    per = "; ".join(
+        f"{r.run} {r.attack}: "
+        + (
+            f"tau epoch {r.tau_epoch:.3g} [{r.ci_low_epoch:.3g}, {r.ci_high_epoch:.3g}]"
+            if r.accepted
+            else f"no accepted hinge (BIC gain {r.bic_gain:.3g})"
+        )
+        for r in g.itertuples()
+    )
     n_acc = int(acc.sum())
     early = crit["r6_early_epochs"]
     in0 = int((acc & (g["tau_epoch"].to_numpy(float) <= crit["r6_max_epochs"] + 1e-9)).sum())
-    detail = (f"{n_acc}/{len(g)} hinges accepted by BIC ({len(g) - n_acc} without a change point counted as "
-              f"tau = inf); {in0}/{len(g)} with tau in epoch 0; per unit, tau with its bootstrap 95% CI over images: "
-              + per)
-    label = ("reconstruction (adversarial.md, 'Breakpoint analysis (C1)'): hinge s = a + b u + c (u - tau)+ over u = "
-             "log(1 + step), BIC vs a line")
+    detail = (
+        f"{n_acc}/{len(g)} hinges accepted by BIC ({len(g) - n_acc} without a change point counted as "
+        f"tau = inf); {in0}/{len(g)} with tau in epoch 0; per unit, tau with its bootstrap 95% CI over images: " + per
+    )
+    label = (
+        "reconstruction (adversarial.md, 'Breakpoint analysis (C1)'): hinge s = a + b u + c (u - tau)+ over u = "
+        "log(1 + step), BIC vs a line"
+    )
     return [
-        claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first "
-              f"{crit['r6_max_epochs']:g} epoch(s) (median over runs)", "tau (epochs)",
-              threshold=crit["r6_max_epochs"], direction="<=", aggregate="median", unit=unit, values=tau,
-              reading=f"{label}; the median tau over runs with its order-statistics interval; a run whose BIC does "
-              "not accept a hinge counts as tau = inf (no change point within training), not dropped",
-              detail=detail, figure=F2),
-        claim(STUDY, f"R6-{tag}-early", f"the change point tau of {what} lies in epoch 0 or 1 for most runs",
-              f"fraction of runs with an accepted tau <= {early:g} epochs", threshold=crit["r6_fraction"],
-              direction=">", aggregate="fraction", unit=unit,
-              values=(acc & (g["tau_epoch"].to_numpy(float) <= early + 1e-9)).astype(float),
-              reading=f"{label}; 'typically within the first epochs' read as: more than "
-              f"{crit['r6_fraction']:g} of the runs (Clopper-Pearson interval); runs without an accepted hinge count "
-              "as outside", detail=detail, figure=F2)]
+        claim(
+            STUDY,
+            f"R6-{tag}",
+            f"the change point tau of {what} falls within the first "
+            f"{crit['r6_max_epochs']:g} epoch(s) (median over runs)",
+            "tau (epochs)",
+            threshold=crit["r6_max_epochs"],
+            direction="<=",
+            aggregate="median",
+            unit=unit,
+            values=tau,
+            reading=f"{label}; the median tau over runs with its order-statistics interval; a run whose BIC does "
+            "not accept a hinge counts as tau = inf (no change point within training), not dropped",
+            detail=detail,
+            figure=F2,
+        ),
+        claim(
+            STUDY,
+            f"R6-{tag}-early",
+            f"the change point tau of {what} lies in epoch 0 or 1 for most runs",
+            f"fraction of runs with an accepted tau <= {early:g} epochs",
+            threshold=crit["r6_fraction"],
+            direction=">",
+            aggregate="fraction",
+            unit=unit,
+            values=(acc & (g["tau_epoch"].to_numpy(float) <= early + 1e-9)).astype(float),
+            reading=f"{label}; 'typically within the first epochs' read as: more than "
+            f"{crit['r6_fraction']:g} of the runs (Clopper-Pearson interval); runs without an accepted hinge count "
+            "as outside",
+            detail=detail,
+            figure=F2,
+        ),
+    ]
 
 
 def changepoint_rows(cps: pd.DataFrame, crit: dict) -> list[dict]:
     rows = []
-    picks = [("A", "A", crit["r6_series_a"], None, f"Reading A ({crit['r6_series_a']})"),
-             ("B", "B", crit["r6_series_b"], crit["r6_kind_b"], f"Reading B ({crit['r6_series_b']}, {crit['r6_kind_b']})")]
+    picks = [
+        ("A", "A", crit["r6_series_a"], None, f"Reading A ({crit['r6_series_a']})"),
+        ("B", "B", crit["r6_series_b"], crit["r6_kind_b"], f"Reading B ({crit['r6_series_b']}, {crit['r6_kind_b']})"),
+    ]
     for attack in sorted(cps.loc[cps["series"] == "dmin", "attack"].unique()):
         picks.append((f"B-dmin-{attack}", "B", "dmin", None, f"Reading B (distance to the boundary, {attack})"))
     for tag, reading, series, kind, what in picks:
@@ -157,11 +234,20 @@ def changepoint_rows(cps: pd.DataFrame, crit: dict) -> list[dict]:
         if len(g):
             rows += _tau_rows(g, tag, what, crit)
         else:
-            rows.append(claim(STUDY, f"R6-{tag}", f"the change point tau of {what} falls within the first epoch(s)",
-                              "tau (epochs)", threshold=crit["r6_max_epochs"], direction="<=", aggregate="median",
-                              reading="reconstruction (adversarial.md, 'Breakpoint analysis "
-                                      "(C1)')", not_run=f"no {what} series in this config",
-                              figure=F2))
+            rows.append(
+                claim(
+                    STUDY,
+                    f"R6-{tag}",
+                    f"the change point tau of {what} falls within the first epoch(s)",
+                    "tau (epochs)",
+                    threshold=crit["r6_max_epochs"],
+                    direction="<=",
+                    aggregate="median",
+                    reading="reconstruction (adversarial.md, 'Breakpoint analysis (C1)')",
+                    not_run=f"no {what} series in this config",
+                    figure=F2,
+                )
+            )
     return rows
 
 
@@ -176,10 +262,20 @@ def claims_rows(tables: dict[str, pd.DataFrame], criteria=None) -> list[dict]:
     if bnd is not None and len(bnd):
         rows += boundary_rows(bnd, crit)
     else:
-        rows.append(claim(STUDY, "R1-dmin", "adversarial examples are absent at init (distance to the boundary)",
-                          "d_boundary(step 0) / d_boundary(end of epoch 0)", threshold=crit["r1_ratio"],
-                          direction=">=", aggregate="median", reading="docs/perturb_r1.md",
-                          not_run="no minimal-norm attack in perturb.attack.boundary", figure=F1))
+        rows.append(
+            claim(
+                STUDY,
+                "R1-dmin",
+                "adversarial examples are absent at init (distance to the boundary)",
+                "d_boundary(step 0) / d_boundary(end of epoch 0)",
+                threshold=crit["r1_ratio"],
+                direction=">=",
+                aggregate="median",
+                reading="docs/perturb_r1.md",
+                not_run="no minimal-norm attack in perturb.attack.boundary",
+                figure=F1,
+            )
+        )
     cps = tables.get("changepoints")
     if cps is not None and len(cps):
         rows += changepoint_rows(cps, crit)

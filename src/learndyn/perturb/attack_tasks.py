@@ -30,39 +30,101 @@ from learndyn.job import Job
 
 STUDY = "perturb"
 SALIENCY = "saliency"
-SUMMARY = Table("perturb.attack_summary", (
-    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
-    ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()), ("kind", pa.string()),
-    ("eps", pa.float64()), ("n_images", pa.int64()), ("n_correct", pa.int64()), ("n_kept", pa.int64()),
-    ("success_rate", pa.float64()), ("l2_mean", pa.float64()), ("l2_median", pa.float64()),
-    ("linf_mean", pa.float64()), ("seconds", pa.float64()),
-))
-BREAKPOINTS = Table("perturb.breakpoints", (
-    ("run", pa.string()), ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()),
-    ("kind", pa.string()), ("image", pa.int64()), ("correct", pa.bool_()), ("success", pa.bool_()),
-    ("kept", pa.bool_()), ("method", pa.string()), ("delta_l2", pa.float64()), ("n_bp", pa.float64()),
-    ("t1", pa.float64()), ("t1_l2", pa.float64()), ("t_cross", pa.float64()), ("same_region", pa.bool_()),
-    ("density", pa.float64()), ("density_fixed", pa.float64()), ("density_random", pa.float64()),
-    ("probe_l2", pa.float64()), ("maxlog", pa.float64()), ("hff", pa.float64()), ("hoyer", pa.float64()),
-    ("label", pa.string()),
-))
-CHANGEPOINTS = Table("perturb.changepoints", (
-    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
-    ("reading", pa.string()), ("series", pa.string()), ("attack", pa.string()), ("kind", pa.string()),
-    ("tau_step", pa.float64()), ("tau_epoch", pa.float64()), ("ci_low_step", pa.float64()),
-    ("ci_high_step", pa.float64()), ("ci_low_epoch", pa.float64()), ("ci_high_epoch", pa.float64()),
-    ("bic_gain", pa.float64()), ("accepted", pa.bool_()), ("gamma", pa.float64()), ("n_levels", pa.int64()),
-    ("n_images", pa.int64()), ("label", pa.string()),
-))
+SUMMARY = Table(
+    "perturb.attack_summary",
+    (
+        ("run", pa.string()),
+        ("dataset", pa.string()),
+        ("model", pa.string()),
+        ("seed", pa.int64()),
+        ("step", pa.int64()),
+        ("epoch_float", pa.float64()),
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("eps", pa.float64()),
+        ("n_images", pa.int64()),
+        ("n_correct", pa.int64()),
+        ("n_kept", pa.int64()),
+        ("success_rate", pa.float64()),
+        ("l2_mean", pa.float64()),
+        ("l2_median", pa.float64()),
+        ("linf_mean", pa.float64()),
+        ("seconds", pa.float64()),
+    ),
+)
+BREAKPOINTS = Table(
+    "perturb.breakpoints",
+    (
+        ("run", pa.string()),
+        ("step", pa.int64()),
+        ("epoch_float", pa.float64()),
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("image", pa.int64()),
+        ("correct", pa.bool_()),
+        ("success", pa.bool_()),
+        ("kept", pa.bool_()),
+        ("method", pa.string()),
+        ("delta_l2", pa.float64()),
+        ("n_bp", pa.float64()),
+        ("t1", pa.float64()),
+        ("t1_l2", pa.float64()),
+        ("t_cross", pa.float64()),
+        ("same_region", pa.bool_()),
+        ("density", pa.float64()),
+        ("density_fixed", pa.float64()),
+        ("density_random", pa.float64()),
+        ("probe_l2", pa.float64()),
+        ("maxlog", pa.float64()),
+        ("hff", pa.float64()),
+        ("hoyer", pa.float64()),
+        ("label", pa.string()),
+    ),
+)
+CHANGEPOINTS = Table(
+    "perturb.changepoints",
+    (
+        ("run", pa.string()),
+        ("dataset", pa.string()),
+        ("model", pa.string()),
+        ("seed", pa.int64()),
+        ("reading", pa.string()),
+        ("series", pa.string()),
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("tau_step", pa.float64()),
+        ("tau_epoch", pa.float64()),
+        ("ci_low_step", pa.float64()),
+        ("ci_high_step", pa.float64()),
+        ("ci_low_epoch", pa.float64()),
+        ("ci_high_epoch", pa.float64()),
+        ("bic_gain", pa.float64()),
+        ("accepted", pa.bool_()),
+        ("gamma", pa.float64()),
+        ("n_levels", pa.int64()),
+        ("n_images", pa.int64()),
+        ("label", pa.string()),
+    ),
+)
 SERIES_A = ("density_fixed", "density", "t1_l2")  # Reading A series per checkpoint
 SERIES_B = ("success", "l2", "maxlog", "hff", "hoyer")  # Reading B dynamics series
 
 
 def perturbations_table(n_values: int) -> Table:
-    return Table("perturb.perturbations", (
-        ("step", pa.int64()), ("image", pa.int64()), ("attack", pa.string()), ("label", pa.int64()),
-        ("correct", pa.bool_()), ("success", pa.bool_()), ("l2", pa.float32()), ("linf", pa.float32()),
-        ("delta", pa.list_(pa.float32(), n_values))))
+    return Table(
+        "perturb.perturbations",
+        (
+            ("step", pa.int64()),
+            ("image", pa.int64()),
+            ("attack", pa.string()),
+            ("label", pa.int64()),
+            ("correct", pa.bool_()),
+            ("success", pa.bool_()),
+            ("l2", pa.float32()),
+            ("linf", pa.float32()),
+            ("delta", pa.list_(pa.float32(), n_values)),
+        ),
+    )
 
 
 def read_perturbations(path) -> pd.DataFrame:
@@ -72,11 +134,11 @@ def read_perturbations(path) -> pd.DataFrame:
 def attack_specs(attack_cfg: dict) -> dict[str, dict]:
     specs = attack_cfg.get("attacks")
     if not isinstance(specs, dict) or not specs:
-        raise ValueError("perturb.attack.attacks: expected a mapping name -> attack spec, got "
-                         f"{specs!r}")
+        raise ValueError(f"perturb.attack.attacks: expected a mapping name -> attack spec, got {specs!r}")
     if SALIENCY in specs:
         raise ValueError(f"perturb.attack.attacks: {SALIENCY!r} is reserved for the saliency rows")
     from learndyn.perturb.attacks import _check_spec
+
     for name, spec in specs.items():
         try:
             _check_spec(spec)
@@ -98,6 +160,7 @@ def _epoch_of(history: pd.DataFrame):
 
 def _run_of(job: Job) -> tuple[str, str, str, int]:
     from learndyn.perturb.runs import parse_run
+
     run = job.cfg["run"]
     dataset, model, seed = parse_run(run)
     return run, dataset, model, seed
@@ -125,8 +188,9 @@ def attack_checkpoints(job: Job) -> None:
     data = read_images(job.inputs["images"])
     n = int(acfg["n_images"])
     if n > len(data["y_train"]):
-        raise ValueError(f"perturb.attack.n_images = {n} but {job.inputs['images']} has only "
-                         f"{len(data['y_train'])} training images")
+        raise ValueError(
+            f"perturb.attack.n_images = {n} but {job.inputs['images']} has only {len(data['y_train'])} training images"
+        )
     x, y = data["x_train"][:n], data["y_train"][:n]  # first n in file order, never shuffled (adversarial.md, 'Attacks')
     bounds = data_bounds(data["x_train"])
     pre = acfg.get("preprocessing")
@@ -135,47 +199,84 @@ def attack_checkpoints(job: Job) -> None:
     epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
     attack_seed = int(acfg.get("seed", 0)) + seed
     nb = int(acfg.get("boundary_images", n))  # the boundary attack is as costly as both PGDs: thinned (R1 units)
-    scales = {nm: data_scales(data["x_train"], data["y_train"], nb, nm) for nm in
-              sorted({NORM_OF_KIND[s["kind"]] for s in bspecs.values()})}
-    job.log(f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, boundary {list(bspecs)} "
-            f"on the first {nb}, "
-            f"bounds {bounds}, data scales {scales}")
+    scales = {
+        nm: data_scales(data["x_train"], data["y_train"], nb, nm)
+        for nm in sorted({NORM_OF_KIND[s["kind"]] for s in bspecs.values()})
+    }
+    job.log(
+        f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, boundary {list(bspecs)} "
+        f"on the first {nb}, "
+        f"bounds {bounds}, data scales {scales}"
+    )
     rows, summary, bound, t_start = [], [], [], time.monotonic()
     for k, step in enumerate(steps):
         model = load_model(run_dir, step)
         for name, spec in specs.items():
             t0 = time.monotonic()
             r = attack(model, x, y, spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
-            rows.append(pd.DataFrame({"step": step, "image": np.arange(n), "attack": name, "label": y,
-                                      "correct": r.correct, "success": r.success, "l2": r.l2, "linf": r.linf,
-                                      "delta": list(r.delta.reshape(n, -1))}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "step": step,
+                        "image": np.arange(n),
+                        "attack": name,
+                        "label": y,
+                        "correct": r.correct,
+                        "success": r.success,
+                        "l2": r.l2,
+                        "linf": r.linf,
+                        "delta": list(r.delta.reshape(n, -1)),
+                    }
+                )
+            )
             kept = r.kept
-            summary.append({"attack": name, "kind": spec["kind"], "eps": float(spec.get("eps", math.nan)),
-                            "n_correct": int(r.correct.sum()), "n_kept": int(kept.sum()),
-                            "success_rate": kept.sum() / r.correct.sum() if r.correct.any() else math.nan,
-                            "l2_mean": float(r.l2[kept].mean()) if kept.any() else math.nan,
-                            "l2_median": float(np.median(r.l2[kept])) if kept.any() else math.nan,
-                            "linf_mean": float(r.linf[kept].mean()) if kept.any() else math.nan,
-                            "step": step, "seconds": time.monotonic() - t0})
+            summary.append(
+                {
+                    "attack": name,
+                    "kind": spec["kind"],
+                    "eps": float(spec.get("eps", math.nan)),
+                    "n_correct": int(r.correct.sum()),
+                    "n_kept": int(kept.sum()),
+                    "success_rate": kept.sum() / r.correct.sum() if r.correct.any() else math.nan,
+                    "l2_mean": float(r.l2[kept].mean()) if kept.any() else math.nan,
+                    "l2_median": float(np.median(r.l2[kept])) if kept.any() else math.nan,
+                    "linf_mean": float(r.linf[kept].mean()) if kept.any() else math.nan,
+                    "step": step,
+                    "seconds": time.monotonic() - t0,
+                }
+            )
         for name, spec in bspecs.items():  # distance to the boundary from the model's own prediction (R1)
             b = boundary_distance(model, x[:nb], spec, bounds=bounds, preprocessing=pre, seed=attack_seed)
-            bound.append(boundary_frame(b, step=step, labels=y[:nb], attack=name, kind=spec["kind"],
-                                        scales=scales[b["norm"]]))
+            bound.append(
+                boundary_frame(b, step=step, labels=y[:nb], attack=name, kind=spec["kind"], scales=scales[b["norm"]])
+            )
         g = saliency(model, x, preprocessing=pre)
         correct = r.correct  # saliency rows: success = correct, so 'kept' selects correct images
         flat = g.reshape(n, -1)
-        rows.append(pd.DataFrame({"step": step, "image": np.arange(n), "attack": SALIENCY, "label": y,
-                                  "correct": correct, "success": correct,
-                                  "l2": np.linalg.norm(flat, axis=1).astype(np.float32),
-                                  "linf": np.abs(flat).max(axis=1).astype(np.float32), "delta": list(flat)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "step": step,
+                    "image": np.arange(n),
+                    "attack": SALIENCY,
+                    "label": y,
+                    "correct": correct,
+                    "success": correct,
+                    "l2": np.linalg.norm(flat, axis=1).astype(np.float32),
+                    "linf": np.abs(flat).max(axis=1).astype(np.float32),
+                    "delta": list(flat),
+                }
+            )
+        )
         done = time.monotonic() - t_start
-        last = {s["attack"]: s for s in summary[-len(specs):]}
-        job.log(f"  step {step:>6} ({k + 1}/{len(steps)}): " + ", ".join(
-            f"{a} kept {s['n_kept']}/{s['n_correct']}" for a, s in last.items())
-            + f"; {done:.0f}s, ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s")
+        last = {s["attack"]: s for s in summary[-len(specs) :]}
+        job.log(
+            f"  step {step:>6} ({k + 1}/{len(steps)}): "
+            + ", ".join(f"{a} kept {s['n_kept']}/{s['n_correct']}" for a, s in last.items())
+            + f"; {done:.0f}s, ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s"
+        )
     table = perturbations_table(int(np.prod(x.shape[1:])))
-    prov = job.provenance(seed=attack_seed, bounds=list(bounds), n_images=n,
-                          library="foolbox " + _foolbox_version())
+    prov = job.provenance(seed=attack_seed, bounds=list(bounds), n_images=n, library="foolbox " + _foolbox_version())
     write_table(pd.concat(rows, ignore_index=True), job.output("perturbations"), table, prov)
     s = pd.DataFrame(summary)
     s.insert(0, "run", run), s.insert(1, "dataset", dataset), s.insert(2, "model", model_id)
@@ -189,11 +290,13 @@ def attack_checkpoints(job: Job) -> None:
 
 def _foolbox_version() -> str:
     from importlib import metadata
+
     return metadata.version("foolbox")
 
 
 def _n_nonlinear(model) -> int:
     from torch import nn
+
     return sum(isinstance(m, (nn.ReLU, nn.MaxPool2d)) for m in model.modules())
 
 
@@ -229,8 +332,11 @@ def analyse_breakpoints(job: Job) -> None:
     frames, t_start = [], time.monotonic()
     for k, step in enumerate(steps):
         model = load_model(run_dir, int(step))
-        m = method if method != "auto" else (
-            "exact" if _n_nonlinear(model) <= int(bcfg.get("max_exact_layers", 2)) else "sampled")  # adversarial.md, 'Configurations'
+        m = (
+            method
+            if method != "auto"
+            else ("exact" if _n_nonlinear(model) <= int(bcfg.get("max_exact_layers", 2)) else "sampled")
+        )  # adversarial.md, 'Configurations'
         for a in attacks:
             p = pert[(pert["step"] == step) & (pert["attack"] == a)].sort_values("image")
             last = pert[(pert["step"] == steps[-1]) & (pert["attack"] == a)].sort_values("image")
@@ -244,26 +350,55 @@ def analyse_breakpoints(job: Job) -> None:
             probe = np.where(nd > 0, nd, nf)
             with np.errstate(invalid="ignore", divide="ignore"):
                 fixed *= np.where(nf > 0, probe / nf, 0.0)[:, None, None, None]
-            out = line_summary(model, x_all, delta, p["label"].to_numpy(), method=m, n_samples=n_samples,
-                               fixed=fixed, n_random=n_random, seed=int(bcfg.get("seed", 0)) + seed)
-            met = spectral_metrics(delta.astype(np.float32), r0=scfg.get("r0"),
-                                   channel_mode=scfg.get("channel_mode", "gray"))
+            out = line_summary(
+                model,
+                x_all,
+                delta,
+                p["label"].to_numpy(),
+                method=m,
+                n_samples=n_samples,
+                fixed=fixed,
+                n_random=n_random,
+                seed=int(bcfg.get("seed", 0)) + seed,
+            )
+            met = spectral_metrics(
+                delta.astype(np.float32), r0=scfg.get("r0"), channel_mode=scfg.get("channel_mode", "gray")
+            )
             kept = (p["correct"] & p["success"]).to_numpy()
-            out = out.assign(run=run, step=int(step), epoch_float=float(epoch(step)), attack=a, kind=kinds.get(a, ""),
-                             correct=p["correct"].to_numpy(), success=p["success"].to_numpy(), kept=kept,
-                             method=m, probe_l2=probe, label=READING_A,
-                             maxlog=np.where(kept, met["maxlog"], np.nan), hff=np.where(kept, met["hff"], np.nan),
-                             hoyer=np.where(kept, met["hoyer"], np.nan))
+            out = out.assign(
+                run=run,
+                step=int(step),
+                epoch_float=float(epoch(step)),
+                attack=a,
+                kind=kinds.get(a, ""),
+                correct=p["correct"].to_numpy(),
+                success=p["success"].to_numpy(),
+                kept=kept,
+                method=m,
+                probe_l2=probe,
+                label=READING_A,
+                maxlog=np.where(kept, met["maxlog"], np.nan),
+                hff=np.where(kept, met["hff"], np.nan),
+                hoyer=np.where(kept, met["hoyer"], np.nan),
+            )
             frames.append(out)
         done = time.monotonic() - t_start
         if m == "sampled" and frames[-1]["n_bp"].max() > 0.5 * (n_samples - 1):
-            job.log(f"  WARNING step {step}: sampled breakpoints change in over half of the {n_samples - 1} "
-                    "intervals: the count is a loose lower bound (raise perturb.breakpoints.n_samples)")
-        job.log(f"  step {step:>6} ({k + 1}/{len(steps)}) [{m}]: {done:.0f}s, "
-                f"ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s")
+            job.log(
+                f"  WARNING step {step}: sampled breakpoints change in over half of the {n_samples - 1} "
+                "intervals: the count is a loose lower bound (raise perturb.breakpoints.n_samples)"
+            )
+        job.log(
+            f"  step {step:>6} ({k + 1}/{len(steps)}) [{m}]: {done:.0f}s, "
+            f"ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s"
+        )
     df = pd.concat(frames, ignore_index=True)
-    write_table(df[[c for c, _ in BREAKPOINTS.columns]], job.output("breakpoints"), BREAKPOINTS,
-                job.provenance(seed=seed, reading=READING_A))
+    write_table(
+        df[[c for c, _ in BREAKPOINTS.columns]],
+        job.output("breakpoints"),
+        BREAKPOINTS,
+        job.provenance(seed=seed, reading=READING_A),
+    )
 
 
 def _series_values(df: pd.DataFrame, series: str) -> pd.Series:
@@ -287,26 +422,48 @@ def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0, b
     rows = []
     for (run, attack), g, readings in groups:
         ep = g.drop_duplicates("step").sort_values("step")
+
         def to_epoch(s, ep=ep):
             return float(np.interp(s, ep["step"], ep["epoch_float"]))
+
         for reading, names in readings:
             for series in names:
                 vals = _series_values(g, series)
                 ok = vals.notna().to_numpy()
-                res = hinge_changepoint(np.log1p(g["step"].to_numpy(float))[ok], vals.to_numpy()[ok],
-                                        groups=g["image"].to_numpy()[ok], n_boot=n_boot, seed=seed)
+                res = hinge_changepoint(
+                    np.log1p(g["step"].to_numpy(float))[ok],
+                    vals.to_numpy()[ok],
+                    groups=g["image"].to_numpy()[ok],
+                    n_boot=n_boot,
+                    seed=seed,
+                )
+
                 def to_step(u):
                     return float(np.expm1(u)) if np.isfinite(u) else math.nan
+
                 steps = [to_step(res[k]) for k in ("tau", "ci_low", "ci_high")]
-                rows.append({"run": run, **runs_meta[run], "reading": reading, "series": series, "attack": attack,
-                             "kind": g["kind"].iloc[0], "tau_step": steps[0],
-                             "tau_epoch": to_epoch(steps[0]) if np.isfinite(steps[0]) else math.nan,
-                             "ci_low_step": steps[1], "ci_high_step": steps[2],
-                             "ci_low_epoch": to_epoch(steps[1]) if np.isfinite(steps[1]) else math.nan,
-                             "ci_high_epoch": to_epoch(steps[2]) if np.isfinite(steps[2]) else math.nan,
-                             "bic_gain": res["bic_gain"], "accepted": res["accepted"], "gamma": res["gamma"],
-                             "n_levels": res["n_levels"], "n_images": res["n_groups"],
-                             "label": READING_A + " / " + READING_B if reading == "A" else READING_B})
+                rows.append(
+                    {
+                        "run": run,
+                        **runs_meta[run],
+                        "reading": reading,
+                        "series": series,
+                        "attack": attack,
+                        "kind": g["kind"].iloc[0],
+                        "tau_step": steps[0],
+                        "tau_epoch": to_epoch(steps[0]) if np.isfinite(steps[0]) else math.nan,
+                        "ci_low_step": steps[1],
+                        "ci_high_step": steps[2],
+                        "ci_low_epoch": to_epoch(steps[1]) if np.isfinite(steps[1]) else math.nan,
+                        "ci_high_epoch": to_epoch(steps[2]) if np.isfinite(steps[2]) else math.nan,
+                        "bic_gain": res["bic_gain"],
+                        "accepted": res["accepted"],
+                        "gamma": res["gamma"],
+                        "n_levels": res["n_levels"],
+                        "n_images": res["n_groups"],
+                        "label": READING_A + " / " + READING_B if reading == "A" else READING_B,
+                    }
+                )
     return pd.DataFrame(rows, columns=[c for c, _ in CHANGEPOINTS.columns])
 
 
@@ -323,12 +480,15 @@ def perturb_changepoints(job: Job) -> None:
     cfg = job.cfg or {}
     from learndyn.io import read_tables
     from learndyn.perturb.boundary import BOUNDARY
+
     bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
     df = changepoints(frames, meta, n_boot=int(cfg.get("n_boot", 200)), seed=int(cfg.get("seed", 0)), boundary=bnd)
     write_table(df, job.output("changepoints"), CHANGEPOINTS, job.provenance())
     for r in df[df["accepted"]].itertuples():
-        job.log(f"{r.run} {r.attack} {r.reading}:{r.series}: tau = step {r.tau_step:.0f} "
-                f"(epoch {r.tau_epoch:.2f}, CI {r.ci_low_epoch:.2f}..{r.ci_high_epoch:.2f}), BIC gain {r.bic_gain:.1f}")
+        job.log(
+            f"{r.run} {r.attack} {r.reading}:{r.series}: tau = step {r.tau_step:.0f} "
+            f"(epoch {r.tau_epoch:.2f}, CI {r.ci_low_epoch:.2f}..{r.ci_high_epoch:.2f}), BIC gain {r.bic_gain:.1f}"
+        )
 
 
 __all__ = [

@@ -60,8 +60,10 @@ def _check_spec(spec: dict) -> dict:
     need = ("steps",) if kind in MINIMAL_NORM else ("eps", "steps", "abs_stepsize", "random_start")
     missing = [k for k in need if k not in spec]
     if missing:
-        raise ValueError(f"attack spec {kind}: missing keys {missing} (foolbox defaults differ "
-                         f"from the paper's, so they must be set explicitly); spec {spec}")
+        raise ValueError(
+            f"attack spec {kind}: missing keys {missing} (foolbox defaults differ "
+            f"from the paper's, so they must be set explicitly); spec {spec}"
+        )
     if int(spec["steps"]) < 1:
         raise ValueError(f"attack spec {kind}: steps must be >= 1, got {spec['steps']}")
     if kind not in MINIMAL_NORM and float(spec["eps"]) <= 0:
@@ -76,20 +78,28 @@ def build_attack(spec: dict):
     spec = _check_spec(spec)
     kind, steps = spec["kind"], int(spec["steps"])
     if kind == "linf_pgd":
-        return fb.attacks.LinfPGD(steps=steps, abs_stepsize=float(spec["abs_stepsize"]),
-                                  random_start=bool(spec["random_start"])), float(spec["eps"])
+        return fb.attacks.LinfPGD(
+            steps=steps, abs_stepsize=float(spec["abs_stepsize"]), random_start=bool(spec["random_start"])
+        ), float(spec["eps"])
     if kind == "l2_pgd":
-        return fb.attacks.L2PGD(steps=steps, abs_stepsize=float(spec["abs_stepsize"]),
-                                random_start=bool(spec["random_start"])), float(spec["eps"])
+        return fb.attacks.L2PGD(
+            steps=steps, abs_stepsize=float(spec["abs_stepsize"]), random_start=bool(spec["random_start"])
+        ), float(spec["eps"])
     if kind == "ddn":
-        return fb.attacks.DDNAttack(steps=steps, init_epsilon=float(spec.get("init_epsilon", 1.0)),
-                                    gamma=float(spec.get("gamma", 0.05))), None
+        return fb.attacks.DDNAttack(
+            steps=steps, init_epsilon=float(spec.get("init_epsilon", 1.0)), gamma=float(spec.get("gamma", 0.05))
+        ), None
     if kind == "deepfool":
-        return fb.attacks.L2DeepFoolAttack(steps=steps, candidates=int(spec.get("candidates", 10)),
-                                           overshoot=float(spec.get("overshoot", 0.02)), loss="logits"), None
+        return fb.attacks.L2DeepFoolAttack(
+            steps=steps,
+            candidates=int(spec.get("candidates", 10)),
+            overshoot=float(spec.get("overshoot", 0.02)),
+            loss="logits",
+        ), None
     fmn = _l2fmn_class() if kind == "l2fmn" else fb.attacks.LInfFMNAttack
-    return fmn(steps=steps, max_stepsize=float(spec.get("max_stepsize", 1.0)),
-               gamma=float(spec.get("gamma", 0.05))), None
+    return fmn(
+        steps=steps, max_stepsize=float(spec.get("max_stepsize", 1.0)), gamma=float(spec.get("gamma", 0.05))
+    ), None
 
 
 def _l2fmn_class():
@@ -134,8 +144,7 @@ def wrap(model: torch.nn.Module, bounds=(0.0, 1.0), preprocessing=None):
     lo, hi = (float(b) for b in bounds)
     if not lo < hi:
         raise ValueError(f"attack bounds must satisfy lower < upper, got {bounds}")
-    return fb.PyTorchModel(model, bounds=(lo, hi), device=_device(model),
-                           preprocessing=_preprocessing(preprocessing))
+    return fb.PyTorchModel(model, bounds=(lo, hi), device=_device(model), preprocessing=_preprocessing(preprocessing))
 
 
 def _tensor(a, dtype, dev) -> torch.Tensor:
@@ -149,18 +158,20 @@ def _as_inputs(model, images, labels, bounds):
     dev = _device(model)
     x, y = _tensor(images, torch.float32, dev), _tensor(labels, torch.int64, dev)
     if x.ndim != 4 or y.shape != (x.shape[0],):
-        raise ValueError(f"attack: images must be (B,C,N,N) and labels (B,), got {tuple(x.shape)} "
-                         f"and {tuple(y.shape)}")
+        raise ValueError(f"attack: images must be (B,C,N,N) and labels (B,), got {tuple(x.shape)} and {tuple(y.shape)}")
     lo, hi = bounds
     if x.numel() and (float(x.min()) < lo - 1e-6 or float(x.max()) > hi + 1e-6):
-        raise ValueError(f"attack: images span [{float(x.min()):.4g}, {float(x.max()):.4g}] outside "
-                         f"bounds {bounds}; pass the data range as bounds (adversarial.md, 'Fourier-feature "
-                         "contamination experiment (C4)')")
+        raise ValueError(
+            f"attack: images span [{float(x.min()):.4g}, {float(x.max()):.4g}] outside "
+            f"bounds {bounds}; pass the data range as bounds (adversarial.md, 'Fourier-feature "
+            "contamination experiment (C4)')"
+        )
     return x, y
 
 
-def attack(model: torch.nn.Module, images, labels, spec: dict, *, bounds=(0.0, 1.0),
-           preprocessing=None, seed: int = 0) -> AttackResult:
+def attack(
+    model: torch.nn.Module, images, labels, spec: dict, *, bounds=(0.0, 1.0), preprocessing=None, seed: int = 0
+) -> AttackResult:
     """Attack every image of the batch in one foolbox call; deterministic given ``seed``.
 
     The random start draws from torch's global generator, so the call runs inside a forked RNG
@@ -175,17 +186,18 @@ def attack(model: torch.nn.Module, images, labels, spec: dict, *, bounds=(0.0, 1
         with torch.no_grad():
             pred = fmodel(x).argmax(-1)
         _, clipped, success = fb_attack(fmodel, x, y, epsilons=eps)
-    correct = (pred == y)
+    correct = pred == y
     kept = correct & success
     delta = torch.where(kept[:, None, None, None], clipped - x, torch.zeros_like(x))
     flat = delta.flatten(1)
     return AttackResult(
         delta=delta.detach().cpu().numpy().astype(np.float32),
-        correct=correct.cpu().numpy(), success=success.cpu().numpy().astype(bool),
+        correct=correct.cpu().numpy(),
+        success=success.cpu().numpy().astype(bool),
         l2=flat.norm(dim=1).cpu().numpy().astype(np.float32),
-        linf=flat.abs().amax(dim=1).cpu().numpy().astype(np.float32) if flat.shape[1] else
-        np.zeros(len(x), np.float32),
-        pred=pred.cpu().numpy())
+        linf=flat.abs().amax(dim=1).cpu().numpy().astype(np.float32) if flat.shape[1] else np.zeros(len(x), np.float32),
+        pred=pred.cpu().numpy(),
+    )
 
 
 def saliency(model: torch.nn.Module, images, *, preprocessing=None) -> np.ndarray:

@@ -29,15 +29,33 @@ from learndyn.perturb.attacks import _as_inputs, _check_spec, _preprocessing, bu
 
 NORM_OF_KIND = {"deepfool": "l2", "l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
 REASONS = ("ok", "attack_failed", "flat", "on_boundary", "nonfinite")
-BOUNDARY = Table("perturb.boundary", (
-    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
-    ("step", pa.int64()), ("epoch_float", pa.float64()), ("attack", pa.string()), ("kind", pa.string()),
-    ("norm", pa.string()), ("image", pa.int64()), ("label", pa.int64()), ("pred", pa.int64()),
-    ("correct", pa.bool_()), ("gap", pa.float64()), ("dist", pa.float64()), ("dist_x", pa.float64()),
-    ("dist_nn", pa.float64()), ("x_norm", pa.float64()), ("nn_other", pa.float64()), ("reason", pa.string()),
-))
-TIE_TOL = 1e-6     # relative tolerance of a logit tie (float32 logits)
-FLAT_TOL = 1e-10   # input-gradient norm below which the margin is flat
+BOUNDARY = Table(
+    "perturb.boundary",
+    (
+        ("run", pa.string()),
+        ("dataset", pa.string()),
+        ("model", pa.string()),
+        ("seed", pa.int64()),
+        ("step", pa.int64()),
+        ("epoch_float", pa.float64()),
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("norm", pa.string()),
+        ("image", pa.int64()),
+        ("label", pa.int64()),
+        ("pred", pa.int64()),
+        ("correct", pa.bool_()),
+        ("gap", pa.float64()),
+        ("dist", pa.float64()),
+        ("dist_x", pa.float64()),
+        ("dist_nn", pa.float64()),
+        ("x_norm", pa.float64()),
+        ("nn_other", pa.float64()),
+        ("reason", pa.string()),
+    ),
+)
+TIE_TOL = 1e-6  # relative tolerance of a logit tie (float32 logits)
+FLAT_TOL = 1e-10  # input-gradient norm below which the margin is flat
 
 
 def _ord(norm: str):
@@ -54,14 +72,16 @@ def _logits(model, x, pre):
     return model((x - mean) / std)
 
 
-def boundary_distance(model: torch.nn.Module, images, spec: dict, *, bounds=(0.0, 1.0), preprocessing=None,
-                      seed: int = 0) -> dict[str, np.ndarray]:
+def boundary_distance(
+    model: torch.nn.Module, images, spec: dict, *, bounds=(0.0, 1.0), preprocessing=None, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Per image: ``pred``, top-2 logit ``gap``, ``dist`` (norm of the attack's kind), ``reason`` and the
     flattened minimal perturbation ``delta`` (meaningful where the reason is ``ok``)."""
     norm = NORM_OF_KIND.get(spec.get("kind"))
     if norm is None:
-        raise ValueError(f"boundary attack: kind must be one of {sorted(NORM_OF_KIND)} (minimal-norm), "
-                         f"got {spec.get('kind')!r}")
+        raise ValueError(
+            f"boundary attack: kind must be one of {sorted(NORM_OF_KIND)} (minimal-norm), got {spec.get('kind')!r}"
+        )
     x, _ = _as_inputs(model, images, torch.zeros(len(images), dtype=torch.int64), bounds)
     fmodel = wrap(model, bounds, preprocessing)
     xg = x.clone().requires_grad_(True)
@@ -89,8 +109,14 @@ def boundary_distance(model: torch.nn.Module, images, spec: dict, *, bounds=(0.0
     reason[tie], reason[flat], reason[bad] = "on_boundary", "flat", "nonfinite"
     dist = np.where(ok, dist, np.nan)
     dist[tie], dist[flat], dist[bad] = 0.0, np.nan, np.nan
-    return {"delta": delta, "pred": pred.cpu().numpy(), "gap": gap.cpu().numpy().astype(np.float64), "dist": dist,
-            "reason": reason.astype(str), "norm": norm}
+    return {
+        "delta": delta,
+        "pred": pred.cpu().numpy(),
+        "gap": gap.cpu().numpy().astype(np.float64),
+        "dist": dist,
+        "reason": reason.astype(str),
+        "norm": norm,
+    }
 
 
 def _run(fmodel, x, labels, spec, seed, norm):
@@ -115,7 +141,7 @@ def data_scales(x_train: np.ndarray, y_train: np.ndarray, n_attacked: int, norm:
         other = flat[y != y[i]]
         best = np.inf
         for k in range(0, len(other), chunk * 16):
-            best = min(best, float(np.linalg.norm(other[k:k + chunk * 16] - flat[i], ord=o, axis=1).min()))
+            best = min(best, float(np.linalg.norm(other[k : k + chunk * 16] - flat[i], ord=o, axis=1).min()))
         nearest[i] = best
     return {"x_norm": x_norm, "nn_other": float(np.median(nearest))}
 
@@ -127,8 +153,10 @@ def boundary_specs(attack_cfg: dict) -> dict[str, dict]:
         raise TypeError(f"perturb.attack.boundary: expected a mapping name -> attack spec, got {specs!r}")
     for name, spec in specs.items():
         if not isinstance(spec, dict) or spec.get("kind") not in NORM_OF_KIND:
-            raise ValueError(f"perturb.attack.boundary.{name}: kind must be one of {sorted(NORM_OF_KIND)} "
-                             f"(a minimal-norm attack), got {spec!r}")
+            raise ValueError(
+                f"perturb.attack.boundary.{name}: kind must be one of {sorted(NORM_OF_KIND)} "
+                f"(a minimal-norm attack), got {spec!r}"
+            )
         try:
             _check_spec(spec)
         except ValueError as err:
@@ -139,12 +167,25 @@ def boundary_specs(attack_cfg: dict) -> dict[str, dict]:
 def boundary_frame(result: dict, *, step: int, labels, attack: str, kind: str, scales: dict) -> pd.DataFrame:
     """One checkpoint's rows of the boundary table (run columns and epoch added by the caller)."""
     n = len(result["dist"])
-    return pd.DataFrame({
-        "step": int(step), "attack": attack, "kind": kind, "norm": result["norm"], "image": np.arange(n),
-        "label": np.asarray(labels, np.int64), "pred": result["pred"].astype(np.int64),
-        "correct": result["pred"] == np.asarray(labels), "gap": result["gap"], "dist": result["dist"],
-        "dist_x": result["dist"] / scales["x_norm"], "dist_nn": result["dist"] / scales["nn_other"],
-        "x_norm": scales["x_norm"], "nn_other": scales["nn_other"], "reason": result["reason"]})
+    return pd.DataFrame(
+        {
+            "step": int(step),
+            "attack": attack,
+            "kind": kind,
+            "norm": result["norm"],
+            "image": np.arange(n),
+            "label": np.asarray(labels, np.int64),
+            "pred": result["pred"].astype(np.int64),
+            "correct": result["pred"] == np.asarray(labels),
+            "gap": result["gap"],
+            "dist": result["dist"],
+            "dist_x": result["dist"] / scales["x_norm"],
+            "dist_nn": result["dist"] / scales["nn_other"],
+            "x_norm": scales["x_norm"],
+            "nn_other": scales["nn_other"],
+            "reason": result["reason"],
+        }
+    )
 
 
 __all__ = [

@@ -40,8 +40,7 @@ class _Stop(Exception):
 def _windows(module: nn.MaxPool2d, x: torch.Tensor) -> torch.Tensor:
     """(P, W, k·k) values of every max-pool window (W = channels × output positions)."""
     if module.dilation not in (1, (1, 1)) or module.ceil_mode:
-        raise NotImplementedError("exact max-pool switches need dilation 1 and ceil_mode False; "
-                                  "use method='sampled'")
+        raise NotImplementedError("exact max-pool switches need dilation 1 and ceil_mode False; use method='sampled'")
     pad = module.padding if isinstance(module.padding, tuple) else (module.padding,) * 2
     if any(pad):
         x = F.pad(x, (pad[1], pad[1], pad[0], pad[0]), value=float("-inf"))
@@ -100,13 +99,12 @@ def _forward_chunks(model, x: torch.Tensor, layer: int | None, chunk: int):
     out = []
     for i in range(0, len(x), chunk):
         with _Recorder(model, stop_after=layer) as rec:
-            logits = rec.run(x[i:i + chunk])
+            logits = rec.run(x[i : i + chunk])
         if layer is None:
             out.append(logits)
         else:
             if len(rec.events) <= layer:
-                raise RuntimeError(f"layer {layer} not reached: the model has {len(rec.events)} "
-                                   "ReLU/max-pool calls")
+                raise RuntimeError(f"layer {layer} not reached: the model has {len(rec.events)} ReLU/max-pool calls")
             out.append(rec.events[layer])
     if layer is None:
         return torch.cat(out)
@@ -188,7 +186,7 @@ def _exact(model, x0, d, labels, chunk):
         vals = vals.numpy()
         start = 0
         for i, t in enumerate(ts):
-            v = vals[start:start + len(t)]
+            v = vals[start : start + len(t)]
             start += len(t)
             pair, s = _relu_cuts(v[:-1], v[1:]) if kind == "relu" else _maxpool_cuts(v[:-1], v[1:])
             if len(s):
@@ -199,7 +197,7 @@ def _exact(model, x0, d, labels, chunk):
     logits = _forward_chunks(model, _points(x0, d, ts), None, chunk).numpy()
     start, cross = 0, []
     for i, t in enumerate(ts):
-        cross.append(_t_cross(logits[start:start + len(t)], t, int(labels[i])))
+        cross.append(_t_cross(logits[start : start + len(t)], t, int(labels[i])))
         start += len(t)
     return bps, np.array(cross)
 
@@ -216,7 +214,7 @@ def _sampled(model, x0, d, labels, n_samples, chunk):
     for i in range(len(x0)):
         changed, logits, prev = [], [], None
         for j in range(0, len(grid), chunk):
-            x = _points(x0[i:i + 1], d[i:i + 1], [grid[j:j + chunk]])
+            x = _points(x0[i : i + 1], d[i : i + 1], [grid[j : j + chunk]])
             with _Recorder(model) as rec:
                 logits.append(rec.run(x))
             pat = _pattern(rec.events)
@@ -263,8 +261,9 @@ def first_layer_breakpoints(model, x0, delta) -> list[np.ndarray]:
     return [_merge(row[(row > 0) & (row < 1)]) for row in t]
 
 
-def line_summary(model, x0, delta, labels, *, method="exact", n_samples=4096, fixed=None,
-                 n_random=1, seed=0) -> pd.DataFrame:
+def line_summary(
+    model, x0, delta, labels, *, method="exact", n_samples=4096, fixed=None, n_random=1, seed=0
+) -> pd.DataFrame:
     """Per image: n_bp, t1, t1_l2 = t1·‖δ‖₂, t_cross, same_region = (t_cross < t1), and breakpoint
     densities per unit L2 along δ, along ``fixed`` (e.g. the last checkpoint's δ, rescaled) and
     along ``n_random`` random directions of norm ‖δ‖₂.  Rows with δ = 0 get NaN along δ."""
@@ -273,9 +272,20 @@ def line_summary(model, x0, delta, labels, *, method="exact", n_samples=4096, fi
     b = len(x0)
     norm = np.sqrt((delta.reshape(b, -1) ** 2).sum(1))
     has = norm > 0
-    out = pd.DataFrame({"image": np.arange(b), "delta_l2": norm, "n_bp": np.nan, "t1": np.nan,
-                        "t1_l2": np.nan, "t_cross": np.nan, "same_region": False, "density": np.nan,
-                        "density_fixed": np.nan, "density_random": np.nan})
+    out = pd.DataFrame(
+        {
+            "image": np.arange(b),
+            "delta_l2": norm,
+            "n_bp": np.nan,
+            "t1": np.nan,
+            "t1_l2": np.nan,
+            "t_cross": np.nan,
+            "same_region": False,
+            "density": np.nan,
+            "density_fixed": np.nan,
+            "density_random": np.nan,
+        }
+    )
     bps, cross = _restrict(model, x0[has], delta[has], labels[has], method=method, n_samples=n_samples)
     idx = np.nonzero(has)[0]
     n_bp = np.array([len(t) for t in bps], float)
@@ -335,9 +345,19 @@ def hinge_changepoint(u, s, *, groups=None, n_boot=200, seed=0, level=0.95) -> d
     groups_u, gi = np.unique(g, return_inverse=True)
     S = np.full((len(groups_u), len(levels)), np.nan)
     S[gi, li] = s  # one observation per (group, level); duplicates: the last wins
-    res = {"tau": np.nan, "ci_low": np.nan, "ci_high": np.nan, "bic_gain": np.nan, "accepted": False,
-           "alpha": np.nan, "beta": np.nan, "gamma": np.nan, "n_levels": 0, "n_groups": len(groups_u),
-           "label": READING_B}
+    res = {
+        "tau": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "bic_gain": np.nan,
+        "accepted": False,
+        "alpha": np.nan,
+        "beta": np.nan,
+        "gamma": np.nan,
+        "n_levels": 0,
+        "n_groups": len(groups_u),
+        "label": READING_B,
+    }
 
     def mean_series(w):
         ok = ~np.isnan(S)
@@ -357,8 +377,14 @@ def hinge_changepoint(u, s, *, groups=None, n_boot=200, seed=0, level=0.95) -> d
     floor = 1e-12 * (np.var(y) + 1e-300) * n  # a perfect fit must not give log(0)
     bic_line = n * np.log(max(rss_line, floor) / n) + 2 * np.log(n)
     bic_hinge = n * np.log(max(rss, floor) / n) + 4 * np.log(n)
-    res.update(tau=tau, alpha=coef[0], beta=coef[1], gamma=coef[2], bic_gain=bic_line - bic_hinge,
-               accepted=bool(bic_line - bic_hinge > 0))
+    res.update(
+        tau=tau,
+        alpha=coef[0],
+        beta=coef[1],
+        gamma=coef[2],
+        bic_gain=bic_line - bic_hinge,
+        accepted=bool(bic_line - bic_hinge > 0),
+    )
     rng = np.random.default_rng(seed)
     taus = []
     for _ in range(int(n_boot)):

@@ -29,21 +29,41 @@ def training_claims(training: pd.DataFrame, crit: dict) -> list[dict]:
         return rows
     n_classes = 10
     step0 = training[training["step"] == 0].groupby("run")["test_acc"].first()
-    rows.append(claim(
-        STUDY, "TR-chance-at-init", "the untrained model (step 0) classifies at chance level (precondition of C1)",
-        "step-0 test accuracy", threshold=1 / n_classes + crit["chance_margin"], direction="<=", aggregate="all",
-        unit="run", values=step0.to_numpy(float), reading="every run at chance (0.1) within "
-        "perturb.claims.chance_margin", detail=f"{len(step0)} runs; step-0 accuracy {step0.min():.3f}..{step0.max():.3f}",
-        figure=FIG_TRAINING))
+    rows.append(
+        claim(
+            STUDY,
+            "TR-chance-at-init",
+            "the untrained model (step 0) classifies at chance level (precondition of C1)",
+            "step-0 test accuracy",
+            threshold=1 / n_classes + crit["chance_margin"],
+            direction="<=",
+            aggregate="all",
+            unit="run",
+            values=step0.to_numpy(float),
+            reading="every run at chance (0.1) within perturb.claims.chance_margin",
+            detail=f"{len(step0)} runs; step-0 accuracy {step0.min():.3f}..{step0.max():.3f}",
+            figure=FIG_TRAINING,
+        )
+    )
     ep0 = training[(training["epoch_float"] == 1.0)].groupby("run")["eval_acc"].first()
     gain = (ep0 - training[training["step"] == 0].groupby("run")["eval_acc"].first()).dropna()
-    rows.append(claim(
-        STUDY, "TR-learned-in-epoch0", "accuracy is well above its initial value by the end of epoch 0 "
-        "(the regime in which adversarial examples are said to appear, C1)",
-        "eval-accuracy gain, step 0 -> end of epoch 0", threshold=crit["epoch0_margin"], direction=">",
-        aggregate="all", unit="run", values=gain.to_numpy(float), reading="every run learns by more than "
-        "perturb.claims.epoch0_margin in epoch 0", detail=f"{len(gain)} runs; gains "
-        + ", ".join(f"{r}: {g:.2f}" for r, g in gain.items()), figure=FIG_TRAINING))
+    rows.append(
+        claim(
+            STUDY,
+            "TR-learned-in-epoch0",
+            "accuracy is well above its initial value by the end of epoch 0 "
+            "(the regime in which adversarial examples are said to appear, C1)",
+            "eval-accuracy gain, step 0 -> end of epoch 0",
+            threshold=crit["epoch0_margin"],
+            direction=">",
+            aggregate="all",
+            unit="run",
+            values=gain.to_numpy(float),
+            reading="every run learns by more than perturb.claims.epoch0_margin in epoch 0",
+            detail=f"{len(gain)} runs; gains " + ", ".join(f"{r}: {g:.2f}" for r, g in gain.items()),
+            figure=FIG_TRAINING,
+        )
+    )
     return rows
 
 
@@ -69,15 +89,26 @@ def contamination_claims(table: pd.DataFrame, crit: dict) -> list[dict]:
                 details.append(f"{act}: pair not trained")
         per_model = "; ".join(f"{r.model} {r.clean_mean:.3f}->{r.contaminated_mean:.3f}" for r in g.itertuples())
         pattern = f"eps {g['eps'].iloc[0]:g}, p {g['p'].iloc[0]:g}"
-        rows.append(claim(
-            STUDY, f"R5-{dataset}", f"Fourier-feature contamination helps conv models far more than FC "
-            f"({g['dataset'].iloc[0]} -> {dataset}: {pattern})", "Welch t of gain(conv) - gain(FC) over seeds",
-            threshold=crit["contamination_t"], direction=">", aggregate="all", unit="model pair (linear, ReLU)",
-            values=ts, n_min=1 if any(t <= crit["contamination_t"] for t in ts) else 2,  # a pass needs both pairs
-            reading=f"'far more' = beyond seed noise: Welch t > {crit['contamination_t']:g} "
-            f"({int(g['seeds'].min())} seeds) for both the linear and the ReLU pair",
-            not_run=f"pairs not trained: {', '.join(missing)}" if len(missing) == 2 else "",
-            detail="; ".join(details) + f" | {per_model}", figure=FIG_TRAINING))
+        rows.append(
+            claim(
+                STUDY,
+                f"R5-{dataset}",
+                f"Fourier-feature contamination helps conv models far more than FC "
+                f"({g['dataset'].iloc[0]} -> {dataset}: {pattern})",
+                "Welch t of gain(conv) - gain(FC) over seeds",
+                threshold=crit["contamination_t"],
+                direction=">",
+                aggregate="all",
+                unit="model pair (linear, ReLU)",
+                values=ts,
+                n_min=1 if any(t <= crit["contamination_t"] for t in ts) else 2,  # a pass needs both pairs
+                reading=f"'far more' = beyond seed noise: Welch t > {crit['contamination_t']:g} "
+                f"({int(g['seeds'].min())} seeds) for both the linear and the ReLU pair",
+                not_run=f"pairs not trained: {', '.join(missing)}" if len(missing) == 2 else "",
+                detail="; ".join(details) + f" | {per_model}",
+                figure=FIG_TRAINING,
+            )
+        )
     return rows
 
 
@@ -96,9 +127,17 @@ def _schemas() -> dict:
     from learndyn.perturb.boundary import BOUNDARY
     from learndyn.perturb.spectra_tasks import SUMMARY as SPECTRA_SUMMARY
     from learndyn.perturb.tasks import CONTAM_RUNS, CONTAMINATION, HISTORY
-    return {"training": HISTORY, "contamination": CONTAMINATION, "contamination_runs": CONTAM_RUNS,
-            "spectra_summary": SPECTRA_SUMMARY, "theory_summary": spectra_claims.THEORY_SUMMARY,
-            "attack_summary": SUMMARY, "changepoints": CHANGEPOINTS, "boundary": BOUNDARY}
+
+    return {
+        "training": HISTORY,
+        "contamination": CONTAMINATION,
+        "contamination_runs": CONTAM_RUNS,
+        "spectra_summary": SPECTRA_SUMMARY,
+        "theory_summary": spectra_claims.THEORY_SUMMARY,
+        "attack_summary": SUMMARY,
+        "changepoints": CHANGEPOINTS,
+        "boundary": BOUNDARY,
+    }
 
 
 def write_claims(job: Job) -> None:
@@ -110,8 +149,10 @@ def write_claims(job: Job) -> None:
     df = build_claims(tables, job.cfg)
     write_table(df, job.output("claims"), CLAIMS, job.provenance())
     for r in df.itertuples():
-        job.log(f"{r.claim_id}: {r.verdict} ({r.aggregate} {r.metric} = {r.value:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}] "
-                f"{r.direction} {r.threshold:.4g}; n = {r.n}) {r.why} | {r.detail}")
+        job.log(
+            f"{r.claim_id}: {r.verdict} ({r.aggregate} {r.metric} = {r.value:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}] "
+            f"{r.direction} {r.threshold:.4g}; n = {r.n}) {r.why} | {r.detail}"
+        )
 
 
 __all__ = ["CRITERIA", "build_claims", "write_claims"]

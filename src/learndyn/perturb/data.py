@@ -30,8 +30,10 @@ from learndyn.perturb.idx import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, parse_id
 
 FASHION_ROOT = "/usr/share/datasets/fashion-mnist"
 N_CLASSES = 10
-_IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_IDX_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 _TV_FOLDER = {"fashion_mnist": "FashionMNIST", "mnist": "MNIST"}
 # synthetic defaults (adversarial.md, 'Data').  a, b tuned once (28x28, 100/class): an L2 logistic regression scores
 # 0.98 / 0.92 / 0.80 / 0.57 at b = 1 / 1.5 / 2 / 3 (a = 1); b = 2 keeps it well above chance and below 100%
@@ -42,18 +44,26 @@ SYNTH_DEFAULTS = {"size": 28, "channels": 1, "seed": 0, "r_t": 3.0, "alpha": 1.0
 # Debian's dataset-fashion-mnist recompresses the .gz files, so there only the content matches) and
 # per CIFAR-10 python batch.
 MD5 = {
-    "mnist": {"train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
-              "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"),
-              "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
-              "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637")},
+    "mnist": {
+        "train-images-idx3-ubyte": ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "6bbc9ace898e44ae57da46a324031adb"),
+        "train-labels-idx1-ubyte": ("d53e105ee54ea40749a09fcbcd1e9432", "a25bea736e30d166cdddb491f175f624"),
+        "t10k-images-idx3-ubyte": ("9fb629c4189551a2d022fa330f9573f3", "2646ac647ad5339dbf082846283269ea"),
+        "t10k-labels-idx1-ubyte": ("ec29112dd5afa0611ce80d1b7f02629c", "27ae3e4e09519cfbb04c329615203637"),
+    },
     "fashion_mnist": {
         "train-images-idx3-ubyte": ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
         "train-labels-idx1-ubyte": ("25c81989df183df01b3e8a0aad5dffbe", "9018921c3c673c538a1fc5bad174d6f9"),
         "t10k-images-idx3-ubyte": ("bef4ecab320f06d8554ea6380940ec79", "8181f5470baa50b63fa0f6fddb340f0a"),
-        "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "15d484375f8d13e6eb1aabb0c3f46965")},
-    "cifar10": {"data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
-                "data_batch_3": "54ebc095f3ab1f0389bbae665268c751", "data_batch_4": "634d18415352ddfa80567beed471001a",
-                "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb", "test_batch": "40351d587109b95175f43aff81a1287e"},
+        "t10k-labels-idx1-ubyte": ("bb300cfdad3c16e7a12a480ee83cd310", "15d484375f8d13e6eb1aabb0c3f46965"),
+    },
+    "cifar10": {
+        "data_batch_1": "c99cafc152244af753f735de768cd75f",
+        "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+        "data_batch_3": "54ebc095f3ab1f0389bbae665268c751",
+        "data_batch_4": "634d18415352ddfa80567beed471001a",
+        "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb",
+        "test_batch": "40351d587109b95175f43aff81a1287e",
+    },
 }
 
 
@@ -70,17 +80,25 @@ def md5(blob: bytes) -> str:
 
 
 def _mismatch(path: Path, found: str, expected: str, key: str) -> ChecksumError:
-    return ChecksumError(f"{path}: md5 {found}, expected the published {expected}: a corrupt, truncated or "
-                         f"different file; replace it with the published one (or, for a deliberate local "
-                         f"variant, set {key}.verify_md5: false)")
+    return ChecksumError(
+        f"{path}: md5 {found}, expected the published {expected}: a corrupt, truncated or "
+        f"different file; replace it with the published one (or, for a deliberate local "
+        f"variant, set {key}.verify_md5: false)"
+    )
 
 
 # numpy's array and scalar reconstruction: all a CIFAR-10 batch pickle may build
-_NUMPY_OK = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-             ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-             ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-             ("numpy", "ndarray"), ("numpy", "dtype"),
-             ("_codecs", "encode")}  # how Python 3 writes bytes at protocol 2 (torch's weights_only allows it too)
+_NUMPY_OK = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}  # how Python 3 writes bytes at protocol 2 (torch's weights_only allows it too)
 
 
 class _BatchUnpickler(pickle.Unpickler):
@@ -89,16 +107,21 @@ class _BatchUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         if (module, name) not in _NUMPY_OK:
-            raise pickle.UnpicklingError(f"refused {module}.{name}: a CIFAR-10 batch holds only numpy arrays "
-                                         "(the file is not a CIFAR-10 python batch, or was crafted)")
+            raise pickle.UnpicklingError(
+                f"refused {module}.{name}: a CIFAR-10 batch holds only numpy arrays "
+                "(the file is not a CIFAR-10 python batch, or was crafted)"
+            )
         if module == "_codecs":
             import codecs
+
             return codecs.encode
         if name == "_frombuffer":
             from numpy._core.numeric import _frombuffer
+
             return _frombuffer
         if name in ("_reconstruct", "scalar"):
             import numpy._core.multiarray as ma  # not numpy.core: deprecated alias of the same module
+
             return getattr(ma, name)
         return getattr(np, name)
 
@@ -113,9 +136,13 @@ def _find_idx(root: Path, stem: str, name: str, key: str) -> Path:
         f"{key}.root = {str(root)!r}: no {stem}[.gz] for {name}. Expected the four IDX files "
         f"(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, "
         f"gzipped or raw) in that folder or in <root>/{_TV_FOLDER[name]}/raw/. "
-        + ("Fashion-MNIST: install the Debian package dataset-fashion-mnist (`make setup`), which puts them in "
-           f"{FASHION_ROOT}." if name == "fashion_mnist" else
-           "Nothing is downloaded at run time: copy the files there and point the key at the folder."))
+        + (
+            "Fashion-MNIST: install the Debian package dataset-fashion-mnist (`make setup`), which puts them in "
+            f"{FASHION_ROOT}."
+            if name == "fashion_mnist"
+            else "Nothing is downloaded at run time: copy the files there and point the key at the folder."
+        )
+    )
 
 
 def _read_idx_checked(path: Path, name: str, stem: str, magic: int, key: str, verify: bool, sums: dict):
@@ -125,8 +152,9 @@ def _read_idx_checked(path: Path, name: str, stem: str, magic: int, key: str, ve
     sums[path.name] = {"md5": found_file, "uncompressed_md5": found}  # Debian's .gz: only the content matches
     published_gz, published = MD5[name][stem]
     if verify and published_gz != found_file and published != found:
-        raise _mismatch(path, f"{found_file} (uncompressed {found})", f"{published_gz} ({stem}.gz; uncompressed "
-                        f"{published})", key)
+        raise _mismatch(
+            path, f"{found_file} (uncompressed {found})", f"{published_gz} ({stem}.gz; uncompressed {published})", key
+        )
     return parse_idx(content, path, magic)
 
 
@@ -137,7 +165,7 @@ def _load_idx_dataset(name: str, root: Path, key: str, verify: bool = True) -> d
         y = _read_idx_checked(_find_idx(root, lab, name, key), name, lab, LABELS_MAGIC, key, verify, sums)
         if x.ndim != 3 or len(x) != len(y):
             raise DatasetError(f"{key}.root: {split} images {x.shape} do not match labels {y.shape}")
-        out[f"x_{split}"] = (x[:, None].astype(np.float32) / 255.0)  # ToTensor: [0, 1], no normalisation
+        out[f"x_{split}"] = x[:, None].astype(np.float32) / 255.0  # ToTensor: [0, 1], no normalisation
         out[f"y_{split}"] = y.astype(np.int64)
     out["sources"] = sums
     return out
@@ -149,7 +177,8 @@ def _load_cifar10(root: Path, key: str, verify: bool = True) -> dict:
         raise DatasetError(
             f"{key}.root = {str(root)!r}: no CIFAR-10 python batches. Expected <root>/cifar-10-batches-py/ "
             "(or <root>/) holding data_batch_1..5 and test_batch (the 'python version' archive, unpacked). "
-            "Nothing is downloaded at run time: point the key at a local copy.")
+            "Nothing is downloaded at run time: point the key at a local copy."
+        )
 
     def batch(name: str):
         path = folder / name
@@ -171,8 +200,13 @@ def _load_cifar10(root: Path, key: str, verify: bool = True) -> dict:
     sums = {}
     train = [batch(f"data_batch_{i}") for i in range(1, 6)]
     x_test, y_test = batch("test_batch")
-    return {"x_train": np.concatenate([b[0] for b in train]), "y_train": np.concatenate([b[1] for b in train]),
-            "x_test": x_test, "y_test": y_test, "sources": sums}
+    return {
+        "x_train": np.concatenate([b[0] for b in train]),
+        "y_train": np.concatenate([b[1] for b in train]),
+        "x_test": x_test,
+        "y_test": y_test,
+        "sources": sums,
+    }
 
 
 def _load_digits(size: int, seed: int) -> dict:
@@ -185,8 +219,12 @@ def _load_digits(size: int, seed: int) -> dict:
     x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).numpy()
     idx_train, idx_test = train_test_split(np.arange(len(x)), test_size=0.3, stratify=d.target, random_state=seed)
     idx_train, idx_test = np.sort(idx_train), np.sort(idx_test)  # keep file order inside each split
-    return {"x_train": np.clip(x[idx_train], 0, 1), "y_train": d.target[idx_train].astype(np.int64),
-            "x_test": np.clip(x[idx_test], 0, 1), "y_test": d.target[idx_test].astype(np.int64)}
+    return {
+        "x_train": np.clip(x[idx_train], 0, 1),
+        "y_train": d.target[idx_train].astype(np.int64),
+        "x_test": np.clip(x[idx_test], 0, 1),
+        "y_test": d.target[idx_test].astype(np.int64),
+    }
 
 
 # -- synthetic dataset (reconstruction) -------------------------------------------------------------
@@ -211,8 +249,10 @@ def synthetic(cfg: dict) -> dict:
     p = {**SYNTH_DEFAULTS, **{k: v for k, v in cfg.items() if k in SYNTH_DEFAULTS}}
     n, c = int(p["size"]), int(p["channels"])
     if "all" in (cfg["train_per_class"], cfg["test_per_class"]):
-        raise DatasetError("perturb.datasets.<synthetic>.train_per_class/test_per_class: the synthetic set needs "
-                           "numbers (it has no 'all')")
+        raise DatasetError(
+            "perturb.datasets.<synthetic>.train_per_class/test_per_class: the synthetic set needs "
+            "numbers (it has no 'all')"
+        )
     n_train, n_test = cfg["train_per_class"] * N_CLASSES, cfg["test_per_class"] * N_CLASSES
     s_templates, s_train, s_test = np.random.SeedSequence(int(p["seed"])).spawn(3)  # independent streams
     r = _radius(n)
@@ -288,8 +328,11 @@ def load_dataset(cfg: dict) -> dict[str, np.ndarray]:
         raise DatasetError(f"{key}.name: unknown dataset {name!r}")
     out, index = {}, {}
     for split, per in (("train", cfg["train_per_class"]), ("test", cfg["test_per_class"])):
-        idx = (np.arange(len(full[f"y_{split}"])) if per == "all" else
-               first_per_class(full[f"y_{split}"], int(per), f"{key}.{split}_per_class"))
+        idx = (
+            np.arange(len(full[f"y_{split}"]))
+            if per == "all"
+            else first_per_class(full[f"y_{split}"], int(per), f"{key}.{split}_per_class")
+        )
         out[f"x_{split}"], out[f"y_{split}"], index[split] = full[f"x_{split}"][idx], full[f"y_{split}"][idx], idx
     if "contamination" in cfg:
         pats = contamination_patterns(cfg["contamination"], out["x_train"].shape[1], out["x_train"].shape[-1])
@@ -308,8 +351,15 @@ IMAGE_LABELS = Table("perturb.image_labels", (("split", pa.string()), ("index", 
 
 
 def images_table(n_values: int) -> Table:
-    return Table("perturb.images", (("split", pa.string()), ("index", pa.int64()), ("label", pa.int64()),
-                                    ("pixels", pa.list_(pa.float32(), n_values))))
+    return Table(
+        "perturb.images",
+        (
+            ("split", pa.string()),
+            ("index", pa.int64()),
+            ("label", pa.int64()),
+            ("pixels", pa.list_(pa.float32(), n_values)),
+        ),
+    )
 
 
 def regenerable(cfg: dict) -> bool:
@@ -342,10 +392,16 @@ def write_images(data: dict, path, prov: dict, recipe: dict | None = None) -> No
         write_table(images_frame(data), path, images_table(int(np.prod(shape))), {**prov, "shape": shape})
         return
     if not regenerable(recipe):
-        raise ValueError(f"write_images: {recipe.get('key', recipe.get('name'))!r} is not generated data "
-                         "(synthetic or contaminated): store its pixels")
-    write_table(images_frame(data, pixels=False), path, IMAGE_LABELS,
-                {**prov, "shape": shape, "storage": "recipe", "recipe": recipe, "pixels_sha256": pixels_sha256(data)})
+        raise ValueError(
+            f"write_images: {recipe.get('key', recipe.get('name'))!r} is not generated data "
+            "(synthetic or contaminated): store its pixels"
+        )
+    write_table(
+        images_frame(data, pixels=False),
+        path,
+        IMAGE_LABELS,
+        {**prov, "shape": shape, "storage": "recipe", "recipe": recipe, "pixels_sha256": pixels_sha256(data)},
+    )
 
 
 def read_images(path) -> dict[str, np.ndarray]:
@@ -359,8 +415,11 @@ def read_images(path) -> dict[str, np.ndarray]:
     out = {"shape": shape}
     for split in ("train", "test"):
         part = df[df["split"] == split]
-        out[f"x_{split}"] = np.stack(part["pixels"].to_numpy()).astype(np.float32).reshape(-1, *shape) \
-            if len(part) else np.zeros((0, *shape), np.float32)
+        out[f"x_{split}"] = (
+            np.stack(part["pixels"].to_numpy()).astype(np.float32).reshape(-1, *shape)
+            if len(part)
+            else np.zeros((0, *shape), np.float32)
+        )
         out[f"y_{split}"] = part["label"].to_numpy(np.int64)
         out[f"index_{split}"] = part["index"].to_numpy(np.int64)
     return out
@@ -371,13 +430,21 @@ def _regenerate(path, prov: dict, shape: tuple) -> dict[str, np.ndarray]:
     data = load_dataset(prov["recipe"])
     for split in ("train", "test"):
         part = df[df["split"] == split]
-        if not (np.array_equal(part["label"].to_numpy(np.int64), data[f"y_{split}"])
-                and np.array_equal(part["index"].to_numpy(np.int64), data[f"index_{split}"])):
-            raise DatasetError(f"{path}: the regenerated {split} labels / indices differ from the stored ones; "
-                               "rerun prepare_perturb_dataset")
+        if not (
+            np.array_equal(part["label"].to_numpy(np.int64), data[f"y_{split}"])
+            and np.array_equal(part["index"].to_numpy(np.int64), data[f"index_{split}"])
+        ):
+            raise DatasetError(
+                f"{path}: the regenerated {split} labels / indices differ from the stored ones; "
+                "rerun prepare_perturb_dataset"
+            )
     if pixels_sha256(data) != prov["pixels_sha256"]:
-        raise DatasetError(f"{path}: the regenerated pixels differ from those prepared (sha256 "
-                           f"{pixels_sha256(data)[:12]} != {prov['pixels_sha256'][:12]}: another numpy or a changed "
-                           "generator); rerun prepare_perturb_dataset")
-    return {"shape": shape, **{k: data[k] for k in ("x_train", "y_train", "x_test", "y_test", "index_train",
-                                                   "index_test")}}
+        raise DatasetError(
+            f"{path}: the regenerated pixels differ from those prepared (sha256 "
+            f"{pixels_sha256(data)[:12]} != {prov['pixels_sha256'][:12]}: another numpy or a changed "
+            "generator); rerun prepare_perturb_dataset"
+        )
+    return {
+        "shape": shape,
+        **{k: data[k] for k in ("x_train", "y_train", "x_test", "y_test", "index_train", "index_test")},
+    }

@@ -50,20 +50,26 @@ def parse_idx(data: bytes, path: str | os.PathLike, expect_magic: int | None = N
     magic = int.from_bytes(data[:4], "big")
     zero, code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
     if zero != 0 or code not in _TYPES or ndim == 0:
-        raise IdxError(f"{path}: bad IDX magic number 0x{magic:08x} (expected 0x0000TTDD: type TT in "
-                       f"{sorted(hex(c) for c in _TYPES)}, DD dimensions)")
+        raise IdxError(
+            f"{path}: bad IDX magic number 0x{magic:08x} (expected 0x0000TTDD: type TT in "
+            f"{sorted(hex(c) for c in _TYPES)}, DD dimensions)"
+        )
     if expect_magic is not None and magic != expect_magic:
-        raise IdxError(f"{path}: magic number {magic} but {expect_magic} expected "
-                       f"({IMAGES_MAGIC} = uint8 images of 3 dims, {LABELS_MAGIC} = uint8 labels)")
+        raise IdxError(
+            f"{path}: magic number {magic} but {expect_magic} expected "
+            f"({IMAGES_MAGIC} = uint8 images of 3 dims, {LABELS_MAGIC} = uint8 labels)"
+        )
     header = 4 + 4 * ndim
     if len(data) < header:
         raise IdxError(f"{path}: truncated header ({len(data)} bytes, {header} needed for {ndim} dims)")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_TYPES[code])
     need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     if len(data) - header != need:
-        raise IdxError(f"{path}: {len(data) - header} data bytes, but dims {dims} of {dtype} need {need} "
-                       "(truncated or corrupt file)")
+        raise IdxError(
+            f"{path}: {len(data) - header} data bytes, but dims {dims} of {dtype} need {need} "
+            "(truncated or corrupt file)"
+        )
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="))
 

@@ -32,7 +32,8 @@ _ID = re.compile(
     r"^(?P<base>linear|fc_lin_l(?P<fl>\d+)|fc_relu|simple|simple_lin|small_cnn|resnet18"
     r"|conv_(?P<cact>lin|relu)_l(?P<cl>\d+)_k(?P<ck>\d+)_c(?P<cc>\d+)"
     r"|lc_(?P<lact>lin|relu)_k(?P<lk>\d+)(?:_c(?P<lc>\d+))?(?P<convinit>_convinit)?)"
-    r"(?:_a(?P<scale>\d+(?:\.\d+)?))?$")
+    r"(?:_a(?P<scale>\d+(?:\.\d+)?))?$"
+)
 FC_HIDDEN = 1000
 SIMPLE_CHANNELS = 32
 
@@ -44,9 +45,11 @@ class ModelError(ValueError):
 def parse_model_id(model_id: str) -> dict:
     m = _ID.match(model_id)
     if not m:
-        raise ModelError(f"model id {model_id!r} is not one of the ids of adversarial.md, 'Models' (linear, fc_lin_l<L>, fc_relu, "
-                         "conv_{lin,relu}_l<L>_k<K>_c<C>, simple[_lin], lc_{lin,relu}_k<K>[_c<C>][_convinit], "
-                         "small_cnn, resnet18; optional suffix _a<scale>)")
+        raise ModelError(
+            f"model id {model_id!r} is not one of the ids of adversarial.md, 'Models' (linear, fc_lin_l<L>, fc_relu, "
+            "conv_{lin,relu}_l<L>_k<K>_c<C>, simple[_lin], lc_{lin,relu}_k<K>[_c<C>][_convinit], "
+            "small_cnn, resnet18; optional suffix _a<scale>)"
+        )
     return {k: v for k, v in m.groupdict().items() if v is not None}
 
 
@@ -54,8 +57,9 @@ def is_linear(model_id: str) -> bool:
     """True for models without any nonlinearity (their input gradient beta is constant)."""
     p = parse_model_id(model_id)
     b = p["base"]
-    return b == "linear" or b.startswith("fc_lin") or b == "simple_lin" or p.get("cact") == "lin" \
-        or p.get("lact") == "lin"
+    return (
+        b == "linear" or b.startswith("fc_lin") or b == "simple_lin" or p.get("cact") == "lin" or p.get("lact") == "lin"
+    )
 
 
 def circular_pad(k: int, mode: str) -> tuple[int, int] | None:
@@ -81,8 +85,8 @@ class LocallyConnected2d(nn.Module):
         self.out_size = in_size - kernel_size + 1
         if self.out_size < 1:
             raise ModelError(f"locally connected kernel {kernel_size} exceeds the input side {in_size}")
-        n_pos = self.out_size ** 2
-        self.weight = nn.Parameter(torch.empty(n_pos, out_channels, in_channels * kernel_size ** 2))
+        n_pos = self.out_size**2
+        self.weight = nn.Parameter(torch.empty(n_pos, out_channels, in_channels * kernel_size**2))
         self.bias = nn.Parameter(torch.empty(n_pos, out_channels))
 
     def init_normal(self, std: float = 0.1) -> None:
@@ -114,8 +118,9 @@ class CircularConv2d(nn.Conv2d):
     per channel pair), which keeps attacks on full-width models affordable.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, pad: tuple[int, int],
-                 use_fft: bool = False):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, pad: tuple[int, int], use_fft: bool = False
+    ):
         super().__init__(in_channels, out_channels, kernel_size)
         self.pad, self.use_fft = tuple(int(p) for p in pad), bool(use_fft)
 
@@ -185,8 +190,9 @@ def _conv_stack(p: dict, c_in: int, n: int, n_classes: int, pad_mode: str) -> nn
         side = side - k + 1
         if side < 1:
             raise ModelError(f"conv kernel {k} does not fit a {n}x{n} input in pad_mode {pad_mode!r}")
-        layers.append(nn.Conv2d(c_in, c, k) if pad is None else
-                      CircularConv2d(c_in, c, k, pad, use_fft=pad_mode == "exact"))
+        layers.append(
+            nn.Conv2d(c_in, c, k) if pad is None else CircularConv2d(c_in, c, k, pad, use_fft=pad_mode == "exact")
+        )
         if p["cact"] == "relu":
             layers.append(nn.ReLU())
         c_in = c
@@ -198,7 +204,7 @@ def _lc_stack(p: dict, c_in: int, n: int, n_classes: int) -> nn.Sequential:
     out = n - k + 1
     if out < 1:
         raise ModelError(f"locally connected kernel {k} does not fit a {n}x{n} input")
-    c = int(p["lc"]) if "lc" in p else max(1, round(SIMPLE_CHANNELS * (n - 2) ** 2 / out ** 2))
+    c = int(p["lc"]) if "lc" in p else max(1, round(SIMPLE_CHANNELS * (n - 2) ** 2 / out**2))
     lc = LocallyConnected2d(c_in, c, k, n)
     if "convinit" in p:
         # conv_init: the conv is drawn first, as conv_{act}_l1_k{K}_c{C} in valid mode would draw it,
@@ -228,13 +234,25 @@ def _build(p: dict, in_shape: tuple[int, int, int], n_classes: int, pad_mode: st
         return _lc_stack(p, c_in, n, n_classes)
     if b in ("simple", "simple_lin"):
         act = [nn.ReLU()] if b == "simple" else []
-        return nn.Sequential(nn.Conv2d(c_in, SIMPLE_CHANNELS, 3), *act, nn.Flatten(),
-                             nn.Linear(SIMPLE_CHANNELS * (n - 2) ** 2, n_classes))
+        return nn.Sequential(
+            nn.Conv2d(c_in, SIMPLE_CHANNELS, 3),
+            *act,
+            nn.Flatten(),
+            nn.Linear(SIMPLE_CHANNELS * (n - 2) ** 2, n_classes),
+        )
     if b == "small_cnn":
         side = (n - 4) // 2
-        return nn.Sequential(nn.Conv2d(c_in, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(),
-                             nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64 * side * side, 128), nn.ReLU(),
-                             nn.Linear(128, n_classes))
+        return nn.Sequential(
+            nn.Conv2d(c_in, 32, 3),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * side * side, 128),
+            nn.ReLU(),
+            nn.Linear(128, n_classes),
+        )
     if b == "resnet18":
         return resnet18(c_in, n_classes)
     raise ModelError(f"unhandled model id {b!r}")  # pragma: no cover (the regex lists every base)
@@ -255,8 +273,14 @@ def _apply_scale(model: nn.Module, a: float) -> None:
     last.weight.div_(a)
 
 
-def build_model(model_id: str, in_shape: tuple[int, int, int], n_classes: int = 10, *,
-                pad_mode: str = "exact", seed: int | None = None) -> nn.Module:
+def build_model(
+    model_id: str,
+    in_shape: tuple[int, int, int],
+    n_classes: int = 10,
+    *,
+    pad_mode: str = "exact",
+    seed: int | None = None,
+) -> nn.Module:
     """The model ``model_id`` for inputs ``in_shape`` (C, N, N); seeded init without touching global RNG."""
     p = parse_model_id(model_id)
     circular_pad(3, pad_mode)  # validates pad_mode for every id
@@ -315,5 +339,16 @@ def receptive_side(model_id: str) -> int | None:
     return int(k) if k else None
 
 
-__all__ = ["PAD_MODES", "ModelError", "LocallyConnected2d", "build_model", "load_model", "parse_model_id",
-           "is_linear", "circular_pad", "n_parameters", "checkpoint_path", "receptive_side"]
+__all__ = [
+    "PAD_MODES",
+    "ModelError",
+    "LocallyConnected2d",
+    "build_model",
+    "load_model",
+    "parse_model_id",
+    "is_linear",
+    "circular_pad",
+    "n_parameters",
+    "checkpoint_path",
+    "receptive_side",
+]

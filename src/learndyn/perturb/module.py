@@ -26,15 +26,36 @@ EVAL_CHUNK = 1000
 
 
 class PerturbClassifier(pl.LightningModule):
-    def __init__(self, net: nn.Module, *, model_id: str, in_shape: tuple, data: dict, lr: float,
-                 momentum: float, weight_decay: float, batch_size: int, epochs: int, lr_decay: float,
-                 lr_decay_every: int, lr_period: int = 0, schedule: list[int], seed: int,
-                 eval_images: int, pad_mode: str = "exact", n_classes: int = 10):
+    def __init__(
+        self,
+        net: nn.Module,
+        *,
+        model_id: str,
+        in_shape: tuple,
+        data: dict,
+        lr: float,
+        momentum: float,
+        weight_decay: float,
+        batch_size: int,
+        epochs: int,
+        lr_decay: float,
+        lr_decay_every: int,
+        lr_period: int = 0,
+        schedule: list[int],
+        seed: int,
+        eval_images: int,
+        pad_mode: str = "exact",
+        n_classes: int = 10,
+    ):
         super().__init__()
         self.automatic_optimization = False
         self.net = net
-        self.meta = {"model": model_id, "in_shape": [int(s) for s in in_shape], "n_classes": int(n_classes),
-                     "pad_mode": pad_mode}
+        self.meta = {
+            "model": model_id,
+            "in_shape": [int(s) for s in in_shape],
+            "n_classes": int(n_classes),
+            "pad_mode": pad_mode,
+        }
         for name in ("x_train", "y_train", "x_test", "y_test"):
             self.register_buffer(name, torch.as_tensor(np.array(data[name])), persistent=False)
         self.n_eval = min(int(eval_images), len(data["y_test"]))  # fixed eval subset: first test images
@@ -53,7 +74,7 @@ class PerturbClassifier(pl.LightningModule):
         if getattr(self, "_perm", (None,))[0] != epoch:  # one permutation per epoch, a pure function of it
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._perm = (epoch, torch.randperm(len(self.y_train), generator=g))
-        return self._perm[1][b * self.batch_size:(b + 1) * self.batch_size]
+        return self._perm[1][b * self.batch_size : (b + 1) * self.batch_size]
 
     def factor(self, step: int) -> float:
         """lr factor of the update that takes the weights from ``step`` to ``step + 1``."""
@@ -63,8 +84,7 @@ class PerturbClassifier(pl.LightningModule):
         return itertools.repeat(torch.zeros(()))  # the module draws its own batches (see docstring)
 
     def configure_optimizers(self):
-        opt = torch.optim.SGD(self.net.parameters(), lr=self.lr, momentum=self.momentum,
-                              weight_decay=self.weight_decay)
+        opt = torch.optim.SGD(self.net.parameters(), lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: self.factor(s))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
@@ -76,23 +96,31 @@ class PerturbClassifier(pl.LightningModule):
         self.net.eval()
         correct, loss = 0, 0.0
         for i in range(0, len(y), EVAL_CHUNK):
-            out = self.net(x[i:i + EVAL_CHUNK])
-            correct += int((out.argmax(1) == y[i:i + EVAL_CHUNK]).sum())
-            loss += float(F.cross_entropy(out, y[i:i + EVAL_CHUNK], reduction="sum"))
+            out = self.net(x[i : i + EVAL_CHUNK])
+            correct += int((out.argmax(1) == y[i : i + EVAL_CHUNK]).sum())
+            loss += float(F.cross_entropy(out, y[i : i + EVAL_CHUNK], reduction="sum"))
         self.net.train(was_training)
         return correct / max(len(y), 1), loss / max(len(y), 1)
 
     def _record(self, step: int) -> None:
-        eval_acc, eval_loss = self.evaluate(self.x_test[:self.n_eval], self.y_test[:self.n_eval])
+        eval_acc, eval_loss = self.evaluate(self.x_test[: self.n_eval], self.y_test[: self.n_eval])
         epoch_end = step % self.ipe == 0
         test_acc = self.evaluate(self.x_test, self.y_test)[0] if epoch_end else math.nan
         last = max(step - 1, 0)
-        self.history.append({
-            "step": step, "epoch": last // self.ipe if step else 0, "batch": last % self.ipe if step else -1,
-            "epoch_float": step / self.ipe, "lr": self.lr * self.factor(last),
-            "train_loss": self._loss_sum / self._loss_n if self._loss_n else math.nan,
-            "eval_loss": eval_loss, "eval_acc": eval_acc, "test_acc": test_acc,
-            "checkpoint": step in self.schedule or step == self.max_steps})
+        self.history.append(
+            {
+                "step": step,
+                "epoch": last // self.ipe if step else 0,
+                "batch": last % self.ipe if step else -1,
+                "epoch_float": step / self.ipe,
+                "lr": self.lr * self.factor(last),
+                "train_loss": self._loss_sum / self._loss_n if self._loss_n else math.nan,
+                "eval_loss": eval_loss,
+                "eval_acc": eval_acc,
+                "test_acc": test_acc,
+                "checkpoint": step in self.schedule or step == self.max_steps,
+            }
+        )
         self._loss_sum, self._loss_n = 0.0, 0
 
     @property
@@ -129,8 +157,11 @@ class PerturbClassifier(pl.LightningModule):
             self.trainer.should_stop = True
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["perturb"] = {**self.meta, "history": [dict(r) for r in self.history],
-                                 "loss_acc": [self._loss_sum, self._loss_n]}
+        checkpoint["perturb"] = {
+            **self.meta,
+            "history": [dict(r) for r in self.history],
+            "loss_acc": [self._loss_sum, self._loss_n],
+        }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         saved = checkpoint.get("perturb", {})

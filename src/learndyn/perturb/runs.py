@@ -55,9 +55,16 @@ def contamination_job_config(cfg: dict, clean: str, model: str, accelerator: str
     c = cfg["contamination"]
     dirty = contaminated_of(cfg, clean)
     train = contamination_train(cfg)
-    return {"clean": clean, "contaminated": dirty, "data": {k: cfg["datasets"][k] for k in (clean, *dirty)},
-            "model": model, "seeds": list(c["seeds"]), "lr": model_lr(train, model),
-            "train": model_train(train, model), "accelerator": accelerator}
+    return {
+        "clean": clean,
+        "contaminated": dirty,
+        "data": {k: cfg["datasets"][k] for k in (clean, *dirty)},
+        "model": model,
+        "seeds": list(c["seeds"]),
+        "lr": model_lr(train, model),
+        "train": model_train(train, model),
+        "accelerator": accelerator,
+    }
 
 
 def contamination_train(cfg: dict) -> dict:
@@ -68,16 +75,24 @@ def contamination_train(cfg: dict) -> dict:
 def contamination_table_config(cfg: dict) -> dict:
     """clean -> contaminated keys, and each contaminated key's (eps, p) for the table."""
     pairs = {clean: contaminated_of(cfg, clean) for clean in cfg["contamination"]["pairs"]}
-    return {"pairs": pairs, "patterns": {k: cfg["datasets"][k].get("contamination", {})
-                                         for ks in pairs.values() for k in ks}}
+    return {
+        "pairs": pairs,
+        "patterns": {k: cfg["datasets"][k].get("contamination", {}) for ks in pairs.values() for k in ks},
+    }
 
 
 def train_job_config(cfg: dict, run: str, *, contamination: bool = False) -> dict:
     """Everything one training job reads (so changing another run's keys does not rerun it)."""
     dataset, model, seed = parse_run(run)
     train = contamination_train(cfg) if contamination else dict(cfg["train"])
-    return {"dataset": dataset, "data": cfg["datasets"][dataset], "model": model, "seed": seed,
-            "lr": model_lr(train, model), "train": model_train(train, model)}
+    return {
+        "dataset": dataset,
+        "data": cfg["datasets"][dataset],
+        "model": model,
+        "seed": seed,
+        "lr": model_lr(train, model),
+        "train": model_train(train, model),
+    }
 
 
 def model_lr(train: dict, model: str) -> float:
@@ -86,8 +101,10 @@ def model_lr(train: dict, model: str) -> float:
 
 def model_train(train: dict, model: str) -> dict:
     """The train keys of one model: the shared ones with its ``overrides`` applied (lr apart)."""
-    merged = {**{k: v for k, v in train.items() if k not in ("lr", "overrides")},
-              **train.get("overrides", {}).get(model, {})}
+    merged = {
+        **{k: v for k, v in train.items() if k not in ("lr", "overrides")},
+        **train.get("overrides", {}).get(model, {}),
+    }
     return merged
 
 
@@ -100,8 +117,19 @@ def config_problems(cfg: dict) -> list[str]:
         for ds in d.get("datasets", []):
             if ds not in known:
                 problems.append(f"perturb.dynamics.datasets: {ds!r} is not a key of perturb.datasets")
-    allowed = {"batch_size", "epochs", "momentum", "weight_decay", "lr_decay", "lr_decay_every", "lr_period",
-               "pad_mode", "eval_images", "precision", "checkpoints"}
+    allowed = {
+        "batch_size",
+        "epochs",
+        "momentum",
+        "weight_decay",
+        "lr_decay",
+        "lr_decay_every",
+        "lr_period",
+        "pad_mode",
+        "eval_images",
+        "precision",
+        "checkpoints",
+    }
     for model, over in cfg.get("train", {}).get("overrides", {}).items():
         bad = sorted(set(over) - allowed)
         if bad:
@@ -125,17 +153,24 @@ def config_problems(cfg: dict) -> list[str]:
     names = set(atk.get("attacks", {}))
     for i, name in enumerate(bp.get("attacks", [])):
         if name not in names:
-            problems.append(f"perturb.breakpoints.attacks[{i}] = {name!r}: not a key of perturb.attack.attacks "
-                            f"{sorted(names)}")
+            problems.append(
+                f"perturb.breakpoints.attacks[{i}] = {name!r}: not a key of perturb.attack.attacks {sorted(names)}"
+            )
     if atk.get("boundary_images", 0) > atk.get("n_images", 0):
-        problems.append(f"perturb.attack.boundary_images = {atk['boundary_images']}: more than the "
-                        f"perturb.attack.n_images = {atk.get('n_images')} attacked images")
+        problems.append(
+            f"perturb.attack.boundary_images = {atk['boundary_images']}: more than the "
+            f"perturb.attack.n_images = {atk.get('n_images')} attacked images"
+        )
     if bp.get("n_images", 0) > atk.get("n_images", 0):
-        problems.append(f"perturb.breakpoints.n_images = {bp['n_images']}: more than the "
-                        f"perturb.attack.n_images = {atk.get('n_images')} attacked images")
+        problems.append(
+            f"perturb.breakpoints.n_images = {bp['n_images']}: more than the "
+            f"perturb.attack.n_images = {atk.get('n_images')} attacked images"
+        )
     if "figure_run" in atk and "dynamics" in cfg and atk["figure_run"] not in run_names(cfg):
-        problems.append(f"perturb.attack.figure_run = {atk['figure_run']!r}: not a dynamics run "
-                        f"(<dataset>/<model>/s<seed> of perturb.dynamics)")
+        problems.append(
+            f"perturb.attack.figure_run = {atk['figure_run']!r}: not a dynamics run "
+            f"(<dataset>/<model>/s<seed> of perturb.dynamics)"
+        )
     return problems
 
 

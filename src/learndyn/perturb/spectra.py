@@ -21,8 +21,20 @@ import pandas as pd
 
 LUMA = np.array([0.2989, 0.5870, 0.1140])
 CHANNEL_MODES = ("gray", "sum")
-METRIC_COLUMNS = ("l2", "linf", "maxlog", "hff", "f_half", "centroid", "hoyer", "rho12", "gini",
-                  "entropy", "top1", "top5")
+METRIC_COLUMNS = (
+    "l2",
+    "linf",
+    "maxlog",
+    "hff",
+    "f_half",
+    "centroid",
+    "hoyer",
+    "rho12",
+    "gini",
+    "entropy",
+    "top1",
+    "top5",
+)
 LOG_FLOOR = 1e-12  # added before every log so an all-zero map (failed attack, delta = 0) stays finite
 
 
@@ -54,10 +66,10 @@ def _half_power(x, channel_mode: str) -> np.ndarray:
     if channel_mode == "gray":
         g = x[:, 0].astype(dtype) if x.shape[1] == 1 else luminance(x).astype(dtype)
         spec = scipy.fft.rfft2(g, workers=1)
-        return spec.real ** 2 + spec.imag ** 2
+        return spec.real**2 + spec.imag**2
     if channel_mode == "sum":
         spec = scipy.fft.rfft2(x.astype(dtype), workers=1)
-        return (spec.real ** 2 + spec.imag ** 2).sum(axis=1)
+        return (spec.real**2 + spec.imag**2).sum(axis=1)
     raise ValueError(f"channel_mode must be one of {CHANNEL_MODES}, got {channel_mode!r}")
 
 
@@ -174,22 +186,30 @@ def metrics_from_power(power: np.ndarray, r0: float | None = None, *, sort_dtype
         top = {}
         for frac in (1, 5):
             k = max(1, int(np.ceil(frac / 100 * m)))  # the top ceil(frac% of n) coefficients
-            top[frac] = np.square(vs[:, m - k:].astype(np.float64)).sum(axis=1) / total
+            top[frac] = np.square(vs[:, m - k :].astype(np.float64)).sum(axis=1) / total
         # H = -sum q log q with q = P / total  =  log(total) - sum P log P / total  (0 log 0 = 0)
         plogp = np.log(p, out=np.zeros_like(p), where=p > 0)
         plogp *= p
         entropy = (np.log(total) - plogp.sum(axis=1) / total) / np.log(m)
     dead = ~(total > 0)
-    out = {"hff": hff, "f_half": f_half, "centroid": centroid, "hoyer": hoyer, "rho12": rho12,
-           "gini": gini, "entropy": entropy, "top1": top[1], "top5": top[5]}
+    out = {
+        "hff": hff,
+        "f_half": f_half,
+        "centroid": centroid,
+        "hoyer": hoyer,
+        "rho12": rho12,
+        "gini": gini,
+        "entropy": entropy,
+        "top1": top[1],
+        "top5": top[5],
+    }
     for key in out:
         out[key] = np.where(dead, np.nan, out[key])
     out["maxlog"] = 0.5 * np.log(flat.max(axis=1) + LOG_FLOOR)
     return out
 
 
-def spectral_metrics(x, *, r0: float | None = None, channel_mode: str = "gray",
-                     chunk: int = 4096) -> pd.DataFrame:
+def spectral_metrics(x, *, r0: float | None = None, channel_mode: str = "gray", chunk: int = 4096) -> pd.DataFrame:
     """One row per image of x (B, C, N, N): l2, linf (over all pixel values) and the metrics of adversarial.md,
     'Quantitative metrics'.
 
@@ -202,9 +222,9 @@ def spectral_metrics(x, *, r0: float | None = None, channel_mode: str = "gray",
     sort_dtype = np.float32 if x.dtype == np.float32 else np.float64
     parts = []
     for start in range(0, len(x), chunk):
-        xc = x[start:start + chunk]
+        xc = x[start : start + chunk]
         flat = xc.reshape(len(xc), -1).astype(np.float64)
-        cols = {"l2": np.sqrt((flat ** 2).sum(axis=1)), "linf": np.abs(flat).max(axis=1)}
+        cols = {"l2": np.sqrt((flat**2).sum(axis=1)), "linf": np.abs(flat).max(axis=1)}
         cols.update(metrics_from_power(power_spectrum(xc, channel_mode), r0=r0, sort_dtype=sort_dtype))
         parts.append(cols)
     return pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in METRIC_COLUMNS})
@@ -233,15 +253,24 @@ def reference_metrics(image: np.ndarray, r0: float | None = None) -> dict[str, f
     gini = 1 - 2 * sum(vs[i - 1] / v.sum() * (m - i + 0.5) / m for i in range(1, m + 1))
     q = p / total
     top = {f: np.sort(p)[::-1][: max(1, int(np.ceil(f / 100 * m)))].sum() / total for f in (1, 5)}
-    return {"l2": float(np.sqrt((img ** 2).sum())), "linf": float(np.abs(img).max()),
-            "maxlog": float(np.log(np.sqrt(P.max()) + 0.0)), "hff": p[r > r0].sum() / total,
-            "f_half": float(f_half), "centroid": (r * p).sum() / total / (n / 2),
-            "hoyer": (np.sqrt(m) - v.sum() / np.linalg.norm(v)) / (np.sqrt(m) - 1),
-            "rho12": v.sum() / (np.sqrt(m) * np.linalg.norm(v)), "gini": gini,
-            "entropy": -(q[q > 0] * np.log(q[q > 0])).sum() / np.log(m), "top1": top[1], "top5": top[5]}
+    return {
+        "l2": float(np.sqrt((img**2).sum())),
+        "linf": float(np.abs(img).max()),
+        "maxlog": float(np.log(np.sqrt(P.max()) + 0.0)),
+        "hff": p[r > r0].sum() / total,
+        "f_half": float(f_half),
+        "centroid": (r * p).sum() / total / (n / 2),
+        "hoyer": (np.sqrt(m) - v.sum() / np.linalg.norm(v)) / (np.sqrt(m) - 1),
+        "rho12": v.sum() / (np.sqrt(m) * np.linalg.norm(v)),
+        "gini": gini,
+        "entropy": -(q[q > 0] * np.log(q[q > 0])).sum() / np.log(m),
+        "top1": top[1],
+        "top5": top[5],
+    }
 
 
 # ---- targets: end-to-end linear predictors and filters ------------------------------------------
+
 
 def linear_predictor(model, in_shape) -> np.ndarray:
     """beta_c = d logit_c / dx at x = 0, shape (n_classes, C, N, N) (constant in x for a linear model).
@@ -293,7 +322,7 @@ def _pad_power(kernels: np.ndarray, n: int) -> np.ndarray:
     if k > n:
         raise ValueError(f"kernel size {k} exceeds the image side {n}")
     spec = np.fft.fft2(kernels.astype(np.float64), s=(n, n))
-    return np.fft.fftshift(spec.real ** 2 + spec.imag ** 2, axes=(-2, -1))
+    return np.fft.fftshift(spec.real**2 + spec.imag**2, axes=(-2, -1))
 
 
 def _lc_kernels(module) -> np.ndarray | None:
@@ -341,9 +370,12 @@ def filter_spectra(model, n: int | None = None, *, r0: float | None = None) -> p
             per_pos = _pad_power(w, n).mean(axis=(1, 2))  # (L, n, n)
             p = per_pos.mean(axis=0)
             flat = w.reshape(w.shape[0], -1).astype(np.float64)
-            dev = ((flat - flat.mean(axis=0)) ** 2).sum() / max((flat ** 2).sum(), 1e-300)
-            extra = {"kind": "lc", "position_var": float(per_pos.var(axis=0).mean() / max((p ** 2).mean(), 1e-300)),
-                     "weight_departure": float(dev)}
+            dev = ((flat - flat.mean(axis=0)) ** 2).sum() / max((flat**2).sum(), 1e-300)
+            extra = {
+                "kind": "lc",
+                "position_var": float(per_pos.var(axis=0).mean() / max((p**2).mean(), 1e-300)),
+                "weight_departure": float(dev),
+            }
             k = w.shape[-1]
         metrics = {key: float(val[0]) for key, val in metrics_from_power(p[None], r0=r0).items()}
         rows.append({"layer": layer, "module": name, "kernel": int(k), **extra, **metrics})
@@ -356,6 +388,7 @@ def filter_spectra(model, n: int | None = None, *, r0: float | None = None) -> p
 
 # ---- T3: Slepian-type concentration of K x K kernels (adversarial.md, 'Theory checks')
 # -----------------------------------
+
 
 def band_mask(n: int, band) -> np.ndarray:
     """Boolean (n, n) mask on the fftshifted grid from ("le", r) | ("lt", r) | ("gt", r) | ("ge", r) or a mask."""
@@ -385,5 +418,5 @@ def lambda_max(K: int, N: int = 32, band=("le", 4.0)) -> float:
     kb = np.stack([kx[mask], ky[mask]], axis=1)  # (|B|, 2)
     m = np.stack(np.meshgrid(np.arange(K), np.arange(K), indexing="ij"), axis=-1).reshape(-1, 2)
     e = np.exp(-2j * np.pi * (kb @ m.T) / N)
-    a = (e.conj().T @ e) / N ** 2
+    a = (e.conj().T @ e) / N**2
     return float(np.linalg.eigvalsh(a)[-1])

@@ -28,37 +28,107 @@ LABEL = "reconstruction: adversarial.md, 'Quantitative metrics' metrics (paper b
 SALIENCY = "saliency"
 _F = pa.float64()
 _METRICS = tuple((c, _F) for c in sp.METRIC_COLUMNS)
-_RUN = (("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
-        ("step", pa.int64()), ("epoch_float", _F))
+_RUN = (
+    ("run", pa.string()),
+    ("dataset", pa.string()),
+    ("model", pa.string()),
+    ("seed", pa.int64()),
+    ("step", pa.int64()),
+    ("epoch_float", _F),
+)
 
-METRICS = Table("perturb.spectral_metrics", (
-    *_RUN, ("attack", pa.string()), ("kind", pa.string()), ("image", pa.int64()), ("label", pa.int64()),
-    ("correct", pa.bool_()), ("success", pa.bool_()), ("kept", pa.bool_()), *_METRICS, ("channel_mode", pa.string()),
-))
-MEAN_SPECTRUM = Table("perturb.mean_spectrum", (
-    *_RUN, ("attack", pa.string()), ("kind", pa.string()), ("n_images", pa.int64()), ("side", pa.int64()),
-    ("log_power", pa.list_(_F)), ("mean_log_magnitude", pa.list_(_F)), ("label", pa.string()),
-))
-RADIAL = Table("perturb.radial", (
-    *_RUN, ("attack", pa.string()), ("kind", pa.string()), ("n_images", pa.int64()), ("rho", pa.int64()),
-    ("power", _F), ("power_sem", _F), ("cumulative", _F), ("cumulative_sem", _F),
-))
-TARGETS = Table("perturb.target_spectra", (
-    *_RUN, ("target", pa.string()), ("layer", pa.int64()), ("layer_kind", pa.string()), ("kernel", pa.int64()),
-    ("n_items", pa.int64()), *_METRICS, ("position_var", _F), ("weight_departure", _F), ("side", pa.int64()),
-    ("log_power", pa.list_(_F)), ("label", pa.string()),
-))
-SUMMARY = Table("perturb.spectra_summary", (
-    *_RUN, ("final", pa.bool_()), ("source", pa.string()), ("name", pa.string()), ("kind", pa.string()),
-    ("n", pa.int64()), *_METRICS, *((f"{c}_sem", _F) for c in ("hff", "hoyer", "centroid", "f_half")),
-    ("position_var", _F), ("weight_departure", _F),
-))
-FINAL = Table("perturb.spectra_final", (
-    ("run", pa.string()), ("dataset", pa.string()), ("model", pa.string()), ("seed", pa.int64()),
-    ("step", pa.int64()), ("source", pa.string()), ("name", pa.string()), ("kind", pa.string()), ("n", pa.int64()),
-    ("side", pa.int64()), ("log_power", pa.list_(_F)), ("radial_power", pa.list_(_F)),
-    ("radial_cumulative", pa.list_(_F)),
-))
+METRICS = Table(
+    "perturb.spectral_metrics",
+    (
+        *_RUN,
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("image", pa.int64()),
+        ("label", pa.int64()),
+        ("correct", pa.bool_()),
+        ("success", pa.bool_()),
+        ("kept", pa.bool_()),
+        *_METRICS,
+        ("channel_mode", pa.string()),
+    ),
+)
+MEAN_SPECTRUM = Table(
+    "perturb.mean_spectrum",
+    (
+        *_RUN,
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("n_images", pa.int64()),
+        ("side", pa.int64()),
+        ("log_power", pa.list_(_F)),
+        ("mean_log_magnitude", pa.list_(_F)),
+        ("label", pa.string()),
+    ),
+)
+RADIAL = Table(
+    "perturb.radial",
+    (
+        *_RUN,
+        ("attack", pa.string()),
+        ("kind", pa.string()),
+        ("n_images", pa.int64()),
+        ("rho", pa.int64()),
+        ("power", _F),
+        ("power_sem", _F),
+        ("cumulative", _F),
+        ("cumulative_sem", _F),
+    ),
+)
+TARGETS = Table(
+    "perturb.target_spectra",
+    (
+        *_RUN,
+        ("target", pa.string()),
+        ("layer", pa.int64()),
+        ("layer_kind", pa.string()),
+        ("kernel", pa.int64()),
+        ("n_items", pa.int64()),
+        *_METRICS,
+        ("position_var", _F),
+        ("weight_departure", _F),
+        ("side", pa.int64()),
+        ("log_power", pa.list_(_F)),
+        ("label", pa.string()),
+    ),
+)
+SUMMARY = Table(
+    "perturb.spectra_summary",
+    (
+        *_RUN,
+        ("final", pa.bool_()),
+        ("source", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("n", pa.int64()),
+        *_METRICS,
+        *((f"{c}_sem", _F) for c in ("hff", "hoyer", "centroid", "f_half")),
+        ("position_var", _F),
+        ("weight_departure", _F),
+    ),
+)
+FINAL = Table(
+    "perturb.spectra_final",
+    (
+        ("run", pa.string()),
+        ("dataset", pa.string()),
+        ("model", pa.string()),
+        ("seed", pa.int64()),
+        ("step", pa.int64()),
+        ("source", pa.string()),
+        ("name", pa.string()),
+        ("kind", pa.string()),
+        ("n", pa.int64()),
+        ("side", pa.int64()),
+        ("log_power", pa.list_(_F)),
+        ("radial_power", pa.list_(_F)),
+        ("radial_cumulative", pa.list_(_F)),
+    ),
+)
 
 
 def _run_meta(job: Job) -> dict:
@@ -79,11 +149,15 @@ def _epoch_map(history_path) -> callable:
 def _target_rows(items_power: np.ndarray, n: int, r0) -> dict:
     """Metrics of a target: mean over items of each item's metrics; spectrum = log of the mean power."""
     m = sp.metrics_from_power(items_power, r0=r0)
-    out = {c: float(np.nanmean(m[c])) if np.isfinite(m[c]).any() else math.nan for c in sp.METRIC_COLUMNS
-           if c in m}
+    out = {c: float(np.nanmean(m[c])) if np.isfinite(m[c]).any() else math.nan for c in sp.METRIC_COLUMNS if c in m}
     flat = items_power.reshape(len(items_power), -1)
-    out.update(l2=float(np.sqrt(flat.sum(axis=1) / n ** 2).mean()), linf=math.nan, n_items=len(items_power),
-               side=n, log_power=sp.mean_log_power(items_power).ravel())
+    out.update(
+        l2=float(np.sqrt(flat.sum(axis=1) / n**2).mean()),
+        linf=math.nan,
+        n_items=len(items_power),
+        side=n,
+        log_power=sp.mean_log_power(items_power).ravel(),
+    )
     return out
 
 
@@ -99,7 +173,7 @@ def checkpoint_targets(model, in_shape, x, labels, *, is_linear: bool, r0=None) 
         power = np.stack([sp.power_spectrum(b[None])[0] for b in beta])  # (classes, N, N)
         rows.append({"target": "beta", "layer": -1, **_target_rows(power, n, r0)})
         for c in range(len(beta)):
-            rows.append({"target": "beta_class", "layer": c, **_target_rows(power[c:c + 1], n, r0)})
+            rows.append({"target": "beta_class", "layer": c, **_target_rows(power[c : c + 1], n, r0)})
         with torch.no_grad():
             logits = model(torch.as_tensor(x, dtype=next(model.parameters()).dtype)).double().numpy()
         diff = sp.class_difference(beta, logits, labels)
@@ -107,9 +181,17 @@ def checkpoint_targets(model, in_shape, x, labels, *, is_linear: bool, r0=None) 
     filt = sp.filter_spectra(model, n, r0=r0)
     for f in filt.itertuples(index=False):
         power = np.asarray(f.power).reshape(1, n, n)
-        rows.append({"target": "filter", "layer": int(f.layer), "layer_kind": f.kind, "kernel": int(f.kernel),
-                     "position_var": f.position_var, "weight_departure": f.weight_departure,
-                     **_target_rows(power, n, r0)})
+        rows.append(
+            {
+                "target": "filter",
+                "layer": int(f.layer),
+                "layer_kind": f.kind,
+                "kernel": int(f.kernel),
+                "position_var": f.position_var,
+                "weight_departure": f.weight_departure,
+                **_target_rows(power, n, r0),
+            }
+        )
     return rows
 
 
@@ -133,8 +215,10 @@ def analyse_spectra(job: Job) -> None:
     shape = tuple(data["shape"])
     n = shape[-1]
     epoch = _epoch_map(job.inputs["history"])
-    job.log(f"{meta['run']}: {len(pert)} maps, {pert['step'].nunique()} checkpoints, attacks "
-            f"{sorted(pert['attack'].unique())}, channel_mode {mode}, r0 {r0 if r0 is not None else n / 4}")
+    job.log(
+        f"{meta['run']}: {len(pert)} maps, {pert['step'].nunique()} checkpoints, attacks "
+        f"{sorted(pert['attack'].unique())}, channel_mode {mode}, r0 {r0 if r0 is not None else n / 4}"
+    )
 
     run_dir = Path(job.inputs["manifest"]).parent
     x_att = data["x_train"][: int(pert["image"].max()) + 1]
@@ -148,28 +232,75 @@ def analyse_spectra(job: Job) -> None:
         power = sp.power_spectrum(delta, mode)
         flat = delta.reshape(len(delta), -1).astype(np.float64)
         kept = (part["correct"] & part["success"]).to_numpy()
-        metric_frames.append(pd.DataFrame({
-            **meta, "step": int(step), "epoch_float": epoch(step), "attack": part["attack"].to_numpy(),
-            "kind": part["attack"].map(kinds).fillna("").to_numpy(), "image": part["image"].to_numpy(),
-            "label": part["label"].to_numpy(), "correct": part["correct"].to_numpy(),
-            "success": part["success"].to_numpy(), "kept": kept, "l2": np.sqrt((flat ** 2).sum(axis=1)),
-            "linf": np.abs(flat).max(axis=1), **sp.metrics_from_power(power, r0=r0), "channel_mode": mode}))
+        metric_frames.append(
+            pd.DataFrame(
+                {
+                    **meta,
+                    "step": int(step),
+                    "epoch_float": epoch(step),
+                    "attack": part["attack"].to_numpy(),
+                    "kind": part["attack"].map(kinds).fillna("").to_numpy(),
+                    "image": part["image"].to_numpy(),
+                    "label": part["label"].to_numpy(),
+                    "correct": part["correct"].to_numpy(),
+                    "success": part["success"].to_numpy(),
+                    "kept": kept,
+                    "l2": np.sqrt((flat**2).sum(axis=1)),
+                    "linf": np.abs(flat).max(axis=1),
+                    **sp.metrics_from_power(power, r0=r0),
+                    "channel_mode": mode,
+                }
+            )
+        )
         for attack, idx in part.groupby("attack", sort=True).groups.items():
             sel = np.asarray(idx)[kept[np.asarray(idx)]]
             if len(sel) == 0:
                 continue  # nothing kept at this checkpoint (near init): the counts live in the metrics table
-            base = {**meta, "step": int(step), "epoch_float": epoch(step), "attack": attack,
-                    "kind": kinds.get(attack, ""), "n_images": len(sel)}
-            spectra_rows.append({**base, "side": n, "log_power": sp.mean_log_power(power[sel]).ravel(),
-                                 "mean_log_magnitude": sp.mean_log_magnitude(power[sel]).ravel(), "label": LABEL})
+            base = {
+                **meta,
+                "step": int(step),
+                "epoch_float": epoch(step),
+                "attack": attack,
+                "kind": kinds.get(attack, ""),
+                "n_images": len(sel),
+            }
+            spectra_rows.append(
+                {
+                    **base,
+                    "side": n,
+                    "log_power": sp.mean_log_power(power[sel]).ravel(),
+                    "mean_log_magnitude": sp.mean_log_magnitude(power[sel]).ravel(),
+                    "label": LABEL,
+                }
+            )
             rho, prof, cum = sp.radial_profile(power[sel])
-            radial_rows.append(pd.DataFrame({**base, "rho": rho, "power": prof.mean(axis=0), "power_sem": _sem(prof),
-                                             "cumulative": np.nanmean(cum, axis=0), "cumulative_sem": _sem(cum)}))
+            radial_rows.append(
+                pd.DataFrame(
+                    {
+                        **base,
+                        "rho": rho,
+                        "power": prof.mean(axis=0),
+                        "power_sem": _sem(prof),
+                        "cumulative": np.nanmean(cum, axis=0),
+                        "cumulative_sem": _sem(cum),
+                    }
+                )
+            )
         model = load_model(run_dir, int(step))
         for row in checkpoint_targets(model, shape, x_att, y_att, is_linear=linear, r0=r0):
-            target_rows.append({**meta, "step": int(step), "epoch_float": epoch(step), "layer_kind": "",
-                                "kernel": 0, "position_var": math.nan, "weight_departure": math.nan,
-                                **row, "label": LABEL})
+            target_rows.append(
+                {
+                    **meta,
+                    "step": int(step),
+                    "epoch_float": epoch(step),
+                    "layer_kind": "",
+                    "kernel": 0,
+                    "position_var": math.nan,
+                    "weight_departure": math.nan,
+                    **row,
+                    "label": LABEL,
+                }
+            )
     metrics = pd.concat(metric_frames, ignore_index=True)
     kept = metrics["kept"].to_numpy()
     prov = job.provenance(seed=meta["seed"], channel_mode=mode, r0=r0 if r0 is not None else n / 4)
@@ -213,7 +344,9 @@ def summarise(metrics: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
 
 def collect_spectra(job: Job) -> None:
     """All runs: the summary table and the final checkpoint's mean spectra and radial profiles."""
-    inputs = {name: list(paths) if not isinstance(paths, (str, Path)) else [paths] for name, paths in job.inputs.items()}
+    inputs = {
+        name: list(paths) if not isinstance(paths, (str, Path)) else [paths] for name, paths in job.inputs.items()
+    }
     metrics = pd.concat([read_table(p, METRICS) for p in inputs["metrics"]], ignore_index=True)
     targets = pd.concat([read_table(p, TARGETS) for p in inputs["predictor"]], ignore_index=True)
     spectra = pd.concat([read_table(p, MEAN_SPECTRUM) for p in inputs["mean_spectrum"]], ignore_index=True)
@@ -224,18 +357,45 @@ def collect_spectra(job: Job) -> None:
     for r in spectra[spectra["step"] == spectra["run"].map(last)].itertuples(index=False):
         rad = radial[(radial["run"] == r.run) & (radial["step"] == r.step) & (radial["attack"] == r.attack)]
         rad = rad.sort_values("rho")
-        final_rows.append({"run": r.run, "dataset": r.dataset, "model": r.model, "seed": r.seed, "step": r.step,
-                           "source": "delta", "name": r.attack, "kind": r.kind, "n": r.n_images, "side": r.side,
-                           "log_power": np.asarray(r.log_power), "radial_power": rad["power"].to_numpy(),
-                           "radial_cumulative": rad["cumulative"].to_numpy()})
+        final_rows.append(
+            {
+                "run": r.run,
+                "dataset": r.dataset,
+                "model": r.model,
+                "seed": r.seed,
+                "step": r.step,
+                "source": "delta",
+                "name": r.attack,
+                "kind": r.kind,
+                "n": r.n_images,
+                "side": r.side,
+                "log_power": np.asarray(r.log_power),
+                "radial_power": rad["power"].to_numpy(),
+                "radial_cumulative": rad["cumulative"].to_numpy(),
+            }
+        )
     for r in targets[(targets["step"] == targets["run"].map(last)) & (targets["target"] != "beta_class")].itertuples():
         n = int(r.side)
         p = np.exp(np.asarray(r.log_power)).reshape(1, n, n)
         rho, prof, cum = sp.radial_profile(p)
         name = r.target if r.target != "filter" else f"filter_l{r.layer}"
-        final_rows.append({"run": r.run, "dataset": r.dataset, "model": r.model, "seed": r.seed, "step": r.step,
-                           "source": "target", "name": name, "kind": r.layer_kind or "", "n": r.n_items, "side": n,
-                           "log_power": np.asarray(r.log_power), "radial_power": prof[0], "radial_cumulative": cum[0]})
+        final_rows.append(
+            {
+                "run": r.run,
+                "dataset": r.dataset,
+                "model": r.model,
+                "seed": r.seed,
+                "step": r.step,
+                "source": "target",
+                "name": name,
+                "kind": r.layer_kind or "",
+                "n": r.n_items,
+                "side": n,
+                "log_power": np.asarray(r.log_power),
+                "radial_power": prof[0],
+                "radial_cumulative": cum[0],
+            }
+        )
     prov = job.provenance()
     write_table(summary, job.output("summary"), SUMMARY, prov)
     write_table(_frame(final_rows, FINAL), job.output("final"), FINAL, prov)

@@ -19,11 +19,21 @@ from scipy import optimize
 
 from learndyn.perturb.spectra import lambda_max  # noqa: F401  (T3 lives with the spectral tools)
 
-T1_DEFAULTS = {"D": 16, "n": 20, "seed": 0, "margin_drop": 0.1, "lr": 1e-2, "steps": 20000, "decay": 100.0,
-               "init_scale": 1e-2, "normalized": True}
+T1_DEFAULTS = {
+    "D": 16,
+    "n": 20,
+    "seed": 0,
+    "margin_drop": 0.1,
+    "lr": 1e-2,
+    "steps": 20000,
+    "decay": 100.0,
+    "init_scale": 1e-2,
+    "normalized": True,
+}
 
 
 # ---- T1: data, nets, references -----------------------------------------------------------------
+
 
 def fourier_matrix(d: int) -> np.ndarray:
     """Unitary DFT matrix F[k, j] = exp(-2 pi i k j / d) / sqrt(d)."""
@@ -72,9 +82,18 @@ def _circulant_index(d: int) -> np.ndarray:
     return (i[:, None] - i[None, :]) % d  # C(w)[i, j] = w[(i - j) mod d]: circular convolution
 
 
-def train_linear_net(X: np.ndarray, y: np.ndarray, kind: str, *, lr: float = 1e-2, steps: int = 20000,
-                     decay: float | None = 100.0, init_scale: float = 1e-2, normalized: bool = True,
-                     seed: int = 0) -> dict:
+def train_linear_net(
+    X: np.ndarray,
+    y: np.ndarray,
+    kind: str,
+    *,
+    lr: float = 1e-2,
+    steps: int = 20000,
+    decay: float | None = 100.0,
+    init_scale: float = 1e-2,
+    normalized: bool = True,
+    seed: int = 0,
+) -> dict:
     """GD on the exponential loss sum_n exp(-y_n f(x_n)) for kind "conv" or "fc"; returns beta = grad_x f.
 
     conv: f(x) = <w2, C(w1) x> with (C(w1) x)_i = sum_j w1[(i - j) mod D] x_j, so beta = C(w1)^T w2;
@@ -123,9 +142,14 @@ def svm_reference(X: np.ndarray, y: np.ndarray) -> dict:
     """
     A = y[:, None] * X
     G = A @ A.T
-    res = optimize.minimize(lambda a: (0.5 * a @ G @ a - a.sum(), G @ a - 1), np.zeros(len(y)), jac=True,
-                            method="L-BFGS-B", bounds=[(0, None)] * len(y),
-                            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+    res = optimize.minimize(
+        lambda a: (0.5 * a @ G @ a - a.sum(), G @ a - 1),
+        np.zeros(len(y)),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0, None)] * len(y),
+        options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000},
+    )
     a = res.x
     support = a > 1e-8 * max(a.max(), 1e-300)
     polished = np.zeros_like(a)
@@ -165,13 +189,15 @@ def l1_reference(X: np.ndarray, y: np.ndarray) -> dict:
     margins = [{"type": "ineq", "fun": lambda b: A @ b - 1, "jac": lambda b: A}]
     beta = svm_reference(X, y)["beta"]
     for eps in 10.0 ** -np.arange(1, 10):
+
         def smoothed(b, eps=eps):
             re, im = Re @ b, Im @ b
-            s = np.sqrt(re ** 2 + im ** 2 + eps ** 2)
+            s = np.sqrt(re**2 + im**2 + eps**2)
             return mult @ s, (mult * re / s) @ Re + (mult * im / s) @ Im
 
-        beta = optimize.minimize(smoothed, beta, jac=True, method="SLSQP", constraints=margins,
-                                 options={"ftol": 1e-15, "maxiter": 1000}).x
+        beta = optimize.minimize(
+            smoothed, beta, jac=True, method="SLSQP", constraints=margins, options={"ftol": 1e-15, "maxiter": 1000}
+        ).x
     beta = beta / min(1.0, (A @ beta).min())  # exactly feasible
     upper = fourier_l1(beta)
 
@@ -183,9 +209,15 @@ def l1_reference(X: np.ndarray, y: np.ndarray) -> dict:
         u = A.T @ a
         return -2 * ((Re @ u)[:, None] * Re + (Im @ u)[:, None] * Im) @ A.T
 
-    res = optimize.minimize(lambda a: (-a.sum(), -np.ones(n)), np.full(n, 1e-3), jac=True, method="SLSQP",
-                            constraints=[{"type": "ineq", "fun": dual_cons, "jac": dual_jac}],
-                            bounds=[(0, None)] * n, options={"ftol": 1e-15, "maxiter": 2000})
+    res = optimize.minimize(
+        lambda a: (-a.sum(), -np.ones(n)),
+        np.full(n, 1e-3),
+        jac=True,
+        method="SLSQP",
+        constraints=[{"type": "ineq", "fun": dual_cons, "jac": dual_jac}],
+        bounds=[(0, None)] * n,
+        options={"ftol": 1e-15, "maxiter": 2000},
+    )
     a = np.maximum(res.x, 0)
     a = a / np.sqrt(max(1.0, (1 - dual_cons(a)).max()))  # exactly dual-feasible
     lower = float(a.sum())
@@ -205,17 +237,23 @@ def t1_experiment(**overrides) -> dict:
     F = fourier_matrix(p["D"])
     betas = {"conv": conv["beta"], "fc": fc["beta"], "l1": l1["beta"], "svm": svm["beta"], "teacher": teacher}
     summary = {
-        "cos_conv_l1": cosine(conv["beta"], l1["beta"]), "cos_fc_svm": cosine(fc["beta"], svm["beta"]),
-        "cos_conv_svm": cosine(conv["beta"], svm["beta"]), "cos_fc_l1": cosine(fc["beta"], l1["beta"]),
+        "cos_conv_l1": cosine(conv["beta"], l1["beta"]),
+        "cos_fc_svm": cosine(fc["beta"], svm["beta"]),
+        "cos_conv_svm": cosine(conv["beta"], svm["beta"]),
+        "cos_fc_l1": cosine(fc["beta"], l1["beta"]),
         **{f"gamma1_{k}": margin_l1(b, X, y) for k, b in betas.items() if k != "teacher"},
         **{f"hoyer_{k}": hoyer(F @ b) for k, b in betas.items()},
-        "log_loss_conv": conv["log_loss"], "log_loss_fc": fc["log_loss"], "l1_gap": l1["gap"], "svm_gap": svm["gap"],
+        "log_loss_conv": conv["log_loss"],
+        "log_loss_fc": fc["log_loss"],
+        "l1_gap": l1["gap"],
+        "svm_gap": svm["gap"],
         "svm_min_margin": svm["min_margin"],
     }
     return {"params": p, "X": X, "y": y, "betas": betas, "summary": summary}
 
 
 # ---- T2: Donoho-Stark ---------------------------------------------------------------------------
+
 
 def support_sizes(h: np.ndarray, rtol: float = 1e-9) -> tuple[int, int]:
     """(||h||_0, ||DFT h||_0) with entries counted nonzero above rtol x the largest modulus."""

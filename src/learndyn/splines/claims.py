@@ -16,7 +16,6 @@ them as ``unconverged`` and is inconclusive.  Thresholds are the spec's.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -54,6 +53,7 @@ BOOT_DRAWS = f"bootstrap percentile 95% over draws within each width ({N_BOOT} r
 
 # ---- C1 -------------------------------------------------------------------------------------------
 
+
 def spline_identity_errors(traj: pd.DataFrame) -> np.ndarray:
     """|net - spline| / (1 + max|f|) of every stored network, on x in [-50, 50] and at knots +- 1e-9."""
     errors = []
@@ -69,6 +69,7 @@ def spline_identity_errors(traj: pd.DataFrame) -> np.ndarray:
 
 
 # ---- C3 -------------------------------------------------------------------------------------------
+
 
 def loglog_slope_interval(df: pd.DataFrame, column: str, claim_id: str, transform=lambda s: s):
     """Point value and bootstrap interval of ``transform(slope)``, the log-log slope of the per-width
@@ -87,44 +88,90 @@ def init_claims(laws: pd.DataFrame, flatness: pd.DataFrame) -> list[dict]:
     if len(thresholds) != 1:  # one n for every case in the DAG; a mix would need per-case rows
         raise ValueError(f"breakpoint-law cases have different KS thresholds: {fmt(thresholds)}")
     worst = laws.loc[laws["ks"].idxmax()]
-    rows = [claim(STUDY, "C3-breakpoint-laws",
-                  "Breakpoints at init follow the derived laws (Cauchy, uniform ratio, torch default)",
-                  "KS statistic vs the derived law, per init case", threshold=float(thresholds[0]), direction="<",
-                  aggregate="all", values=laws["ks"], unit="init case",
-                  reading="the law is derived for every init: all cases (spec T5)",
-                  detail=f"worst case: {worst['case']} (KS {worst['ks']:.4g}); n = {int(worst['n'])} draws per case",
-                  figure=F2)]
+    rows = [
+        claim(
+            STUDY,
+            "C3-breakpoint-laws",
+            "Breakpoints at init follow the derived laws (Cauchy, uniform ratio, torch default)",
+            "KS statistic vs the derived law, per init case",
+            threshold=float(thresholds[0]),
+            direction="<",
+            aggregate="all",
+            values=laws["ks"],
+            unit="init case",
+            reading="the law is derived for every init: all cases (spec T5)",
+            detail=f"worst case: {worst['case']} (KS {worst['ks']:.4g}); n = {int(worst['n'])} draws per case",
+            figure=F2,
+        )
+    ]
     fan = flatness[flatness["family"] == "torch"]
     widths = sorted(int(h) for h in fan["width"].unique())
     cid = "C3-flat-fan-in"
     val, ci = loglog_slope_interval(fan, "tv_0", cid, transform=lambda s: np.abs(s - 0.5))
-    rows.append(claim(STUDY, cid, "Fan-in inits: ~H kinks of size O(1/sqrt(H)), so TV of f0' grows like sqrt(H)",
-                      "|log-log slope of E TV_hull vs H - 1/2| (torch default)", threshold=0.05, direction="<",
-                      aggregate="value", value=val, interval=ci, interval_method=BOOT_DRAWS, unit="draw",
-                      n=len(fan), reading="slope of the mean over draws per width (spec F3)",
-                      detail=f"widths {fmt(widths)}; draws per width "
-                             f"{fmt(fan.groupby('width').size().to_numpy())}", figure=F3))
+    rows.append(
+        claim(
+            STUDY,
+            cid,
+            "Fan-in inits: ~H kinks of size O(1/sqrt(H)), so TV of f0' grows like sqrt(H)",
+            "|log-log slope of E TV_hull vs H - 1/2| (torch default)",
+            threshold=0.05,
+            direction="<",
+            aggregate="value",
+            value=val,
+            interval=ci,
+            interval_method=BOOT_DRAWS,
+            unit="draw",
+            n=len(fan),
+            reading="slope of the mean over draws per width (spec F3)",
+            detail=f"widths {fmt(widths)}; draws per width {fmt(fan.groupby('width').size().to_numpy())}",
+            figure=F3,
+        )
+    )
     big = fan[fan["width"] == fan["width"].max()]
-    rows.append(claim(STUDY, "C3-flat-vs-data", "Standard init gives very flat functions relative to the data",
-                      "R2_0 / R2(LI of D1) per draw, torch default at the largest width", threshold=0.05,
-                      direction="<", aggregate="median", values=big["r2_ratio"], unit="draw",
-                      reading="typical initial function: median over draws",
-                      detail=f"width {int(big['width'].iloc[0])}, {len(big)} draws; "
-                             f"max over draws {big['r2_ratio'].max():.3g}", figure=F3))
+    rows.append(
+        claim(
+            STUDY,
+            "C3-flat-vs-data",
+            "Standard init gives very flat functions relative to the data",
+            "R2_0 / R2(LI of D1) per draw, torch default at the largest width",
+            threshold=0.05,
+            direction="<",
+            aggregate="median",
+            values=big["r2_ratio"],
+            unit="draw",
+            reading="typical initial function: median over draws",
+            detail=f"width {int(big['width'].iloc[0])}, {len(big)} draws; max over draws {big['r2_ratio'].max():.3g}",
+            figure=F3,
+        )
+    )
     glorot = flatness[flatness["family"] == "glorot"]
     if len(glorot):
         cid = "C3-flat-glorot"
         val, ci = loglog_slope_interval(glorot, "sum_mu2", cid)
-        rows.append(claim(STUDY, cid, "Glorot zero-bias: sum of squared delta-slopes falls like 1/H",
-                          "log-log slope of E sum mu^2 vs H (Glorot normal, b=0)", threshold=-0.9, direction="<",
-                          aggregate="value", value=val, interval=ci, interval_method=BOOT_DRAWS, unit="draw",
-                          n=len(glorot), reading="slope of the mean over draws per width (spec F3)",
-                          detail=f"closed form 4H/(1+H)^2; widths {fmt(sorted(glorot['width'].unique()))}",
-                          figure=F3))
+        rows.append(
+            claim(
+                STUDY,
+                cid,
+                "Glorot zero-bias: sum of squared delta-slopes falls like 1/H",
+                "log-log slope of E sum mu^2 vs H (Glorot normal, b=0)",
+                threshold=-0.9,
+                direction="<",
+                aggregate="value",
+                value=val,
+                interval=ci,
+                interval_method=BOOT_DRAWS,
+                unit="draw",
+                n=len(glorot),
+                reading="slope of the mean over draws per width (spec F3)",
+                detail=f"closed form 4H/(1+H)^2; widths {fmt(sorted(glorot['width'].unique()))}",
+                figure=F3,
+            )
+        )
     return rows
 
 
 # ---- C4 -------------------------------------------------------------------------------------------
+
 
 def run_label(r) -> str:
     """A run as a claims row names it: 'lazy seed 3', 'rho=0.001 seed 2', 'torch_like H=10 seed 1'."""
@@ -140,8 +187,7 @@ def unconverged(df: pd.DataFrame) -> list[str]:
 
 
 def _conv(df: pd.DataFrame) -> str:
-    return (f"{int(df['converged'].sum())}/{len(df)} runs converged (L < tol); "
-            f"steps max {int(df['steps'].max())}")
+    return f"{int(df['converged'].sum())}/{len(df)} runs converged (L < tol); steps max {int(df['steps'].max())}"
 
 
 def _width(df: pd.DataFrame) -> str:
@@ -156,14 +202,34 @@ def _preset(m: pd.DataFrame, preset: str, sweep: str = "presets") -> pd.DataFram
     return m[(m["sweep"] == sweep) & (m["preset"] == preset)]
 
 
-def _seed_row(df: pd.DataFrame, claim_id: str, statement: str, column: str, what: str, threshold: float,
-              direction: str, reading: str, fig: str, extra: str = "") -> dict:
+def _seed_row(
+    df: pd.DataFrame,
+    claim_id: str,
+    statement: str,
+    column: str,
+    what: str,
+    threshold: float,
+    direction: str,
+    reading: str,
+    fig: str,
+    extra: str = "",
+) -> dict:
     """A regime claim over the seeds of one preset: median over seeds of the per-seed ``column``."""
     df = df.sort_values("seed")
-    return claim(STUDY, claim_id, statement, f"{what} per seed (H = {_width(df)}, {_dataset(df)})", threshold=threshold,
-                 direction=direction, aggregate="median", values=df[column], reading=reading,
-                 unconverged=unconverged(df),
-                 detail=f"per seed {fmt(df[column])} (seeds {fmt(df['seed'])}){extra}; {_conv(df)}", figure=fig)
+    return claim(
+        STUDY,
+        claim_id,
+        statement,
+        f"{what} per seed (H = {_width(df)}, {_dataset(df)})",
+        threshold=threshold,
+        direction=direction,
+        aggregate="median",
+        values=df[column],
+        reading=reading,
+        unconverged=unconverged(df),
+        detail=f"per seed {fmt(df[column])} (seeds {fmt(df['seed'])}){extra}; {_conv(df)}",
+        figure=fig,
+    )
 
 
 LAZY_SWEEPS = ("presets", "kernel_limit")
@@ -186,30 +252,90 @@ def lazy_runs(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def preset_claims(metrics: pd.DataFrame, n_data: int) -> list[dict]:
     lazy, other = lazy_runs(metrics)
     rich = _preset(metrics, "rich")
-    typ = ("typically (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes'): "
-           "median over seeds of the per-seed {}")
+    typ = (
+        "typically (splines.md, 'Implicit regularization: metrics, sweeps, expected outcomes'): "
+        "median over seeds of the per-seed {}"
+    )
     kernel = " at the widest lazy D1 width (the kernel limit is H -> infinity)"
 
     def narrower(column: str) -> str:
-        return "".join(f"; narrower H={int(h)}: per seed {fmt(g.sort_values('seed')[column])}, "
-                       f"{int(g['converged'].sum())}/{len(g)} converged" for h, g in other.groupby("width"))
+        return "".join(
+            f"; narrower H={int(h)}: per seed {fmt(g.sort_values('seed')[column])}, "
+            f"{int(g['converged'].sum())}/{len(g)} converged"
+            for h, g in other.groupby("width")
+        )
 
     return [
-        _seed_row(lazy, "C4-lazy-frozen", "Lazy init: knots stay frozen", "displacement_median",
-                  "median |beta_T - beta_0|", 1e-4, "<", typ.format("median displacement") + kernel, F6,
-                  extra=narrower("displacement_median")),
-        _seed_row(lazy, "C4-lazy-cubic", "Lazy init: close to the natural cubic spline", "d_cs", "d_CS", 0.25, "<",
-                  typ.format("d_CS") + kernel, F7, extra=narrower("d_cs")),
-        _seed_row(lazy, "C4-lazy-prediction", "Lazy init: final function = frozen-breakpoint (kernel) prediction",
-                  "lazy_rms", "RMS(f_T - f_lazy)", 5e-3, "<", typ.format("RMS(f_T - f_lazy)") + kernel, F7,
-                  extra=narrower("lazy_rms")),
-        _seed_row(rich, "C4-rich-moves", "Rich init: knots relocate", "displacement_median",
-                  "median |beta_T - beta_0|", 0.3, ">", typ.format("median displacement"), F6),
-        _seed_row(rich, "C4-rich-pinned", "Rich init: kink mass pinned at data points", "pinning_fraction",
-                  "pinning fraction (eps = 0.01)", 0.5, ">", typ.format("pinning fraction"), F6,
-                  extra=f"; chance baseline {rich['pinning_chance'].mean():.3f}"),
-        _seed_row(rich, "C4-rich-few-kinks", "Rich init: few effective kinks (<= N)", "effective_kinks",
-                  "effective kinks", float(n_data), "<=", typ.format("effective-kink count") + f"; N = {n_data}", F7),
+        _seed_row(
+            lazy,
+            "C4-lazy-frozen",
+            "Lazy init: knots stay frozen",
+            "displacement_median",
+            "median |beta_T - beta_0|",
+            1e-4,
+            "<",
+            typ.format("median displacement") + kernel,
+            F6,
+            extra=narrower("displacement_median"),
+        ),
+        _seed_row(
+            lazy,
+            "C4-lazy-cubic",
+            "Lazy init: close to the natural cubic spline",
+            "d_cs",
+            "d_CS",
+            0.25,
+            "<",
+            typ.format("d_CS") + kernel,
+            F7,
+            extra=narrower("d_cs"),
+        ),
+        _seed_row(
+            lazy,
+            "C4-lazy-prediction",
+            "Lazy init: final function = frozen-breakpoint (kernel) prediction",
+            "lazy_rms",
+            "RMS(f_T - f_lazy)",
+            5e-3,
+            "<",
+            typ.format("RMS(f_T - f_lazy)") + kernel,
+            F7,
+            extra=narrower("lazy_rms"),
+        ),
+        _seed_row(
+            rich,
+            "C4-rich-moves",
+            "Rich init: knots relocate",
+            "displacement_median",
+            "median |beta_T - beta_0|",
+            0.3,
+            ">",
+            typ.format("median displacement"),
+            F6,
+        ),
+        _seed_row(
+            rich,
+            "C4-rich-pinned",
+            "Rich init: kink mass pinned at data points",
+            "pinning_fraction",
+            "pinning fraction (eps = 0.01)",
+            0.5,
+            ">",
+            typ.format("pinning fraction"),
+            F6,
+            extra=f"; chance baseline {rich['pinning_chance'].mean():.3f}",
+        ),
+        _seed_row(
+            rich,
+            "C4-rich-few-kinks",
+            "Rich init: few effective kinks (<= N)",
+            "effective_kinks",
+            "effective kinks",
+            float(n_data),
+            "<=",
+            typ.format("effective-kink count") + f"; N = {n_data}",
+            F7,
+        ),
     ]
 
 
@@ -225,6 +351,7 @@ def spearman_trend(knobs: np.ndarray, matrix: np.ndarray, claim_id: str) -> tupl
     Seeds are resampled as whole rows (a seed's runs across the knob stay together), the per-knob
     mean is taken over the resampled seeds, and rho is recomputed; seeded by the claim id.
     """
+
     def rho(means: np.ndarray) -> np.ndarray:
         means = np.atleast_2d(means)
         ranks = stats.rankdata(means, axis=1)
@@ -240,22 +367,43 @@ def spearman_trend(knobs: np.ndarray, matrix: np.ndarray, claim_id: str) -> tupl
     return point, _percentile(boot)
 
 
-def trend_claim(sub: pd.DataFrame, claim_id: str, statement: str, knob: str, knob_name: str, metric: str,
-                metric_name: str, fig: str) -> dict:
+def trend_claim(
+    sub: pd.DataFrame, claim_id: str, statement: str, knob: str, knob_name: str, metric: str, metric_name: str, fig: str
+) -> dict:
     knobs, matrix = seed_means(sub, knob, metric)
     if len(knobs) < 3:
-        return claim(STUDY, claim_id, statement, f"Spearman(log {knob_name}, seed-mean {metric_name})",
-                     threshold=0.0, direction="<", aggregate="value", reading="a monotone trend over the sweep", figure=fig,
-                     not_run=f"fewer than 3 values of {knob_name} in this config")
+        return claim(
+            STUDY,
+            claim_id,
+            statement,
+            f"Spearman(log {knob_name}, seed-mean {metric_name})",
+            threshold=0.0,
+            direction="<",
+            aggregate="value",
+            reading="a monotone trend over the sweep",
+            figure=fig,
+            not_run=f"fewer than 3 values of {knob_name} in this config",
+        )
     val, ci = spearman_trend(knobs, matrix, claim_id)
     means = np.nanmean(matrix, axis=0)
-    return claim(STUDY, claim_id, statement, f"Spearman(log {knob_name}, seed-mean {metric_name})",
-                 threshold=0.0, direction="<", aggregate="value", value=val, interval=ci,
-                 interval_method=BOOT_SEEDS, unit="seed", n=matrix.shape[0],
-                 reading="a monotone trend over the sweep: rank correlation of the per-value mean over seeds",
-                 unconverged=unconverged(sub),
-                 detail=f"{knob_name} {fmt(knobs)}: mean {metric_name} {fmt(means)}; {_conv(sub)}",
-                 figure=fig)
+    return claim(
+        STUDY,
+        claim_id,
+        statement,
+        f"Spearman(log {knob_name}, seed-mean {metric_name})",
+        threshold=0.0,
+        direction="<",
+        aggregate="value",
+        value=val,
+        interval=ci,
+        interval_method=BOOT_SEEDS,
+        unit="seed",
+        n=matrix.shape[0],
+        reading="a monotone trend over the sweep: rank correlation of the per-value mean over seeds",
+        unconverged=unconverged(sub),
+        detail=f"{knob_name} {fmt(knobs)}: mean {metric_name} {fmt(means)}; {_conv(sub)}",
+        figure=fig,
+    )
 
 
 def width_pair(widths) -> tuple[int, int]:
@@ -281,41 +429,86 @@ def width_claim(width: pd.DataFrame, claim_id: str, statement: str, metric: str,
     val, ci = ratio_of_means(lo[metric].to_numpy(float), hi[metric].to_numpy(float), claim_id)
     means = width.groupby("width")[metric].mean()
     used = pd.concat([lo, hi])
-    return claim(STUDY, claim_id, statement, f"mean {name} at H={wide} / mean at H={narrow} (torch-like, "
-                 f"{width['dataset'].iloc[0]})", threshold=1.0, direction="<", aggregate="value", value=val,
-                 interval=ci, interval_method=BOOT_SEEDS.replace("over seeds", "over seeds within each width"),
-                 unit="seed", n=min(len(lo), len(hi)),
-                 reading="spec T18: the mean over seeds falls from H = 100 to H = 1000",
-                 unconverged=unconverged(used),
-                 detail=f"mean per width {fmt(means.index)}: {fmt(means.to_numpy())}; {_conv(used)}", figure=F7)
+    return claim(
+        STUDY,
+        claim_id,
+        statement,
+        f"mean {name} at H={wide} / mean at H={narrow} (torch-like, {width['dataset'].iloc[0]})",
+        threshold=1.0,
+        direction="<",
+        aggregate="value",
+        value=val,
+        interval=ci,
+        interval_method=BOOT_SEEDS.replace("over seeds", "over seeds within each width"),
+        unit="seed",
+        n=min(len(lo), len(hi)),
+        reading="spec T18: the mean over seeds falls from H = 100 to H = 1000",
+        unconverged=unconverged(used),
+        detail=f"mean per width {fmt(means.index)}: {fmt(means.to_numpy())}; {_conv(used)}",
+        figure=F7,
+    )
 
 
 def sweep_claims(metrics: pd.DataFrame) -> list[dict]:
     rows = []
     width = metrics[(metrics["sweep"] == "width") & (metrics["preset"] == "torch_like")]
     if width["width"].nunique() >= 2:
-        rows += [width_claim(width, "C4-wider-lazier", "Wider nets (standard scaling) are lazier",
-                             "displacement_weighted", "|mu|-weighted displacement"),
-                 width_claim(width, "C4-wider-cubic", "Wider nets are closer to the cubic spline", "d_cs", "d_CS")]
+        rows += [
+            width_claim(
+                width,
+                "C4-wider-lazier",
+                "Wider nets (standard scaling) are lazier",
+                "displacement_weighted",
+                "|mu|-weighted displacement",
+            ),
+            width_claim(width, "C4-wider-cubic", "Wider nets are closer to the cubic spline", "d_cs", "d_CS"),
+        ]
     for sweep, knob in (("rho", "layer ratio rho"), ("alpha", "init scale alpha")):
         sub = metrics[metrics["sweep"] == sweep]
         rows += [
-            trend_claim(sub, f"C4-{sweep}-cubic", f"Larger {knob}: closer to the cubic spline (kernel regime)",
-                        "knob_value", sweep, "d_cs", "d_CS", F7),
-            trend_claim(sub, f"C4-{sweep}-pinning", f"Smaller {knob}: more kink mass pinned at data (rich regime)",
-                        "knob_value", sweep, "pinning_fraction", "pinning fraction", F7),
+            trend_claim(
+                sub,
+                f"C4-{sweep}-cubic",
+                f"Larger {knob}: closer to the cubic spline (kernel regime)",
+                "knob_value",
+                sweep,
+                "d_cs",
+                "d_CS",
+                F7,
+            ),
+            trend_claim(
+                sub,
+                f"C4-{sweep}-pinning",
+                f"Smaller {knob}: more kink mass pinned at data (rich regime)",
+                "knob_value",
+                sweep,
+                "pinning_fraction",
+                "pinning fraction",
+                F7,
+            ),
         ]
     return rows
 
 
 def splines_claims(metrics, laws, flatness, traj, n_data: int) -> list[dict]:
     errors = spline_identity_errors(traj)
-    rows = [claim(STUDY, "C1-identity", "A shallow ReLU net equals its spline reparametrisation exactly",
-                  "|net - spline| / (1 + max|f|) per stored network", threshold=1e-12, direction="<=",
-                  aggregate="all", values=errors, unit="network",
-                  reading="an exact identity for every network: all stored networks (spec T1)",
-                  detail=f"{len(errors)} networks (presets group, every checkpoint), x in [-50, 50] plus "
-                         f"knots +- 1e-9; worst {errors.max():.3g}", figure=F1)]
+    rows = [
+        claim(
+            STUDY,
+            "C1-identity",
+            "A shallow ReLU net equals its spline reparametrisation exactly",
+            "|net - spline| / (1 + max|f|) per stored network",
+            threshold=1e-12,
+            direction="<=",
+            aggregate="all",
+            values=errors,
+            unit="network",
+            reading="an exact identity for every network: all stored networks (spec T1)",
+            detail=f"{len(errors)} networks (presets group, every checkpoint), x in [-50, 50] plus "
+            f"knots +- 1e-9; worst {errors.max():.3g}",
+            figure=F1,
+        )
+    ]
     rows += init_claims(laws, flatness)
     rows += preset_claims(metrics, n_data)
     rows += sweep_claims(metrics)
@@ -327,6 +520,7 @@ def landscape_claims(checks: pd.DataFrame, slice_checks: pd.DataFrame) -> list[d
 
     Deterministic constructions, so every row is strict: ``all`` over its cases or an exact value.
     """
+
     def at(case, coords):
         return checks[(checks["case"] == case) & (checks["coordinates"] == coords)].iloc[0]
 
@@ -336,31 +530,76 @@ def landscape_claims(checks: pd.DataFrame, slice_checks: pd.DataFrame) -> list[d
     jumps = jumps[jumps["predicted"].abs() > 1e-12]
     exact = "a derived identity on a construction: exact, no sampling"
     return [
-        claim(STUDY, "C2-slice-jumps", "dL/dbeta_i jumps by mu_i r_m / N as a knot crosses data point x_m",
-              "relative error, predicted vs one-sided FD jump, per (unit, data point)", threshold=1e-5,
-              direction="<", aggregate="all", values=jumps["rel_error"], unit="(unit, data point)",
-              reading="derived for every crossing: all pairs (spec T8)",
-              detail=f"{len(jumps)} (unit, data point) pairs on D3", figure=F4),
-        claim(STUDY, "C2-zero-eigenvalues",
-              "At an interpolating minimum the Hessian has >= 2H+1-N (spline) and >= 3H+1-N (NN) zero eigenvalues",
-              "zero-eigenvalue count minus the theoretical minimum, per coordinate system", threshold=0.0,
-              direction=">=", aggregate="all", values=(mins["n_zero"] - mins["min_zero_theory"]).to_numpy(float),
-              unit="coordinate system", reading="both coordinate systems (spec T12)",
-              detail="; ".join(f"{r.coordinates}: {r.n_zero} zero of {r.dim} (theory >= {r.min_zero_theory:.0f})"
-                               for r in mins.itertuples()), figure=F5),
-        claim(STUDY, "C2-strict-saddle", "A unit with mu_j = 0 at a critical point gives a strict saddle (one lambda < 0)",
-              "lambda_min in spline coordinates", threshold=0.0, direction="<", aggregate="value",
-              value=float(saddle["lambda_min"]), reading=exact,
-              detail=f"bounds [{saddle['saddle_lower']:.3g}, {saddle['saddle_upper']:.3g}]", figure=F5),
-        claim(STUDY, "C2-spectrum-spline-invariant",
-              "Re-balancing per-unit scales leaves the spline-coordinate spectrum unchanged",
-              "max |lambda change| / lambda_max (spline coordinates)", threshold=1e-8, direction="<",
-              aggregate="value", value=float(reb_s["max_abs_diff_vs_minimum"] / abs(reb_s["lambda_max"])),
-              reading=exact, detail="same f, balanced a_i", figure=F5),
-        claim(STUDY, "C2-spectrum-nn-changes", "...but changes the network-coordinate spectrum (hidden per-unit scales)",
-              "max |lambda change| / lambda_max (NN coordinates)", threshold=1e-3, direction=">",
-              aggregate="value", value=float(reb_n["max_abs_diff_vs_minimum"] / abs(reb_n["lambda_max"])),
-              reading=exact, detail="same f, balanced a_i", figure=F5),
+        claim(
+            STUDY,
+            "C2-slice-jumps",
+            "dL/dbeta_i jumps by mu_i r_m / N as a knot crosses data point x_m",
+            "relative error, predicted vs one-sided FD jump, per (unit, data point)",
+            threshold=1e-5,
+            direction="<",
+            aggregate="all",
+            values=jumps["rel_error"],
+            unit="(unit, data point)",
+            reading="derived for every crossing: all pairs (spec T8)",
+            detail=f"{len(jumps)} (unit, data point) pairs on D3",
+            figure=F4,
+        ),
+        claim(
+            STUDY,
+            "C2-zero-eigenvalues",
+            "At an interpolating minimum the Hessian has >= 2H+1-N (spline) and >= 3H+1-N (NN) zero eigenvalues",
+            "zero-eigenvalue count minus the theoretical minimum, per coordinate system",
+            threshold=0.0,
+            direction=">=",
+            aggregate="all",
+            values=(mins["n_zero"] - mins["min_zero_theory"]).to_numpy(float),
+            unit="coordinate system",
+            reading="both coordinate systems (spec T12)",
+            detail="; ".join(
+                f"{r.coordinates}: {r.n_zero} zero of {r.dim} (theory >= {r.min_zero_theory:.0f})"
+                for r in mins.itertuples()
+            ),
+            figure=F5,
+        ),
+        claim(
+            STUDY,
+            "C2-strict-saddle",
+            "A unit with mu_j = 0 at a critical point gives a strict saddle (one lambda < 0)",
+            "lambda_min in spline coordinates",
+            threshold=0.0,
+            direction="<",
+            aggregate="value",
+            value=float(saddle["lambda_min"]),
+            reading=exact,
+            detail=f"bounds [{saddle['saddle_lower']:.3g}, {saddle['saddle_upper']:.3g}]",
+            figure=F5,
+        ),
+        claim(
+            STUDY,
+            "C2-spectrum-spline-invariant",
+            "Re-balancing per-unit scales leaves the spline-coordinate spectrum unchanged",
+            "max |lambda change| / lambda_max (spline coordinates)",
+            threshold=1e-8,
+            direction="<",
+            aggregate="value",
+            value=float(reb_s["max_abs_diff_vs_minimum"] / abs(reb_s["lambda_max"])),
+            reading=exact,
+            detail="same f, balanced a_i",
+            figure=F5,
+        ),
+        claim(
+            STUDY,
+            "C2-spectrum-nn-changes",
+            "...but changes the network-coordinate spectrum (hidden per-unit scales)",
+            "max |lambda change| / lambda_max (NN coordinates)",
+            threshold=1e-3,
+            direction=">",
+            aggregate="value",
+            value=float(reb_n["max_abs_diff_vs_minimum"] / abs(reb_n["lambda_max"])),
+            reading=exact,
+            detail="same f, balanced a_i",
+            figure=F5,
+        ),
     ]
 
 
@@ -371,10 +610,14 @@ def write_claims(job: Job) -> None:
     traj = read_table(job.inputs["trajectory_presets"], TRAJECTORY)
     x, _ = dataset_xy(read_table(job.inputs["datasets"], DATASETS), "D1")
     rows = splines_claims(metrics, laws, flatness, traj, len(x))
-    rows += landscape_claims(read_table(job.inputs["hessian_checks"], SPECTRUM_CHECKS),
-                             read_table(job.inputs["loss_slice_checks"], SLICE_CHECKS))
+    rows += landscape_claims(
+        read_table(job.inputs["hessian_checks"], SPECTRUM_CHECKS),
+        read_table(job.inputs["loss_slice_checks"], SLICE_CHECKS),
+    )
     df = claims_frame(rows)
     write_table(df, job.output("claims"), CLAIMS, job.provenance())
     for r in df.itertuples():
-        job.log(f"{r.claim_id}: {r.aggregate} {r.metric} = {r.value:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}] "
-                f"({r.direction} {r.threshold:.4g}) -> {r.verdict}{' (' + r.why + ')' if r.why else ''}")
+        job.log(
+            f"{r.claim_id}: {r.aggregate} {r.metric} = {r.value:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}] "
+            f"({r.direction} {r.threshold:.4g}) -> {r.verdict}{' (' + r.why + ')' if r.why else ''}"
+        )

@@ -157,16 +157,18 @@ def cell_projection(x, y, gaps, s) -> np.ndarray:
     return U @ (U.T @ y)
 
 
-def random_cell_critical_point(x, y, H: int, seed: int = 0, max_tries: int = 20000,
-                               margin: float = 1e-3, a_range=(0.5, 2.0)):
+def random_cell_critical_point(
+    x, y, H: int, seed: int = 0, max_tries: int = 20000, margin: float = 1e-3, a_range=(0.5, 2.0)
+):
     """T15: draw cells with one unit per (gap, s) class (dead classes excluded), solve least squares in
     (mu, gamma, c), and return the first draw whose beta_i = gamma_i/mu_i all lie in their gaps (>= margin
     from data), else None. Within a cell f(x_n) = c + sum_{A_i} s_i (mu_i x_n - gamma_i) is linear."""
     rng = np.random.default_rng(seed)
     x, y = np.asarray(x, float), np.asarray(y, float)
     N = x.size
-    classes = [(g, sg) for g in range(N + 1) for sg in (-1.0, 1.0)
-               if not (g == 0 and sg < 0) and not (g == N and sg > 0)]
+    classes = [
+        (g, sg) for g in range(N + 1) for sg in (-1.0, 1.0) if not (g == 0 and sg < 0) and not (g == N and sg > 0)
+    ]
     lo = np.concatenate([[-np.inf], x])
     hi = np.concatenate([x, [np.inf]])
     for t in range(max_tries):
@@ -188,8 +190,7 @@ def random_cell_critical_point(x, y, H: int, seed: int = 0, max_tries: int = 200
             continue
         beta = gamma / mu
         if np.all((beta >= lo[gaps] + margin) & (beta <= hi[gaps] - margin)):
-            return _with_nn(x, y, beta, mu, s, c, rng.uniform(*a_range, H),
-                            gaps=gaps, gamma=gamma, tries=t + 1)
+            return _with_nn(x, y, beta, mu, s, c, rng.uniform(*a_range, H), gaps=gaps, gamma=gamma, tries=t + 1)
     return None
 
 
@@ -202,8 +203,9 @@ def _unit_losses(x, y, f_rest, beta, mu, s):
     return 0.5 * np.mean(r * r, axis=1)
 
 
-def loss_slices_table(x, y, beta, mu, s, c, units=None, n_beta: int = 2001, n_grid: int = 60,
-                      pad: float = 0.25, h: float = 1e-6):
+def loss_slices_table(
+    x, y, beta, mu, s, c, units=None, n_beta: int = 2001, n_grid: int = 60, pad: float = 0.25, h: float = 1e-6
+):
     """F4 long table (kind, unit, orientation, beta, mu, gamma, gap, loss) with kinds
     'beta_slice' (L vs beta_i, others fixed), 'beta_mu_grid' and 'mu_gamma_grid' (beta_i = gamma_i/mu_i;
     the mu grid has an even count, so mu = 0 is skipped). Second table, the checks: per data point the
@@ -227,32 +229,71 @@ def loss_slices_table(x, y, beta, mu, s, c, units=None, n_beta: int = 2001, n_gr
             return _unit_losses(x, y, f_rest, np.atleast_1d(bs), np.atleast_1d(ms), si)
 
         L = loss_at(bgrid, np.full_like(bgrid, mi))
-        rows.append(pd.DataFrame(dict(kind="beta_slice", unit=i, orientation=si, beta=bgrid, mu=mi,
-                                      gamma=mi * bgrid, loss=L)))
+        rows.append(
+            pd.DataFrame(dict(kind="beta_slice", unit=i, orientation=si, beta=bgrid, mu=mi, gamma=mi * bgrid, loss=L))
+        )
         mspan = 2.0 * max(abs(mi), 0.5)
         B, M = np.meshgrid(np.linspace(bgrid[0], bgrid[-1], n_grid), np.linspace(mi - mspan, mi + mspan, n_grid))
-        rows.append(pd.DataFrame(dict(kind="beta_mu_grid", unit=i, orientation=si, beta=B.ravel(), mu=M.ravel(),
-                                      gamma=(B * M).ravel(), loss=loss_at(B.ravel(), M.ravel()))))
+        rows.append(
+            pd.DataFrame(
+                dict(
+                    kind="beta_mu_grid",
+                    unit=i,
+                    orientation=si,
+                    beta=B.ravel(),
+                    mu=M.ravel(),
+                    gamma=(B * M).ravel(),
+                    loss=loss_at(B.ravel(), M.ravel()),
+                )
+            )
+        )
         mmax = abs(mi) + mspan
         gmax = mmax * max(abs(bgrid[0]), abs(bgrid[-1]))
         M, G = np.meshgrid(np.linspace(-mmax, mmax, 2 * (n_grid // 2)), np.linspace(-gmax, gmax, n_grid))
         Bg = G / M
-        rows.append(pd.DataFrame(dict(kind="mu_gamma_grid", unit=i, orientation=si, beta=Bg.ravel(), mu=M.ravel(),
-                                      gamma=G.ravel(), loss=loss_at(Bg.ravel(), M.ravel()))))
+        rows.append(
+            pd.DataFrame(
+                dict(
+                    kind="mu_gamma_grid",
+                    unit=i,
+                    orientation=si,
+                    beta=Bg.ravel(),
+                    mu=M.ravel(),
+                    gamma=G.ravel(),
+                    loss=loss_at(Bg.ravel(), M.ravel()),
+                )
+            )
+        )
         for m in range(N):  # slope jump of L(beta_i) at each data point (unit contributes 0 at x_m there)
             xm = x[m]
             Lp = loss_at(xm + np.array([0.0, h, 2 * h]), np.full(3, mi))
             Lm = loss_at(xm - np.array([0.0, h, 2 * h]), np.full(3, mi))
             right = (-3 * Lp[0] + 4 * Lp[1] - Lp[2]) / (2 * h)
             left = (3 * Lm[0] - 4 * Lm[1] + Lm[2]) / (2 * h)
-            checks.append(dict(check="jump", unit=i, location=xm, data_index=m, predicted=mi * (f_rest[m] - y[m]) / N,
-                               measured=right - left))
+            checks.append(
+                dict(
+                    check="jump",
+                    unit=i,
+                    location=xm,
+                    data_index=m,
+                    predicted=mi * (f_rest[m] - y[m]) / N,
+                    measured=right - left,
+                )
+            )
         for g in range(1, N):  # curvature of L(beta_i) inside each interior gap
             mid, hc = 0.5 * (x[g - 1] + x[g]), 0.25 * (x[g] - x[g - 1])
             L3 = loss_at(mid + np.array([-hc, 0.0, hc]), np.full(3, mi))
             n_active = int(ls.spline_active(x, [mid], [si]).sum())
-            checks.append(dict(check="curvature", unit=i, location=mid, gap=g, predicted=mi**2 * n_active / N,
-                               measured=(L3[0] - 2 * L3[1] + L3[2]) / hc**2))
+            checks.append(
+                dict(
+                    check="curvature",
+                    unit=i,
+                    location=mid,
+                    gap=g,
+                    predicted=mi**2 * n_active / N,
+                    measured=(L3[0] - 2 * L3[1] + L3[2]) / hc**2,
+                )
+            )
     table = pd.concat(rows, ignore_index=True)
     table["gap"] = ls.gap_index(x, table["beta"].to_numpy())
     checks = pd.DataFrame(checks)
@@ -290,15 +331,34 @@ def hessian_spectra_table(minimum: dict | None = None, saddle: dict | None = Non
             order = np.argsort(-np.abs(lam), kind="stable")
             lam_sorted = lam[order]
             tol = rel_tol * np.abs(lam).max()
-            rows.append(pd.DataFrame(dict(case=case, coordinates=coords, index=np.arange(lam.size),
-                                          eigenvalue=lam_sorted, abs_eigenvalue=np.abs(lam_sorted),
-                                          is_zero=np.abs(lam_sorted) < tol)))
-            row = dict(case=case, coordinates=coords, H=H, N=N, dim=lam.size,
-                       n_zero=ls.count_zero_eigenvalues(lam, rel_tol),
-                       min_zero_theory=theory[coords] if case != "saddle" else np.nan,
-                       n_negative=int(np.sum(lam < -tol)), lambda_min=lam[0], lambda_max=lam[-1],
-                       saddle_lower=np.nan, saddle_upper=np.nan, max_tangent_residual=np.nan,
-                       max_abs_diff_vs_minimum=np.nan)
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        case=case,
+                        coordinates=coords,
+                        index=np.arange(lam.size),
+                        eigenvalue=lam_sorted,
+                        abs_eigenvalue=np.abs(lam_sorted),
+                        is_zero=np.abs(lam_sorted) < tol,
+                    )
+                )
+            )
+            row = dict(
+                case=case,
+                coordinates=coords,
+                H=H,
+                N=N,
+                dim=lam.size,
+                n_zero=ls.count_zero_eigenvalues(lam, rel_tol),
+                min_zero_theory=theory[coords] if case != "saddle" else np.nan,
+                n_negative=int(np.sum(lam < -tol)),
+                lambda_min=lam[0],
+                lambda_max=lam[-1],
+                saddle_lower=np.nan,
+                saddle_upper=np.nan,
+                max_tangent_residual=np.nan,
+                max_abs_diff_vs_minimum=np.nan,
+            )
             row["rank"] = row["dim"] - row["n_zero"]
             if case == "saddle" and coords == "spline":
                 bnd = ls.strict_saddle_bounds(p["x"], p["y"], p["beta"], p["mu"], p["s"], p["c"], p["saddle_unit"])

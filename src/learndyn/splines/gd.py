@@ -28,11 +28,11 @@ def loss_and_grads(w, b, v, c, x, y):
     dominate the cost of every training step.
     """
     n = x.shape[-1]
-    pre = torch.addcmul(b[..., None], w[..., None], x)          # (R, H, N)
-    active = (pre > 0).to(pre.dtype)                             # strict active set: relu'(0) = 0
+    pre = torch.addcmul(b[..., None], w[..., None], x)  # (R, H, N)
+    active = (pre > 0).to(pre.dtype)  # strict active set: relu'(0) = 0
     act = pre.clamp_(min=0.0)
-    r = (v[:, None, :] @ act).squeeze(1) + c[:, None] - y        # (R, N)
-    sums = active @ torch.stack((r, r * x), dim=-1)              # (R, H, 2): sum_A r, sum_A r x
+    r = (v[:, None, :] @ act).squeeze(1) + c[:, None] - y  # (R, N)
+    sums = active @ torch.stack((r, r * x), dim=-1)  # (R, H, 2): sum_A r, sum_A r x
     dv = (act @ r[..., None]).squeeze(-1) / n
     return 0.5 * (r * r).mean(-1), (v * sums[..., 1] / n, v * sums[..., 0] / n, dv, r.mean(-1))
 
@@ -42,7 +42,7 @@ def ntk_lambda_max(w, b, v, c, x):
     n = x.shape[-1]
     pre = w[..., None] * x + b[..., None]
     act, mask = torch.relu(pre), (pre > 0).to(x.dtype)
-    vm = v[..., None] * mask                                     # d f / d b_i
+    vm = v[..., None] * mask  # d f / d b_i
     k = (vm.transpose(1, 2) @ vm) * (torch.outer(x, x) + 1) + act.transpose(1, 2) @ act + 1
     return torch.linalg.eigvalsh(k / n)[..., -1]
 
@@ -68,8 +68,20 @@ class PerRunGD(torch.optim.Optimizer):
 
 
 @torch.no_grad()
-def gd_chunk(params, x, y, eta, loss, converged_step, step: int, n_steps: int, *,
-             tol: float, refresh: int, eta_scale: float = 0.5) -> int:
+def gd_chunk(
+    params,
+    x,
+    y,
+    eta,
+    loss,
+    converged_step,
+    step: int,
+    n_steps: int,
+    *,
+    tol: float,
+    refresh: int,
+    eta_scale: float = 0.5,
+) -> int:
     """Advance every unconverged run by up to ``n_steps`` GD steps, in place; return the new step.
 
     ``params`` = (w, b, v, c); ``eta``, ``loss`` (previous loss) and ``converged_step`` (-1 while

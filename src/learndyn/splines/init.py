@@ -10,6 +10,7 @@ Family knobs (defaults are reconstruction choices, record them with runs): gauss
 sigma_b = 1, sigma_v = 1/sqrt(H), sigma_c = 0 (sigma_b = 0 gives the zero-bias law); uniform A = 1,
 B = 1, sigma_v = 1/sqrt(H) (v Normal), sigma_c = 0. The "rho" family is torch_like with the rho knob.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,12 +19,31 @@ import pandas as pd
 from learndyn.splines.spline import to_numpy
 
 __all__ = [
-    "INIT_FAMILIES", "draw_init", "sample_init", "init_law", "breakpoint_cdf", "breakpoint_pdf",
-    "zeta", "zeta_integral", "init_moments", "flatness_stats",
+    "INIT_FAMILIES",
+    "draw_init",
+    "sample_init",
+    "init_law",
+    "breakpoint_cdf",
+    "breakpoint_pdf",
+    "zeta",
+    "zeta_integral",
+    "init_moments",
+    "flatness_stats",
 ]
 
-INIT_FAMILIES = ("torch", "gaussian", "uniform", "he", "glorot", "lecun",
-                 "lazy", "torch_like", "rich", "rho", "antisymmetric")
+INIT_FAMILIES = (
+    "torch",
+    "gaussian",
+    "uniform",
+    "he",
+    "glorot",
+    "lecun",
+    "lazy",
+    "torch_like",
+    "rich",
+    "rho",
+    "antisymmetric",
+)
 _FAMILY_KNOBS = {
     "gaussian": ("sigma_w", "sigma_b", "sigma_v", "sigma_c"),
     "uniform": ("A", "B", "sigma_v", "sigma_c"),
@@ -50,16 +70,20 @@ def init_law(family: str, width: int, **knobs) -> dict:
     if family == "torch":  # nn.Linear(1,H): bound 1/sqrt(1); nn.Linear(H,1): bound 1/sqrt(H)
         law = dict(wb="uniform", sw=1.0, sb=1.0, v="uniform", sv=inv / np.sqrt(3), sc=inv / np.sqrt(3))
     elif family == "gaussian":
-        law = dict(wb="gaussian", sw=g("sigma_w", 1.0), sb=g("sigma_b", 1.0), v="normal",
-                   sv=g("sigma_v", inv), sc=g("sigma_c", 0.0))
+        law = dict(
+            wb="gaussian",
+            sw=g("sigma_w", 1.0),
+            sb=g("sigma_b", 1.0),
+            v="normal",
+            sv=g("sigma_v", inv),
+            sc=g("sigma_c", 0.0),
+        )
         if law["sb"] == 0:
             law["wb"] = "zero_bias"
     elif family == "uniform":
-        law = dict(wb="uniform", sw=g("A", 1.0), sb=g("B", 1.0), v="normal", sv=g("sigma_v", inv),
-                   sc=g("sigma_c", 0.0))
+        law = dict(wb="uniform", sw=g("A", 1.0), sb=g("B", 1.0), v="normal", sv=g("sigma_v", inv), sc=g("sigma_c", 0.0))
     elif family in ("he", "glorot", "lecun"):
-        var_w, var_v = {"he": (2.0, 2.0 / H), "glorot": (2.0 / (1 + H), 2.0 / (1 + H)),
-                        "lecun": (1.0, 1.0 / H)}[family]
+        var_w, var_v = {"he": (2.0, 2.0 / H), "glorot": (2.0 / (1 + H), 2.0 / (1 + H)), "lecun": (1.0, 1.0 / H)}[family]
         law = dict(wb="zero_bias", sw=np.sqrt(var_w), sb=0.0, v="normal", sv=np.sqrt(var_v), sc=0.0)
     else:  # training presets (splines.md, 'Training protocol and implementation'): w, b ~ scale·U(±1), v Normal, c = 0
         scale, var_v = {"lazy": (10.0, 1e-4 / H), "rich": (1e-3, 1.0)}.get(family, (1.0, 1 / (3 * H)))
@@ -69,8 +93,9 @@ def init_law(family: str, width: int, **knobs) -> dict:
     law["sb"] *= alpha * rho
     law["sv"] *= alpha / rho
     law["sc"] *= alpha
-    law.update(c="uniform" if family == "torch" else "normal", family=family, width=H,
-               antisymmetric=family == "antisymmetric")
+    law.update(
+        c="uniform" if family == "torch" else "normal", family=family, width=H, antisymmetric=family == "antisymmetric"
+    )
     if law["antisymmetric"] and H % 2:
         raise ValueError(f"antisymmetric init needs an even width, got {H}")
     return law
@@ -109,8 +134,10 @@ def draw_init(family: str, width: int, seeds, **knobs) -> dict:
     law = init_law(family, width, **knobs)
     seeds = [seeds] if np.isscalar(seeds) else list(seeds)
     draws = [_draw(law, np.random.default_rng(s), (law["width"],)) for s in seeds]
-    return {k: np.stack([d[k] for d in draws]) if draws else np.empty((0, law["width"]) if k != "c" else 0)
-            for k in ("w", "b", "v", "c")}
+    return {
+        k: np.stack([d[k] for d in draws]) if draws else np.empty((0, law["width"]) if k != "c" else 0)
+        for k in ("w", "b", "v", "c")
+    }
 
 
 def sample_init(family: str, width: int, n_draws: int, rng=None, **knobs) -> dict:
@@ -131,8 +158,7 @@ def breakpoint_cdf(family: str, beta, width: int = 1, **knobs) -> np.ndarray:
     A, B = law["sw"], law["sb"]
     t = B / A
     with np.errstate(divide="ignore"):
-        return np.where(beta > t, 1 - t / (4 * beta),
-                        np.where(beta < -t, -t / (4 * beta), 0.5 + beta / (4 * t)))
+        return np.where(beta > t, 1 - t / (4 * beta), np.where(beta < -t, -t / (4 * beta), 0.5 + beta / (4 * t)))
 
 
 def breakpoint_pdf(family: str, beta, width: int = 1, **knobs) -> np.ndarray:
@@ -207,7 +233,11 @@ def init_moments(family: str, width: int, x=(0.1, 0.37, 0.9), interval=(-1.0, 1.
         "E_fprime2": f_on * H * sv2 * ew2 / 2,
         "E_f2": f_on * (H * sv2 * (ew2 * x * x + eb2) / 2 + sc2),
         "E_sum_mu2_interval": float(H * sv2 * zeta_integral(family, *interval, width=H, **knobs)),
-        "x": x, "E_w2": ew2, "E_b2": eb2, "sigma_v2": sv2, "sigma_c2": sc2,
+        "x": x,
+        "E_w2": ew2,
+        "E_b2": eb2,
+        "sigma_v2": sv2,
+        "sigma_c2": sc2,
     }
 
 
@@ -223,8 +253,9 @@ def _relu_eval(w, b, v, c, xg, budget=1 << 22):
     return out
 
 
-def flatness_stats(params: dict, hull=(-1.0, 1.0), data_x=None, data_y=None, n_grid: int = 401,
-                   far_tol: float = 1e-12) -> pd.DataFrame:
+def flatness_stats(
+    params: dict, hull=(-1.0, 1.0), data_x=None, data_y=None, n_grid: int = 401, far_tol: float = 1e-12
+) -> pd.DataFrame:
     """Per-draw flatness of f_0 on the hull (splines.md, 'Flatness statistics', a reconstruction), vectorised over
     draws.
 
@@ -245,8 +276,7 @@ def flatness_stats(params: dict, hull=(-1.0, 1.0), data_x=None, data_y=None, n_g
     inside = has & (beta >= lo) & (beta <= hi)
     mu_in = np.where(inside, mu, 0.0)
     # slope just right of lo (every w ≠ 0 unit, far ones included), then the in-hull jumps in order
-    m_lo = (np.where((w > 0) & (beta <= lo), mu, 0.0).sum(1)
-            - np.where((w < 0) & (beta > lo), mu, 0.0).sum(1))
+    m_lo = np.where((w > 0) & (beta <= lo), mu, 0.0).sum(1) - np.where((w < 0) & (beta > lo), mu, 0.0).sum(1)
     key = np.where(inside, beta, np.inf)
     order = np.argsort(key, axis=1, kind="stable")
     bsort = np.take_along_axis(key, order, 1)
@@ -264,11 +294,18 @@ def flatness_stats(params: dict, hull=(-1.0, 1.0), data_x=None, data_y=None, n_g
     n_knots = np.bincount(row[finite & (jumps != 0)], minlength=R)
     xg = np.linspace(lo, hi, n_grid)
     f0 = _relu_eval(w, b, v, c, xg)
-    out = pd.DataFrame({
-        "draw": np.arange(R), "width": H, "r2_0": (mu_in**2).sum(1), "tv_0": np.abs(mu_in).sum(1),
-        "max_abs_slope": max_slope, "n_knots": n_knots, "n_units_in_hull": inside.sum(1),
-        "var_f0": f0.var(axis=1),
-    })
+    out = pd.DataFrame(
+        {
+            "draw": np.arange(R),
+            "width": H,
+            "r2_0": (mu_in**2).sum(1),
+            "tv_0": np.abs(mu_in).sum(1),
+            "max_abs_slope": max_slope,
+            "n_knots": n_knots,
+            "n_units_in_hull": inside.sum(1),
+            "var_f0": f0.var(axis=1),
+        }
+    )
     if data_x is not None:
         dx, dy = np.asarray(data_x, float), np.asarray(data_y, float)
         o = np.argsort(dx)

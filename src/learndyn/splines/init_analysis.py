@@ -54,19 +54,47 @@ def breakpoint_law_tables(gaussian_ratios, uniform_ab, n: int, seed: int = 0):
         ks = stats.kstest(beta, cdf).statistic if family != "he" else float(np.max(np.abs(beta)) > 0)
         inside = cdf(np.array([1.0])) - cdf(np.array([-1.0]))
         gt2 = 1 - (cdf(np.array([2.0])) - cdf(np.array([-2.0])))
-        laws.append({"case": case, "family": family, "n": n, "ks": float(ks), "ks_threshold": ks_threshold(n),
-                     "p_abs_le_1": float(np.mean(np.abs(beta) <= 1)), "theory_p_abs_le_1": float(inside[0]),
-                     "p_abs_gt_2": float(np.mean(np.abs(beta) > 2)), "theory_p_abs_gt_2": float(gt2[0])})
+        laws.append(
+            {
+                "case": case,
+                "family": family,
+                "n": n,
+                "ks": float(ks),
+                "ks_threshold": ks_threshold(n),
+                "p_abs_le_1": float(np.mean(np.abs(beta) <= 1)),
+                "theory_p_abs_le_1": float(inside[0]),
+                "p_abs_gt_2": float(np.mean(np.abs(beta) > 2)),
+                "theory_p_abs_gt_2": float(gt2[0]),
+            }
+        )
         counts, _ = np.histogram(beta, HIST_EDGES)
         width = np.diff(HIST_EDGES)
         theory = np.diff(cdf(HIST_EDGES)) / width
-        hists.append(pd.DataFrame({"case": case, "bin_lo": HIST_EDGES[:-1], "bin_hi": HIST_EDGES[1:],
-                                   "density": counts / (n * width), "theory_density": theory}))
+        hists.append(
+            pd.DataFrame(
+                {
+                    "case": case,
+                    "bin_lo": HIST_EDGES[:-1],
+                    "bin_hi": HIST_EDGES[1:],
+                    "density": counts / (n * width),
+                    "theory_density": theory,
+                }
+            )
+        )
     return pd.DataFrame(laws), pd.concat(hists, ignore_index=True)
 
 
-def flatness_tables(families, widths, draws_budget: int, min_draws: int, data_x, data_y,
-                    seed: int = 0, n_functions: int = 20, grid_points: int = 201):
+def flatness_tables(
+    families,
+    widths,
+    draws_budget: int,
+    min_draws: int,
+    data_x,
+    data_y,
+    seed: int = 0,
+    n_functions: int = 20,
+    grid_points: int = 201,
+):
     """Per-draw flatness statistics and a few initial functions per (family, width)."""
     from learndyn.splines.init import flatness_stats
 
@@ -80,12 +108,26 @@ def flatness_tables(families, widths, draws_budget: int, min_draws: int, data_x,
             mu = p["v"] * np.abs(p["w"])
             active = (p["w"] * FPRIME_AT + p["b"]) > 0
             theory = init_moments(family, width, x=(FPRIME_AT,))
-            rows.append(pd.DataFrame({
-                "family": family, "width": width, "draw": st["draw"], "r2_0": st["r2_0"], "tv_0": st["tv_0"],
-                "max_abs_slope": st["max_abs_slope"], "n_knots": st["n_knots"], "var_f0": st["var_f0"],
-                "r2_ratio": st["r2_ratio"], "tv_ratio": st["tv_ratio"], "sum_mu2": (mu**2).sum(1),
-                "fprime2": ((p["v"] * p["w"] * active).sum(1)) ** 2,
-                "theory_sum_mu2": theory["E_sum_mu2"], "theory_fprime2": theory["E_fprime2"]}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "family": family,
+                        "width": width,
+                        "draw": st["draw"],
+                        "r2_0": st["r2_0"],
+                        "tv_0": st["tv_0"],
+                        "max_abs_slope": st["max_abs_slope"],
+                        "n_knots": st["n_knots"],
+                        "var_f0": st["var_f0"],
+                        "r2_ratio": st["r2_ratio"],
+                        "tv_ratio": st["tv_ratio"],
+                        "sum_mu2": (mu**2).sum(1),
+                        "fprime2": ((p["v"] * p["w"] * active).sum(1)) ** 2,
+                        "theory_sum_mu2": theory["E_sum_mu2"],
+                        "theory_fprime2": theory["E_fprime2"],
+                    }
+                )
+            )
             for d in range(min(n_functions, n_draws)):
                 f = network_forward(p["w"][d], p["b"][d], p["v"][d], p["c"][d], xg)
                 funcs.append(pd.DataFrame({"family": family, "width": width, "draw": d, "x": xg, "f": f}))

@@ -42,24 +42,46 @@ def train_splines(job: Job) -> None:
     runs = group_runs(group)
     params0 = group_init(group, runs)
     schedule = breakpoint_schedule(train["breakpoints"], train["max_steps"])
-    module = SplineGD(params0, x, y, schedule, train["max_steps"], tol=train["tol"],
-                      refresh=train["refresh"], chunk=train["chunk"], eta_scale=train.get("eta_scale", 0.5))
-    job.log(f"{len(runs)} runs x width {group['width']} on {group['dataset']}, "
-            f"{len(schedule)} breakpoints up to step {train['max_steps']}")
+    module = SplineGD(
+        params0,
+        x,
+        y,
+        schedule,
+        train["max_steps"],
+        tol=train["tol"],
+        refresh=train["refresh"],
+        chunk=train["chunk"],
+        eta_scale=train.get("eta_scale", 0.5),
+    )
+    job.log(
+        f"{len(runs)} runs x width {group['width']} on {group['dataset']}, "
+        f"{len(schedule)} breakpoints up to step {train['max_steps']}"
+    )
     run_dir = job.output("manifest").parent
-    fit_with_breakpoints(module, module.train_dataloader(), run_dir=run_dir, schedule=schedule,
-                         seed=0, fingerprint={"group": group, "x": x.tolist(), "y": y.tolist()},
-                         provenance=job.provenance(seed=group["seeds"]), threads=job.threads,
-                         precision="64-true", log=job.log,
-                         before_manifest=lambda: _write_runs(job, runs, module),
-                         keep="all")  # analyse_splines_group extracts the spline at every checkpoint
+    fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=schedule,
+        seed=0,
+        fingerprint={"group": group, "x": x.tolist(), "y": y.tolist()},
+        provenance=job.provenance(seed=group["seeds"]),
+        threads=job.threads,
+        precision="64-true",
+        log=job.log,
+        before_manifest=lambda: _write_runs(job, runs, module),
+        keep="all",
+    )  # analyse_splines_group extracts the spline at every checkpoint
 
 
 def _write_runs(job: Job, runs: pd.DataFrame, module: SplineGD) -> None:  # noqa: F821 (Lightning: lazy)
     conv = module.converged_step.numpy()
-    runs = runs.assign(group=job.wildcards.get("group", ""), converged=conv >= 0,
-                       steps=np.where(conv >= 0, conv, module.progress_step),
-                       final_loss=module.loss.numpy())
+    runs = runs.assign(
+        group=job.wildcards.get("group", ""),
+        converged=conv >= 0,
+        steps=np.where(conv >= 0, conv, module.progress_step),
+        final_loss=module.loss.numpy(),
+    )
     write_table(runs[[c for c, _ in RUNS.columns]], job.output("runs"), RUNS, job.provenance())
     job.log(f"{int((conv >= 0).sum())}/{len(conv)} runs converged (L < tol) by step {module.progress_step}")
 
@@ -89,11 +111,11 @@ def analyse_splines_group(job: Job) -> None:
     job.log(f"spline extraction at {len(manifest)} checkpoints x {len(runs)} runs")
     rows = []
     for r in runs.itertuples(index=False):
-        m = implicit_regularisation_metrics({k: first[k][r.run] for k in PARAM_NAMES},
-                                            {k: last[k][r.run] for k in PARAM_NAMES}, x, y)
+        m = implicit_regularisation_metrics(
+            {k: first[k][r.run] for k in PARAM_NAMES}, {k: last[k][r.run] for k in PARAM_NAMES}, x, y
+        )
         rows.append({**r._asdict(), **{k: float(m[k]) for k in METRIC_NAMES}})
-    write_table(pd.DataFrame(rows)[[c for c, _ in METRICS.columns]], job.output("metrics"), METRICS,
-                job.provenance())
+    write_table(pd.DataFrame(rows)[[c for c, _ in METRICS.columns]], job.output("metrics"), METRICS, job.provenance())
 
 
 def collect_splines_metrics(job: Job) -> None:
@@ -111,8 +133,9 @@ def analyse_splines_init(job: Job) -> None:
     write_table(hists, job.output("breakpoint_histograms"), ia.HISTOGRAMS, job.provenance(seed=0))
     job.log("breakpoint laws: " + ", ".join(f"{r.case} KS={r.ks:.4f}" for r in laws.itertuples()))
     x, y = dataset_xy(read_table(job.inputs["dataset"], DATASETS), "D1")
-    flat, funcs = ia.flatness_tables(flat_cfg["families"], flat_cfg["widths"], flat_cfg["draws_budget"],
-                                     flat_cfg["min_draws"], x, y)
+    flat, funcs = ia.flatness_tables(
+        flat_cfg["families"], flat_cfg["widths"], flat_cfg["draws_budget"], flat_cfg["min_draws"], x, y
+    )
     write_table(flat, job.output("flatness"), ia.FLATNESS, job.provenance(seed=0))
     write_table(funcs, job.output("flat_functions"), ia.FLAT_FUNCTIONS, job.provenance(seed=0))
     job.log(f"flatness: {len(flat)} draws over {flat_cfg['families']} x {flat_cfg['widths']}")
@@ -129,8 +152,12 @@ def analyse_splines_landscape(job: Job) -> None:
     spectra, checks = la.hessian_tables()
     write_table(spectra, job.output("hessian_spectra"), la.SPECTRA, job.provenance(seed=0))
     write_table(checks, job.output("hessian_checks"), la.SPECTRUM_CHECKS, job.provenance(seed=0))
-    job.log("Hessian zero counts: " + ", ".join(
-        f"{r.case}/{r.coordinates}: {r.n_zero} (theory >= {r.min_zero_theory})" for r in checks.itertuples()))
+    job.log(
+        "Hessian zero counts: "
+        + ", ".join(
+            f"{r.case}/{r.coordinates}: {r.n_zero} (theory >= {r.min_zero_theory})" for r in checks.itertuples()
+        )
+    )
 
 
 def splines_claims(job: Job) -> None:

@@ -37,7 +37,7 @@ def pack_nn(w, b, v, c) -> np.ndarray:
 def unpack_nn(theta):
     theta = _vec(theta)
     H = (theta.size - 1) // 3
-    return theta[:H].copy(), theta[H:2 * H].copy(), theta[2 * H:3 * H].copy(), float(theta[3 * H])
+    return theta[:H].copy(), theta[H : 2 * H].copy(), theta[2 * H : 3 * H].copy(), float(theta[3 * H])
 
 
 def pack_spline(beta, mu, c) -> np.ndarray:
@@ -48,7 +48,7 @@ def pack_spline(beta, mu, c) -> np.ndarray:
 def unpack_spline(theta_s):
     theta_s = _vec(theta_s)
     H = (theta_s.size - 1) // 2
-    return theta_s[:H].copy(), theta_s[H:2 * H].copy(), float(theta_s[2 * H])
+    return theta_s[:H].copy(), theta_s[H : 2 * H].copy(), float(theta_s[2 * H])
 
 
 def spline_params_from_nn(w, b, v, c):
@@ -130,8 +130,14 @@ def nn_gradients(x, y, w, b, v, c):
 
     Sums run over A_i only, so a dead unit gets exact 0.0."""
     t = lambda a: torch.as_tensor(np.array(_vec(a)))[None]  # noqa: E731  (one run on the run axis)
-    _, (gw, gb, gv, gc) = loss_and_grads(t(w), t(b), t(v), torch.tensor([float(c)], dtype=torch.float64),
-                                         torch.as_tensor(np.array(_vec(x))), torch.as_tensor(np.array(_vec(y))))
+    _, (gw, gb, gv, gc) = loss_and_grads(
+        t(w),
+        t(b),
+        t(v),
+        torch.tensor([float(c)], dtype=torch.float64),
+        torch.as_tensor(np.array(_vec(x))),
+        torch.as_tensor(np.array(_vec(y))),
+    )
     return gw[0].numpy(), gb[0].numpy(), gv[0].numpy(), float(gc[0])
 
 
@@ -197,14 +203,14 @@ def _t(a) -> torch.Tensor:
 
 def _nn_loss_torch(theta, xt, yt):
     H = (theta.shape[0] - 1) // 3
-    w, b, v, c = theta[:H], theta[H:2 * H], theta[2 * H:3 * H], theta[3 * H]
+    w, b, v, c = theta[:H], theta[H : 2 * H], theta[2 * H : 3 * H], theta[3 * H]
     r = c + torch.relu(xt[:, None] * w + b) @ v - yt
     return 0.5 * torch.mean(r * r)
 
 
 def _spline_loss_torch(theta_s, xt, yt, st):
     H = (theta_s.shape[0] - 1) // 2
-    beta, mu, c = theta_s[:H], theta_s[H:2 * H], theta_s[2 * H]
+    beta, mu, c = theta_s[:H], theta_s[H : 2 * H], theta_s[2 * H]
     r = c + torch.relu(st * (xt[:, None] - beta)) @ mu - yt
     return 0.5 * torch.mean(r * r)
 
@@ -230,8 +236,7 @@ def spline_gradient_autograd(x, y, beta, mu, s, c) -> np.ndarray:
 
 def spline_hessian_autograd(x, y, beta, mu, s, c) -> np.ndarray:
     xt, yt, st = _t(x), _t(y), _t(s)
-    Hm = torch.autograd.functional.hessian(lambda th: _spline_loss_torch(th, xt, yt, st),
-                                           _t(pack_spline(beta, mu, c)))
+    Hm = torch.autograd.functional.hessian(lambda th: _spline_loss_torch(th, xt, yt, st), _t(pack_spline(beta, mu, c)))
     return Hm.numpy()
 
 

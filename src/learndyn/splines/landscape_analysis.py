@@ -13,7 +13,11 @@ import pandas as pd
 from learndyn.io import Table
 from learndyn.splines import constructions as cons
 from learndyn.splines.tables import (  # noqa: F401 (schemas: tables.py)
-    F64, LOSS_SLICES, SLICE_CHECKS, SPECTRA, SPECTRUM_CHECKS,
+    F64,
+    LOSS_SLICES,
+    SLICE_CHECKS,
+    SPECTRA,
+    SPECTRUM_CHECKS,
 )
 
 SLICE_UNITS = (0, 1)
@@ -32,8 +36,9 @@ def _columns(df: pd.DataFrame, table: Table) -> pd.DataFrame:
 def loss_slice_tables(x, y, slice_points: int, seed: int = 0):
     """F4 on a generic point of the given data: L along beta_i and over (beta, mu), (mu, gamma)."""
     p = cons.generic_point(x, y, H=5, seed=seed)
-    table, checks = cons.loss_slices_table(x, y, p["beta"], p["mu"], p["s"], p["c"], units=SLICE_UNITS,
-                                           n_beta=slice_points)
+    table, checks = cons.loss_slices_table(
+        x, y, p["beta"], p["mu"], p["s"], p["c"], units=SLICE_UNITS, n_beta=slice_points
+    )
     return _columns(table, LOSS_SLICES), _columns(checks, SLICE_CHECKS)
 
 

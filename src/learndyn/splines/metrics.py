@@ -7,18 +7,30 @@ The references are the natural cubic spline interpolant (NCS, scipy CubicSpline 
 the linear interpolant (LI) and the finite-H lazy (kernel) prediction f_lazy of splines.md, 'Kernel-regime curvature
 penalty ζ'.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from scipy.interpolate import CubicSpline
 
-from learndyn.splines.spline import (Spline, evaluate_pieces, merge_knots, spline_from_network,
-                                     spline_pieces, to_numpy)
+from learndyn.splines.spline import Spline, evaluate_pieces, merge_knots, spline_from_network, spline_pieces, to_numpy
 
 __all__ = [
-    "N_GRID", "hull_grid", "as_spline", "rms", "interpolant_distances", "knot_displacement",
-    "pinning_fraction", "pinning_chance", "effective_kinks", "roughness", "li_roughness",
-    "ncs_curvature", "lazy_prediction", "lazy_rms", "implicit_regularisation_metrics",
+    "N_GRID",
+    "hull_grid",
+    "as_spline",
+    "rms",
+    "interpolant_distances",
+    "knot_displacement",
+    "pinning_fraction",
+    "pinning_chance",
+    "effective_kinks",
+    "roughness",
+    "li_roughness",
+    "ncs_curvature",
+    "lazy_prediction",
+    "lazy_rms",
+    "implicit_regularisation_metrics",
 ]
 
 N_GRID = 4001
@@ -61,8 +73,13 @@ def interpolant_distances(fT_grid, x, y, grid=None) -> dict:
     scale = rms(ncs - li)
     r_cs, r_li = rms(fT_grid - ncs), rms(fT_grid - li)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {"d_cs": np.float64(r_cs) / scale, "d_li": np.float64(r_li) / scale,
-                "rms_cs": r_cs, "rms_li": r_li, "rms_ncs_li": scale}
+        return {
+            "d_cs": np.float64(r_cs) / scale,
+            "d_li": np.float64(r_li) / scale,
+            "rms_cs": r_cs,
+            "rms_li": r_li,
+            "rms_ncs_li": scale,
+        }
 
 
 def knot_displacement(sp0: Spline, spT: Spline) -> dict:
@@ -87,7 +104,8 @@ def knot_displacement(sp0: Spline, spT: Spline) -> dict:
     return {
         "displacement_median": float(np.median(d)) if d.size else np.nan,
         "displacement_weighted": float(np.sum(wt * d) / np.sum(wt)) if np.sum(wt) > 0 else np.nan,
-        "n_far": int(np.sum(far)) + n_missing, "n_flipped": int(np.sum(flipped)),
+        "n_far": int(np.sum(far)) + n_missing,
+        "n_flipped": int(np.sum(flipped)),
     }
 
 
@@ -176,8 +194,9 @@ def lazy_rms(spT: Spline, params0: dict, x, y, grid=None, frozen_c: bool = False
     return rms(evaluate_pieces(spline_pieces(spT), grid) - evaluate_pieces(spline_pieces(sp_lazy), grid))
 
 
-def implicit_regularisation_metrics(params0: dict, paramsT: dict, x, y, eps: float = 0.01,
-                                    frozen_c: bool = False, far_tol: float = 1e-12) -> dict:
+def implicit_regularisation_metrics(
+    params0: dict, paramsT: dict, x, y, eps: float = 0.01, frozen_c: bool = False, far_tol: float = 1e-12
+) -> dict:
     """M1–M6 for ONE network from its parameters at t = 0 (params0) and t = T (paramsT).
 
     params are dicts with arrays w, b, v (shape (H,)) and scalar c. Also returns final_loss =

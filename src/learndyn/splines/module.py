@@ -22,8 +22,18 @@ from learndyn.train import next_breakpoint
 
 
 class SplineGD(pl.LightningModule):
-    def __init__(self, params0: dict, x, y, schedule: list[int], max_steps: int,
-                 tol: float = 1e-8, refresh: int = 2000, chunk: int = 1000, eta_scale: float = 0.5):
+    def __init__(
+        self,
+        params0: dict,
+        x,
+        y,
+        schedule: list[int],
+        max_steps: int,
+        tol: float = 1e-8,
+        refresh: int = 2000,
+        chunk: int = 1000,
+        eta_scale: float = 0.5,
+    ):
         super().__init__()
         self.automatic_optimization = False
         dt = torch.float64
@@ -75,9 +85,19 @@ class SplineGD(pl.LightningModule):
         step = self.progress_step
         stop = min(next_breakpoint(self.schedule, step) or self.max_steps, self.max_steps)
         params = (self.w.data, self.b.data, self.v.data, self.c.data)
-        step = gd_chunk(params, self.x, self.y, opt.param_groups[0]["eta"], self.loss, self.converged_step,
-                        step, min(self.chunk, stop - step), tol=self.tol, refresh=self.refresh,
-                        eta_scale=self.eta_scale)
+        step = gd_chunk(
+            params,
+            self.x,
+            self.y,
+            opt.param_groups[0]["eta"],
+            self.loss,
+            self.converged_step,
+            step,
+            min(self.chunk, stop - step),
+            tol=self.tol,
+            refresh=self.refresh,
+            eta_scale=self.eta_scale,
+        )
         self.step_count.fill_(step)
         if self.done:
             self.loss.copy_(self._current_loss())

@@ -27,8 +27,12 @@ def training_groups(splines_cfg: dict) -> dict[str, dict]:
     for sweep, spec in splines_cfg["sweeps"].items():
         for width in spec["widths"]:
             groups[group_name(sweep, width)] = {
-                "sweep": sweep, "dataset": spec["dataset"], "width": int(width),
-                "presets": spec.get("presets"), "preset": spec.get("preset"), "log10": spec.get("log10"),
+                "sweep": sweep,
+                "dataset": spec["dataset"],
+                "width": int(width),
+                "presets": spec.get("presets"),
+                "preset": spec.get("preset"),
+                "log10": spec.get("log10"),
                 "seeds": list(splines_cfg["seeds"]),
                 # a sweep may override training keys (e.g. a lower step cap for an expensive set)
                 "train": {**splines_cfg["train"], **spec.get("train", {})},
@@ -41,9 +45,8 @@ def group_runs(group: dict) -> pd.DataFrame:
     if group.get("presets"):
         cells = [(p, "none", np.nan) for p in group["presets"]]
     else:
-        cells = [(group["preset"], KNOB[group["preset"]], 10.0 ** e) for e in group["log10"]]
-    rows = [{"preset": p, "knob": k, "knob_value": val, "seed": s}
-            for p, k, val in cells for s in group["seeds"]]
+        cells = [(group["preset"], KNOB[group["preset"]], 10.0**e) for e in group["log10"]]
+    rows = [{"preset": p, "knob": k, "knob_value": val, "seed": s} for p, k, val in cells for s in group["seeds"]]
     df = pd.DataFrame(rows)
     df.insert(0, "run", np.arange(len(df)))
     df["sweep"], df["dataset"], df["width"] = group["sweep"], group["dataset"], group["width"]

@@ -11,6 +11,7 @@ Exactness: the intercept term of an active unit is −s_i μ_i β_i. We store γ
 −s_i v_i b_i, which never forms the (possibly huge) β_i of a "far" unit, so an active unit contributes
 s_i μ_i x − s_i γ_i = v_i w_i x + v_i b_i, the network's own term up to rounding.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,18 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Spline", "Pieces", "spline_from_network", "network_forward", "spline_pieces", "merge_knots",
-    "evaluate_pieces", "evaluate_spline", "network_from_spline", "tail_slopes", "knot_mask", "to_numpy",
+    "Spline",
+    "Pieces",
+    "spline_from_network",
+    "network_forward",
+    "spline_pieces",
+    "merge_knots",
+    "evaluate_pieces",
+    "evaluate_spline",
+    "network_from_spline",
+    "tail_slopes",
+    "knot_mask",
+    "to_numpy",
 ]
 
 _CHUNK_ELEMENTS = 1 << 22  # bound on (points × units) temporaries: 32 MiB of float64
@@ -134,11 +145,11 @@ def network_forward(w, b, v, c, x, chunk_size: int | None = None) -> np.ndarray:
         chunk_size = max(1, _CHUNK_ELEMENTS // max(1, w.size))
     out = np.empty_like(xf)
     for lo in range(0, xf.size, chunk_size):
-        xs = xf[lo:lo + chunk_size]
+        xs = xf[lo : lo + chunk_size]
         pre = np.multiply.outer(xs, w)
         pre += b
         np.maximum(pre, 0.0, out=pre)
-        out[lo:lo + chunk_size] = pre @ v + c
+        out[lo : lo + chunk_size] = pre @ v + c
     return out.reshape(x.shape)
 
 
@@ -227,9 +238,9 @@ def evaluate_spline(spline: Spline, x, chunk_size: int | None = None) -> np.ndar
     sm, sg = s * spline.delta_slope, s * spline.gamma
     out = np.empty_like(xf)
     for lo in range(0, xf.size, chunk_size):
-        xs = xf[lo:lo + chunk_size, None]
+        xs = xf[lo : lo + chunk_size, None]
         active = s * (xs - spline.breakpoint) > 0  # strict, as relu'(0) = 0
-        out[lo:lo + chunk_size] = spline.offset + np.where(active, sm * xs - sg, 0.0).sum(axis=1)
+        out[lo : lo + chunk_size] = spline.offset + np.where(active, sm * xs - sg, 0.0).sum(axis=1)
     return out.reshape(x.shape)
 
 

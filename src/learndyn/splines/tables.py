@@ -13,85 +13,215 @@ import pyarrow as pa
 from learndyn.io import Table
 
 # written by learndyn.splines.jobs (prepare/collect_splines_dataset(s), train_splines, analyse_splines_group)
-DATASETS = Table("splines.datasets", (
-    ("dataset", pa.string()), ("index", pa.int64()), ("x", pa.float64()), ("y", pa.float64()),
-))
+DATASETS = Table(
+    "splines.datasets",
+    (
+        ("dataset", pa.string()),
+        ("index", pa.int64()),
+        ("x", pa.float64()),
+        ("y", pa.float64()),
+    ),
+)
 
-RUNS = Table("splines.runs", (
-    ("run", pa.int64()), ("group", pa.string()), ("sweep", pa.string()), ("dataset", pa.string()),
-    ("width", pa.int64()), ("preset", pa.string()), ("knob", pa.string()), ("knob_value", pa.float64()),
-    ("seed", pa.int64()), ("converged", pa.bool_()), ("steps", pa.int64()), ("final_loss", pa.float64()),
-))
+RUNS = Table(
+    "splines.runs",
+    (
+        ("run", pa.int64()),
+        ("group", pa.string()),
+        ("sweep", pa.string()),
+        ("dataset", pa.string()),
+        ("width", pa.int64()),
+        ("preset", pa.string()),
+        ("knob", pa.string()),
+        ("knob_value", pa.float64()),
+        ("seed", pa.int64()),
+        ("converged", pa.bool_()),
+        ("steps", pa.int64()),
+        ("final_loss", pa.float64()),
+    ),
+)
 
 PARAM_NAMES = ("w", "b", "v", "c")
 
-TRAJECTORY = Table("splines.trajectory", (
-    ("run", pa.int64()), ("step", pa.int64()), ("unit", pa.int64()),
-    ("w", pa.float64()), ("b", pa.float64()), ("v", pa.float64()), ("c", pa.float64()),
-    ("breakpoint", pa.float64()), ("delta_slope", pa.float64()), ("orientation", pa.int8()),
-    ("far", pa.bool_()), ("loss", pa.float64()),
-))
+TRAJECTORY = Table(
+    "splines.trajectory",
+    (
+        ("run", pa.int64()),
+        ("step", pa.int64()),
+        ("unit", pa.int64()),
+        ("w", pa.float64()),
+        ("b", pa.float64()),
+        ("v", pa.float64()),
+        ("c", pa.float64()),
+        ("breakpoint", pa.float64()),
+        ("delta_slope", pa.float64()),
+        ("orientation", pa.int8()),
+        ("far", pa.bool_()),
+        ("loss", pa.float64()),
+    ),
+)
 
-METRIC_NAMES = ("d_cs", "d_li", "rms_cs", "rms_li", "displacement_median", "displacement_weighted",
-                "n_far", "n_flipped", "pinning_fraction", "pinning_chance", "effective_kinks",
-                "r2", "tv", "r2_li", "tv_li", "ncs_curvature", "lazy_rms")
+METRIC_NAMES = (
+    "d_cs",
+    "d_li",
+    "rms_cs",
+    "rms_li",
+    "displacement_median",
+    "displacement_weighted",
+    "n_far",
+    "n_flipped",
+    "pinning_fraction",
+    "pinning_chance",
+    "effective_kinks",
+    "r2",
+    "tv",
+    "r2_li",
+    "tv_li",
+    "ncs_curvature",
+    "lazy_rms",
+)
 
-METRICS = Table("splines.metrics", (
-    ("group", pa.string()), ("run", pa.int64()), ("sweep", pa.string()), ("dataset", pa.string()),
-    ("width", pa.int64()), ("preset", pa.string()), ("knob", pa.string()), ("knob_value", pa.float64()),
-    ("seed", pa.int64()), ("converged", pa.bool_()), ("steps", pa.int64()), ("final_loss", pa.float64()),
-    *((m, pa.float64()) for m in METRIC_NAMES),
-))
+METRICS = Table(
+    "splines.metrics",
+    (
+        ("group", pa.string()),
+        ("run", pa.int64()),
+        ("sweep", pa.string()),
+        ("dataset", pa.string()),
+        ("width", pa.int64()),
+        ("preset", pa.string()),
+        ("knob", pa.string()),
+        ("knob_value", pa.float64()),
+        ("seed", pa.int64()),
+        ("converged", pa.bool_()),
+        ("steps", pa.int64()),
+        ("final_loss", pa.float64()),
+        *((m, pa.float64()) for m in METRIC_NAMES),
+    ),
+)
 
 # written by learndyn.splines.jobs.analyse_splines_init (learndyn.splines.init_analysis)
-LAWS = Table("splines.breakpoint_laws", (
-    ("case", pa.string()), ("family", pa.string()), ("n", pa.int64()), ("ks", pa.float64()),
-    ("ks_threshold", pa.float64()), ("p_abs_le_1", pa.float64()), ("theory_p_abs_le_1", pa.float64()),
-    ("p_abs_gt_2", pa.float64()), ("theory_p_abs_gt_2", pa.float64()),
-))
+LAWS = Table(
+    "splines.breakpoint_laws",
+    (
+        ("case", pa.string()),
+        ("family", pa.string()),
+        ("n", pa.int64()),
+        ("ks", pa.float64()),
+        ("ks_threshold", pa.float64()),
+        ("p_abs_le_1", pa.float64()),
+        ("theory_p_abs_le_1", pa.float64()),
+        ("p_abs_gt_2", pa.float64()),
+        ("theory_p_abs_gt_2", pa.float64()),
+    ),
+)
 
-HISTOGRAMS = Table("splines.breakpoint_histograms", (
-    ("case", pa.string()), ("bin_lo", pa.float64()), ("bin_hi", pa.float64()),
-    ("density", pa.float64()), ("theory_density", pa.float64()),
-))
+HISTOGRAMS = Table(
+    "splines.breakpoint_histograms",
+    (
+        ("case", pa.string()),
+        ("bin_lo", pa.float64()),
+        ("bin_hi", pa.float64()),
+        ("density", pa.float64()),
+        ("theory_density", pa.float64()),
+    ),
+)
 
-FLATNESS = Table("splines.flatness", (
-    ("family", pa.string()), ("width", pa.int64()), ("draw", pa.int64()), ("r2_0", pa.float64()),
-    ("tv_0", pa.float64()), ("max_abs_slope", pa.float64()), ("n_knots", pa.int64()),
-    ("var_f0", pa.float64()), ("r2_ratio", pa.float64()), ("tv_ratio", pa.float64()),
-    ("sum_mu2", pa.float64()), ("fprime2", pa.float64()),
-    ("theory_sum_mu2", pa.float64()), ("theory_fprime2", pa.float64()),
-))
+FLATNESS = Table(
+    "splines.flatness",
+    (
+        ("family", pa.string()),
+        ("width", pa.int64()),
+        ("draw", pa.int64()),
+        ("r2_0", pa.float64()),
+        ("tv_0", pa.float64()),
+        ("max_abs_slope", pa.float64()),
+        ("n_knots", pa.int64()),
+        ("var_f0", pa.float64()),
+        ("r2_ratio", pa.float64()),
+        ("tv_ratio", pa.float64()),
+        ("sum_mu2", pa.float64()),
+        ("fprime2", pa.float64()),
+        ("theory_sum_mu2", pa.float64()),
+        ("theory_fprime2", pa.float64()),
+    ),
+)
 
-FLAT_FUNCTIONS = Table("splines.flat_functions", (
-    ("family", pa.string()), ("width", pa.int64()), ("draw", pa.int64()),
-    ("x", pa.float64()), ("f", pa.float64()),
-))
+FLAT_FUNCTIONS = Table(
+    "splines.flat_functions",
+    (
+        ("family", pa.string()),
+        ("width", pa.int64()),
+        ("draw", pa.int64()),
+        ("x", pa.float64()),
+        ("f", pa.float64()),
+    ),
+)
 
 # written by learndyn.splines.jobs.analyse_splines_landscape (learndyn.splines.landscape_analysis)
 F64, I64 = pa.float64(), pa.int64()
 
-LOSS_SLICES = Table("splines.loss_slices", (
-    ("kind", pa.string()), ("unit", I64), ("orientation", F64), ("beta", F64), ("mu", F64),
-    ("gamma", F64), ("loss", F64), ("gap", I64),
-))
+LOSS_SLICES = Table(
+    "splines.loss_slices",
+    (
+        ("kind", pa.string()),
+        ("unit", I64),
+        ("orientation", F64),
+        ("beta", F64),
+        ("mu", F64),
+        ("gamma", F64),
+        ("loss", F64),
+        ("gap", I64),
+    ),
+)
 
-SLICE_CHECKS = Table("splines.loss_slice_checks", (
-    ("check", pa.string()), ("unit", I64), ("location", F64), ("data_index", F64), ("gap", F64),
-    ("predicted", F64), ("measured", F64), ("abs_error", F64), ("rel_error", F64),
-))
+SLICE_CHECKS = Table(
+    "splines.loss_slice_checks",
+    (
+        ("check", pa.string()),
+        ("unit", I64),
+        ("location", F64),
+        ("data_index", F64),
+        ("gap", F64),
+        ("predicted", F64),
+        ("measured", F64),
+        ("abs_error", F64),
+        ("rel_error", F64),
+    ),
+)
 
-SPECTRA = Table("splines.hessian_spectra", (
-    ("case", pa.string()), ("coordinates", pa.string()), ("index", I64), ("eigenvalue", F64),
-    ("abs_eigenvalue", F64), ("is_zero", pa.bool_()),
-))
+SPECTRA = Table(
+    "splines.hessian_spectra",
+    (
+        ("case", pa.string()),
+        ("coordinates", pa.string()),
+        ("index", I64),
+        ("eigenvalue", F64),
+        ("abs_eigenvalue", F64),
+        ("is_zero", pa.bool_()),
+    ),
+)
 
-SPECTRUM_CHECKS = Table("splines.hessian_checks", (
-    ("case", pa.string()), ("coordinates", pa.string()), ("H", I64), ("N", I64), ("dim", I64),
-    ("n_zero", I64), ("min_zero_theory", F64), ("n_negative", I64), ("lambda_min", F64),
-    ("lambda_max", F64), ("saddle_lower", F64), ("saddle_upper", F64),
-    ("max_tangent_residual", F64), ("max_abs_diff_vs_minimum", F64), ("rank", I64),
-))
+SPECTRUM_CHECKS = Table(
+    "splines.hessian_checks",
+    (
+        ("case", pa.string()),
+        ("coordinates", pa.string()),
+        ("H", I64),
+        ("N", I64),
+        ("dim", I64),
+        ("n_zero", I64),
+        ("min_zero_theory", F64),
+        ("n_negative", I64),
+        ("lambda_min", F64),
+        ("lambda_max", F64),
+        ("saddle_lower", F64),
+        ("saddle_upper", F64),
+        ("max_tangent_residual", F64),
+        ("max_abs_diff_vs_minimum", F64),
+        ("rank", I64),
+    ),
+)
 
 # figure and claims inputs by name: trajectory_<sweep> / runs_<sweep> are the tables of the sweep's
 # first width group (training groups: learndyn.splines.runs.training_groups)
@@ -107,8 +237,10 @@ SCHEMAS = {
     "hessian_spectra": SPECTRA,
     "hessian_checks": SPECTRUM_CHECKS,
 }
-PER_SWEEP = {"trajectory_": (TRAJECTORY, "results/splines/tables/groups/{group}/trajectory.parquet"),
-             "runs_": (RUNS, "results/splines/runs/{group}/runs.parquet")}
+PER_SWEEP = {
+    "trajectory_": (TRAJECTORY, "results/splines/tables/groups/{group}/trajectory.parquet"),
+    "runs_": (RUNS, "results/splines/runs/{group}/runs.parquet"),
+}
 
 
 def schema(name: str) -> Table:

@@ -14,9 +14,12 @@ import torch
 from learndyn.splines.gd import loss_and_grads
 from learndyn.splines.spline import spline_from_network
 from learndyn.splines.tables import (  # noqa: F401 (schemas and readers: tables.py)
-    METRIC_NAMES, METRICS, PARAM_NAMES, TRAJECTORY, run_params,
+    METRIC_NAMES,
+    METRICS,
+    PARAM_NAMES,
+    TRAJECTORY,
+    run_params,
 )
-
 
 
 def trajectory_rows(params: dict, x: np.ndarray, y: np.ndarray, step: int) -> pd.DataFrame:
@@ -32,8 +35,27 @@ def trajectory_rows(params: dict, x: np.ndarray, y: np.ndarray, step: int) -> pd
         beta, mu = np.full(width, np.nan), np.zeros(width)
         orient, far = np.zeros(width, np.int8), np.zeros(width, bool)
         beta[sp.unit], mu[sp.unit], orient[sp.unit], far[sp.unit] = (
-            sp.breakpoint, sp.delta_slope, sp.orientation, sp.far)
-        frames.append(pd.DataFrame({"run": r, "step": step, "unit": np.arange(width), "w": w, "b": b,
-                                    "v": v, "c": float(c), "breakpoint": beta, "delta_slope": mu,
-                                    "orientation": orient, "far": far, "loss": float(loss[r])}))
+            sp.breakpoint,
+            sp.delta_slope,
+            sp.orientation,
+            sp.far,
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "run": r,
+                    "step": step,
+                    "unit": np.arange(width),
+                    "w": w,
+                    "b": b,
+                    "v": v,
+                    "c": float(c),
+                    "breakpoint": beta,
+                    "delta_slope": mu,
+                    "orientation": orient,
+                    "far": far,
+                    "loss": float(loss[r]),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -33,8 +33,14 @@ class BreakpointCheckpoint(pl.Callback):
     (:func:`learndyn.train.factory.fit_with_breakpoints`).
     """
 
-    def __init__(self, ckpt_dir: str | os.PathLike, schedule: list[int],
-                 log: Callable[[str], None] = print, keep="all", run: dict | None = None):
+    def __init__(
+        self,
+        ckpt_dir: str | os.PathLike,
+        schedule: list[int],
+        log: Callable[[str], None] = print,
+        keep="all",
+        run: dict | None = None,
+    ):
         self.ckpt_dir = Path(ckpt_dir)
         self.run = run  # learndyn.checkpoints.run_identity: stamped into every file
         self.schedule = {int(s) for s in schedule}
@@ -44,8 +50,7 @@ class BreakpointCheckpoint(pl.Callback):
     def _save(self, trainer: pl.Trainer, module: pl.LightningModule, final: bool = False) -> None:
         step = progress_step(trainer, module)
         path = self.ckpt_dir / f"step={step}.ckpt"
-        self._pending = {"step": step, "final": final,
-                         "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
+        self._pending = {"step": step, "final": final, "loss": float(getattr(module, "checkpoint_loss", float("nan")))}
         if self.run is not None:
             self._pending["identity"] = identity(self.run, step)
         with atomic_write(self.ckpt_dir / RESUME) as tmp:

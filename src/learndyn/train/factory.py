@@ -36,11 +36,21 @@ from learndyn.train.store import (
 FINGERPRINT = "run.json"
 
 
-def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
-                 threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
-                 precision: str = "32-true", log: Callable[[str], None] = print,
-                 progress_every_s: float = 10.0, callbacks: Iterable[pl.Callback] = (),
-                 keep: Any = "all", run: dict | None = None) -> pl.Trainer:
+def make_trainer(
+    *,
+    ckpt_dir: str | os.PathLike,
+    schedule: list[int],
+    seed: int,
+    threads: int = 1,
+    max_steps: int = -1,
+    accelerator: str = "cpu",
+    precision: str = "32-true",
+    log: Callable[[str], None] = print,
+    progress_every_s: float = 10.0,
+    callbacks: Iterable[pl.Callback] = (),
+    keep: Any = "all",
+    run: dict | None = None,
+) -> pl.Trainer:
     # Lightning's banner lines (accelerator list, logger tips) would drown the job logs.
     logging.getLogger("pytorch_lightning.utilities.rank_zero").setLevel(logging.WARNING)
     # Lightning probes for SLURM auto-resume at every fresh fit and warns when `srun` exists but
@@ -50,15 +60,26 @@ def make_trainer(*, ckpt_dir: str | os.PathLike, schedule: list[int], seed: int,
     torch.set_num_threads(max(1, int(threads)))
     pl.seed_everything(seed, workers=True, verbose=False)
     return pl.Trainer(
-        accelerator=accelerator, devices=1, precision=precision, deterministic=True,
-        max_steps=max_steps, max_epochs=-1 if max_steps > 0 else 1,
-        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0,
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,
+        deterministic=True,
+        max_steps=max_steps,
+        max_epochs=-1 if max_steps > 0 else 1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
         # One process, one device per job: Snakemake (or its SLURM executor) does the scheduling,
         # so Lightning must not try to act as a SLURM/multi-node launcher (nor warn about srun).
         plugins=[LightningEnvironment()],
-        callbacks=[BreakpointCheckpoint(ckpt_dir, schedule, log=log, keep=keep, run=run),
-                   ProgressLog(progress_every_s, log=log), *callbacks],
+        callbacks=[
+            BreakpointCheckpoint(ckpt_dir, schedule, log=log, keep=keep, run=run),
+            ProgressLog(progress_every_s, log=log),
+            *callbacks,
+        ],
     )
 
 
@@ -93,8 +114,7 @@ def _own(path: Path, run: dict, step: int | None, log: Callable[[str], None]) ->
         return None
 
 
-def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None],
-                  run: dict) -> Path | None:
+def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None], run: dict) -> Path | None:
     """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
 
     Without a valid resume file (never started; finished: it is deleted after the manifest; or
@@ -121,13 +141,25 @@ def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str
     return None
 
 
-def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir: str | os.PathLike,
-                         schedule: list[int], seed: int, fingerprint: dict, provenance: dict,
-                         threads: int = 1, max_steps: int = -1, accelerator: str = "cpu",
-                         precision: str = "32-true", log: Callable[[str], None] = print,
-                         manifest_name: str = "checkpoints.parquet",
-                         extra_callbacks: Iterable[pl.Callback] = (),
-                         before_manifest: Callable[[], None] | None = None, keep: Any = "all"):
+def fit_with_breakpoints(
+    module: pl.LightningModule,
+    train_data: Any,
+    *,
+    run_dir: str | os.PathLike,
+    schedule: list[int],
+    seed: int,
+    fingerprint: dict,
+    provenance: dict,
+    threads: int = 1,
+    max_steps: int = -1,
+    accelerator: str = "cpu",
+    precision: str = "32-true",
+    log: Callable[[str], None] = print,
+    manifest_name: str = "checkpoints.parquet",
+    extra_callbacks: Iterable[pl.Callback] = (),
+    before_manifest: Callable[[], None] | None = None,
+    keep: Any = "all",
+):
     """Fit ``module`` with checkpoints at ``schedule``; resume from ``resume.ckpt`` if any.
 
     ``keep`` is the rule's retention policy (:func:`learndyn.train.store.keep_policy`): the
@@ -142,14 +174,45 @@ def fit_with_breakpoints(module: pl.LightningModule, train_data: Any, *, run_dir
     """
     run_dir = Path(run_dir)
     with writer_lock(run_dir / "ckpt"):  # in the checkpoint folder: not among the job's outputs
-        return _fit(module, train_data, run_dir, schedule=schedule, seed=seed, fingerprint=fingerprint,
-                    provenance=provenance, threads=threads, max_steps=max_steps, accelerator=accelerator,
-                    precision=precision, log=log, manifest_name=manifest_name, extra_callbacks=extra_callbacks,
-                    before_manifest=before_manifest, keep=keep)
+        return _fit(
+            module,
+            train_data,
+            run_dir,
+            schedule=schedule,
+            seed=seed,
+            fingerprint=fingerprint,
+            provenance=provenance,
+            threads=threads,
+            max_steps=max_steps,
+            accelerator=accelerator,
+            precision=precision,
+            log=log,
+            manifest_name=manifest_name,
+            extra_callbacks=extra_callbacks,
+            before_manifest=before_manifest,
+            keep=keep,
+        )
 
 
-def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, provenance, threads, max_steps,
-         accelerator, precision, log, manifest_name, extra_callbacks, before_manifest, keep):
+def _fit(
+    module,
+    train_data,
+    run_dir: Path,
+    *,
+    schedule,
+    seed,
+    fingerprint,
+    provenance,
+    threads,
+    max_steps,
+    accelerator,
+    precision,
+    log,
+    manifest_name,
+    extra_callbacks,
+    before_manifest,
+    keep,
+):
     ckpt_dir = run_dir / "ckpt"
     keeps = keep_policy(keep)
     run = run_identity(fingerprint, seed)
@@ -161,19 +224,29 @@ def _fit(module, train_data, run_dir: Path, *, schedule, seed, fingerprint, prov
         log(f"resuming from step={ckpt.get('learndyn', {}).get('step')}.ckpt ({resume}: full training state)")
     else:
         log(f"starting fresh in {ckpt_dir}")
-    trainer = make_trainer(ckpt_dir=ckpt_dir, schedule=schedule, seed=seed, threads=threads,
-                           max_steps=max_steps, accelerator=accelerator, precision=precision, log=log,
-                           callbacks=extra_callbacks, keep=keep, run=run)
+    trainer = make_trainer(
+        ckpt_dir=ckpt_dir,
+        schedule=schedule,
+        seed=seed,
+        threads=threads,
+        max_steps=max_steps,
+        accelerator=accelerator,
+        precision=precision,
+        log=log,
+        callbacks=extra_callbacks,
+        keep=keep,
+        run=run,
+    )
     try:
-        trainer.fit(module, train_dataloaders=train_data,
-                    ckpt_path=str(resume) if resume else None, weights_only=True)
+        trainer.fit(module, train_dataloaders=train_data, ckpt_path=str(resume) if resume else None, weights_only=True)
     except (RuntimeError, KeyError) as err:
         if resume is not None and "state_dict" in str(err):
             raise CheckpointError(f"{resume}: does not match this model: {err}") from err
         raise
     if before_manifest is not None:
         before_manifest()
-    manifest = write_manifest(ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)},
-                              run)
+    manifest = write_manifest(
+        ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)}, run
+    )
     (ckpt_dir / RESUME).unlink(missing_ok=True)  # only a resume reads it, and training has ended
     return manifest

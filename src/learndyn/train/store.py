@@ -104,12 +104,17 @@ def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
     return int(load_checkpoint(path).get("learndyn", {}).get("step", -1))
 
 
-def write_manifest(ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict,
-                   run: dict) -> pd.DataFrame:
+def write_manifest(
+    ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict, run: dict
+) -> pd.DataFrame:
     """Hash every step file (each must carry ``run``'s identity) and write the manifest last."""
+
     def row(ckpt: dict) -> dict:
         meta = ckpt.get("learndyn", {})
-        return {"step": int(meta.get("step", -1)), "loss": float(meta.get("loss", float("nan"))),
-                "final": bool(meta.get("final", False))}
+        return {
+            "step": int(meta.get("step", -1)),
+            "loss": float(meta.get("loss", float("nan"))),
+            "final": bool(meta.get("final", False)),
+        }
 
     return _write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row)
