@@ -73,13 +73,17 @@ def test_empty_frame_roundtrip():
 
 @pytest.mark.workflow
 def test_ladder_runs_rungs_and_reruns_nothing(tmp_path):
-    """Two tiny rungs (smoke motor, then with two more seeds) through the real rules; a second run
+    """Two tiny rungs (motor Task 1 at N = 40, then with two more seeds) through the real rules; a second run
     plans nothing."""
     import yaml
 
     from smk import run_snakemake, snapshot, write_config
 
-    rung_a = write_config(tmp_path / "a.yaml", studies=["motor"])
+    tiny = {  # a few seconds of motor per rung: the ladder's mechanics, not the science
+        "motor__scale": {"N": 40, "T": 20.0, "n_train": 10, "n_test": 5},
+        "motor__experiments": {"task1": {"models": ["force", "rmhl", "supertrex"]}},
+    }
+    rung_a = write_config(tmp_path / "a.yaml", studies=["motor"], **tiny)
     seeds = yaml.safe_load(rung_a.read_text())["motor"]["seeds"]
     rung_b = tmp_path / "b.yaml"
     rung_b.write_text(yaml.safe_dump({"motor": {"seeds": seeds + [max(seeds) + 1, max(seeds) + 2]}}))
@@ -94,7 +98,7 @@ def test_ladder_runs_rungs_and_reruns_nothing(tmp_path):
             }
         )
     )
-    cfg = write_config(tmp_path / "main.yaml", studies=["motor"], ladder={"rungs": str(rungs)})
+    cfg = write_config(tmp_path / "main.yaml", studies=["motor"], ladder={"rungs": str(rungs)}, **tiny)
     work = tmp_path / "work"
     run_snakemake(work, cfg, targets=["claims_ladder"])
     table = pd.read_parquet(work / "results/claims_ladder.parquet")
