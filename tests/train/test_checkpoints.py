@@ -183,6 +183,22 @@ def test_keep_none_writes_no_step_file_and_an_empty_manifest_but_resumes(tmp_pat
         RunCheckpoints(path).load(600)
 
 
+def test_resume_only_state_is_left_out_of_step_files_but_resumes(tmp_path, monkeypatch):
+    """A module's ``resume_only_state`` (kernel: its loss curves, written to curves.parquet) is in
+    resume.ckpt, not in the kept step files; a killed run still ends bit-identical."""
+    ref, _, _ = _fit(tmp_path / "ref")
+    monkeypatch.setattr(SplineGD, "resume_only_state", ("loss", "converged_step"), raising=False)
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)])
+    assert {"loss", "converged_step"} <= set(load_checkpoint(tmp_path / "killed/ckpt" / RESUME)["state_dict"])
+    resumed, manifest, _ = _fit(tmp_path / "killed")
+    for f in manifest["file"]:
+        state = load_checkpoint(tmp_path / "killed" / f)["state_dict"]
+        assert "w" in state and not {"loss", "converged_step"} & set(state), f
+    for name in ("w", "b", "v", "c"):
+        assert torch.equal(getattr(ref, name), getattr(resumed, name)), name
+
+
 def test_kept_weights_do_not_depend_on_the_policy(tmp_path):
     _, all_m, _ = _fit(tmp_path / "all")
     _, some, _ = _fit(tmp_path / "some", keep=[6])

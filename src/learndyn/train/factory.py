@@ -115,7 +115,9 @@ def _own(path: Path, run: dict, step: int | None, log: Callable[[str], None]) ->
         return None
 
 
-def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None], run: dict) -> Path | None:
+def _resume_point(
+    ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None], run: dict, drop=()
+) -> Path | None:
     """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
 
     Without a valid resume file (never started; finished: it is deleted after the manifest; or
@@ -133,7 +135,7 @@ def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str
         lost = [s for s in schedule if s < step and keeps(s, False) and s not in files]
         if not lost:
             if keeps(step, final) and (final or step not in files):
-                write_weights(resume, ckpt_dir / f"step={step}.ckpt")
+                write_weights(resume, ckpt_dir / f"step={step}.ckpt", drop)
             return resume
         log(f"{ckpt_dir}: breakpoints {lost} are kept now but were not written; starting fresh")
         resume.unlink()
@@ -219,7 +221,7 @@ def _fit(
     keeps = keep_policy(keep)
     run = run_identity(fingerprint, seed)
     _prepare_run_dir(ckpt_dir, fingerprint, log)
-    resume = _resume_point(ckpt_dir, keeps, schedule, log, run)
+    resume = _resume_point(ckpt_dir, keeps, schedule, log, run, getattr(module, "resume_only_state", ()))
     if resume is not None:
         expected = set(module.state_dict())
         ckpt = load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's

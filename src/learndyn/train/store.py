@@ -99,10 +99,15 @@ def describe_keep(keep) -> str:
     return keep if isinstance(keep, str) else f"steps {sorted(int(s) for s in keep)} + final"
 
 
-def write_weights(full: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """``path`` <- the checkpoint ``full`` without its resume-only state (atomic)."""
+def write_weights(full: str | os.PathLike, path: str | os.PathLike, drop: Iterable[str] = ()) -> Path:
+    """``path`` <- the checkpoint ``full`` without its resume-only state (atomic); ``drop``: state_dict
+    entries only a resume reads (a module's ``resume_only_state``, e.g. running loss curves)."""
     ckpt, _ = decode(full)
-    return save_torch({k: v for k, v in ckpt.items() if k not in RESUME_ONLY}, path)
+    out = {k: v for k, v in ckpt.items() if k not in RESUME_ONLY}
+    drop = set(drop)
+    if drop:
+        out["state_dict"] = {k: v for k, v in out["state_dict"].items() if k not in drop}
+    return save_torch(out, path)
 
 
 def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
