@@ -53,6 +53,7 @@ MANIFEST = Table(
     ),
 )
 RUN_KEY = "checkpoint_run"  # the manifest's provenance entry holding the run identity
+KEEP_KEY = "checkpoint_keep"  # ... and the retention policy the run was trained under
 _NPZ_IDENTITY = "meta.identity"
 
 
@@ -161,12 +162,20 @@ def decode(
 
 
 def write_manifest(
-    files: Mapping[Any, Path], manifest_path: str | os.PathLike, run: Mapping, prov: dict, row: Callable[[dict], dict]
+    files: Mapping[Any, Path],
+    manifest_path: str | os.PathLike,
+    run: Mapping,
+    prov: dict,
+    row: Callable[[dict], dict],
+    *,
+    empty_ok: bool = False,
 ) -> pd.DataFrame:
     """Hash every checkpoint file and write the manifest (the job's declared output) last.
 
     ``row(content)`` gives a file's ``step``, ``loss`` and ``final``; every file must carry this run's
-    identity at that step, so the manifest never lists a foreign file.
+    identity at that step, so the manifest never lists a foreign file.  ``empty_ok``: the run's
+    retention policy keeps no checkpoint (``keep: none``), so a manifest without rows is its record;
+    otherwise no files means training wrote nothing, an error.
     """
     manifest_path = Path(manifest_path)
     rows = []
@@ -184,9 +193,9 @@ def write_manifest(
                 "final": bool(r["final"]),
             }
         )
-    if not rows:
+    if not rows and not empty_ok:
         raise CheckpointError(f"{manifest_path.parent}: no checkpoints to list in the manifest")
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=[c for c, _ in MANIFEST.columns])
     write_table(df, manifest_path, MANIFEST, {**prov, RUN_KEY: dict(run)})
     return df
 
@@ -211,7 +220,9 @@ class RunCheckpoints:
 
     def file(self, step: int) -> Path:
         if int(step) not in self._rows:
-            raise CheckpointError(f"{self.path}: no checkpoint at step {step} (listed: {self.steps})")
+            keep = read_provenance(self.path).get(KEEP_KEY)
+            why = f"; its training rule's retention policy is keep: {keep}" if keep is not None else ""
+            raise CheckpointError(f"{self.path}: no checkpoint at step {step} (listed: {self.steps}{why})")
         return self.path.parent / self._rows[int(step)].file
 
     def load(self, step: int, expected_keys: set[str] | None = None) -> dict:

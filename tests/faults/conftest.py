@@ -5,10 +5,11 @@ the shared smoke run and rebuild: ``target`` (the file asked for), ``remove`` (o
 so their jobs must run again), ``ckpt_dir`` + ``train_log`` (the checkpointed job killed
 mid-run; ``ckpt_file`` / ``resume_line``: regexes for its checkpoint file names and the log line
 of a resume, each with the step or period as group 1; ``keeps_all``: False where the job keeps
-only its newest checkpoint; ``resume_file``: where the job keeps its resume state apart from the
-step files; ``kill_skip``: why a study's kill test cannot run at smoke
-scale), ``broken_input`` (a table a cheap job of the sub-DAG reads: overwritten with a
-foreign Parquet file to make that job fail on every attempt) and ``failing_log``.
+only its newest checkpoint; ``periods``: the breakpoints of a job that keeps none once done;
+``resume_file``: where the job keeps its resume state apart from the step files; ``kill_skip``:
+why a study's kill test cannot run at smoke scale), ``broken_input`` (a table a cheap job of the
+sub-DAG reads: overwritten with a foreign Parquet file to make that job fail on every attempt) and
+``failing_log``.
 """
 
 import pytest
@@ -23,6 +24,12 @@ GRADIENT_TRAINED = {  # learndyn.train.fit_with_breakpoints: step=<n>.ckpt of th
     "keeps_all": True,
     "resume_file": "resume.ckpt",
 }
+
+
+def _smoke_periods() -> int:
+    scale = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())["motor"]["scale"]
+    return int(scale["n_train"]) + int(scale["n_test"])
+
 
 FAULT_CASES = {
     "splines": {
@@ -65,7 +72,8 @@ FAULT_CASES = {
         "failing_log": "logs/collect_motor.log",
         "ckpt_file": r"period=(\d+)\.npz",
         "resume_line": r"resumed from \S*period=(\d+)\.npz",
-        "keeps_all": False,  # smoke config: checkpoint.keep = last
+        "keeps_all": False,  # smoke config: checkpoint.keep = none (the newest while running, none once done)
+        "periods": _smoke_periods(),  # every period is a breakpoint; a finished run leaves no file to count
     },
     "perturb": {
         "target": "results/perturb/tables/training.parquet",

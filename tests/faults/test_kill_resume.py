@@ -54,9 +54,10 @@ def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(
     ref, cfg = smoke_run
     work = copy_run(ref, tmp_path / "work")
     _remove(work, case["remove"])
-    ref_steps = _steps(ref / case["ckpt_dir"], case)
-    if not case["keeps_all"]:  # only the newest checkpoint stays: the schedule is every period
-        ref_steps = list(range(1, ref_steps[-1] + 1))
+    if "periods" in case:  # a finished run keeps no checkpoint (keep: none): the schedule is every period
+        ref_steps = list(range(1, case["periods"] + 1))
+    else:
+        ref_steps = _steps(ref / case["ckpt_dir"], case)
     penultimate = ref_steps[-2]
     ckpt_dir = work / case["ckpt_dir"]
 
@@ -88,6 +89,8 @@ def test_sigkill_mid_dag_resumes_training_and_redoes_only_missing_work(
         assert all(_ckpt(ckpt_dir, case, s).stat().st_mtime_ns == t for s, t in saved.items()), (
             "checkpoints saved before the kill were rewritten"
         )
+    if "periods" in case:  # retention: the resume state is gone once the manifest is written
+        assert _steps(ckpt_dir, case) == [] == _steps(ref / case["ckpt_dir"], case)
     log = (work / case["train_log"]).read_text()
     resumed = [int(s) for s in re.findall(case["resume_line"], log)]
     assert resumed == [resume_from], f"expected one resume from step {resume_from}:\n{log[-2000:]}"

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from learndyn.checkpoints import CheckpointError, RunCheckpoints
 from learndyn.claims import CLAIMS
-from learndyn.io import read_table
+from learndyn.io import read_provenance, read_table
 from learndyn.job import Job
 from learndyn.motor import checkpoints as ckpts
 from learndyn.motor import experiments as ex
@@ -138,6 +139,32 @@ def test_checkpoints_of_another_config_are_discarded(tmp_path):
     files = ckpts.checkpoint_files(tmp_path / "runs/r/ckpt")
     assert list(files) == [15]  # fresh start, only the newest kept
     assert read_table(tmp_path / "runs/r/results.parquet", ex.RESULTS)["seed"].tolist() == [3, 5]
+
+
+@pytest.mark.parametrize("keep,on_disk", [("all", list(range(1, 16))), ("last", [15]), ("none", [])])
+def test_retention_keeps_exactly_the_declared_periods(tmp_path, keep, on_disk):
+    """No analysis reads motor checkpoints (only results and traces): ``none`` keeps the newest for
+    a resume while the run goes on and deletes it once the manifest (no rows) is written; the
+    manifest lists exactly the files left, and the outputs do not depend on the policy."""
+    name = "task2-rmhl-modified"
+    cfg = {**motor_runs(SECTION)[name], "checkpoint": {"every": 1, "keep": keep}}
+    killed = job_for(tmp_path / keep, name, cfg)
+    ex.simulate_run(killed, stop_after_period=4)
+    ckpt = tmp_path / keep / "runs" / name / "ckpt"
+    assert sorted(ckpts.checkpoint_files(ckpt)) == ([1, 2, 3, 4] if keep == "all" else [4])  # resume state
+    ex.simulate_run(killed)
+    assert sorted(ckpts.checkpoint_files(ckpt)) == on_disk
+    man_path = tmp_path / keep / "runs" / name / "checkpoints.parquet"
+    man = read_table(man_path, MANIFEST)
+    assert man["step"].tolist() == [k * 100 for k in on_disk]
+    assert read_provenance(man_path)["checkpoint_keep"] == keep
+    if keep == "none":
+        with pytest.raises(CheckpointError, match="no checkpoint at step 1500 .*keep: none"):
+            RunCheckpoints(man_path).file(1500)
+        ex.simulate_run(job_for(tmp_path / "ref", name, {**cfg, "checkpoint": {"every": 1, "keep": "all"}}))
+        for table, kind in (("results", ex.RESULTS), ("traces", ex.TRACES)):
+            ref = read_table(tmp_path / "ref/runs" / name / f"{table}.parquet", kind)
+            pd.testing.assert_frame_equal(read_table(ckpt.parent / f"{table}.parquet", kind), ref)
 
 
 def _results_frame():

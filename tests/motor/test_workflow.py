@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from learndyn.checkpoints import MANIFEST
 from learndyn.claims import CLAIMS, VERDICTS
 from learndyn.io import read_table
 from learndyn.motor.tables import RESULTS
@@ -56,7 +57,11 @@ def test_motor_target_and_noop_rerun(tmp_path):
     assert {"pd-da", "task1-force-scripts", "task3-supertrex-scripts", "task3-supertrex-scripts-none"} <= set(runs)
     usage = claims.set_index("claim_id").loc["T3-cost-shapes-joint-usage-scripts"]
     assert "not run: needs" not in usage["detail"] and "none: median path_1/path_3" in usage["detail"]  # measured
-    assert (tmp_path / "results/motor/runs/pd-da/shared/ckpt/period=15.npz").exists()  # shared_j: one group
+    # shared_j: one group; retention (checkpoint.keep: none): no analysis reads the period states, so
+    # the finished run keeps none and its manifest lists none
+    done = tmp_path / "results/motor/runs/pd-da/shared"
+    assert (done / "results.parquet").exists() and not list((done / "ckpt").glob("period=*.npz"))
+    assert read_table(done / "checkpoints.parquet", MANIFEST).empty
     before = snapshot(tmp_path)
     run_snakemake(tmp_path, cfg, targets=["motor"])
     assert snapshot(tmp_path) == before

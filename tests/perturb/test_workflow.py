@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from learndyn.claims import VERDICTS
-from learndyn.io import read_table
+from learndyn.io import read_provenance, read_table
 from learndyn.perturb.runs import contamination_runs
 from learndyn.train import MANIFEST, RESUME, checkpoint_files
 from smk import REPO, run_snakemake, write_config
@@ -48,7 +48,7 @@ def test_perturb_smoke_dag(tmp_path):
     assert set(hist["model"]) == {"linear", "conv_lin_l1_k3_c4", "conv_relu_l1_k3_c4"}
     assert (hist.groupby("run")["step"].min() == 0).all()
     # retention: a dynamics run keeps every breakpoint (attacks read them all), a contamination run
-    # its final weights only (its table reads the history); manifests list exactly the files on disk
+    # none (its table reads the history); manifests list exactly the files on disk
     runs = {
         "dynamics": sorted((res / "perturb/runs").rglob("checkpoints.parquet")),
         "contamination": sorted((res / "perturb/contamination/runs").rglob("checkpoints.parquet")),
@@ -64,7 +64,7 @@ def test_perturb_smoke_dag(tmp_path):
                 run = "/".join(manifest.parent.parts[-3:])
                 assert on_disk == hist[(hist["run"] == run) & hist["checkpoint"]]["step"].tolist(), run
             else:
-                assert len(on_disk) == 1 and on_disk[0] > 0, manifest
+                assert on_disk == [] and read_provenance(manifest)["checkpoint_keep"] == "none", manifest
     contamination = pd.read_parquet(res / "perturb/tables/contamination.parquet")
     assert set(contamination["family"]) == {"fc_lin", "conv_lin"}
     claims = pd.read_parquet(res / "perturb/claims.parquet").set_index("claim_id")

@@ -5,7 +5,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from learndyn.io import read_table
+from learndyn.checkpoints import RunCheckpoints
+from learndyn.io import read_provenance, read_table
 from learndyn.splines.module import SplineGD
 from learndyn.train import (
     MANIFEST,
@@ -158,6 +159,44 @@ def test_retention_keeps_exactly_the_declared_steps(tmp_path, keep, expected):
         assert "optimizer_states" not in ck and "state_dict" in ck  # weights only: analyses read nothing else
     last = load_checkpoint(tmp_path / "run" / manifest["file"].iloc[-1])["state_dict"]
     assert torch.equal(last["w"], module.w.detach())
+
+
+def test_keep_none_writes_no_step_file_and_an_empty_manifest_but_resumes(tmp_path):
+    """keep: none (a rule whose readers use its history only): while training, resume.ckpt alone
+    holds the state, so a killed run still resumes bit-identical; at the end nothing is left but a
+    manifest without rows that records the run and its policy."""
+    ref, _, _ = _fit(tmp_path / "ref")
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)], keep="none")
+    ckpt = tmp_path / "killed" / "ckpt"
+    at_kill = resume_step(ckpt)
+    assert _on_disk(tmp_path / "killed") == [] and at_kill is not None and 0 < at_kill < 600
+    lines = []
+    resumed, manifest, _ = _fit(tmp_path / "killed", keep="none", log=lines.append)
+    assert f"resuming from step={at_kill}.ckpt" in "\n".join(lines)
+    for name in ("w", "b", "v", "c"):
+        assert torch.equal(getattr(ref, name), getattr(resumed, name)), name
+    assert manifest.empty and _on_disk(tmp_path / "killed") == [] and not (ckpt / RESUME).exists()
+    path = tmp_path / "killed" / "checkpoints.parquet"
+    assert read_table(path, MANIFEST).empty and read_provenance(path)["checkpoint_keep"] == "none"
+    with pytest.raises(CheckpointError, match="no checkpoint at step 600 .*keep: none"):
+        RunCheckpoints(path).load(600)
+
+
+def test_resume_only_state_is_left_out_of_step_files_but_resumes(tmp_path, monkeypatch):
+    """A module's ``resume_only_state`` (kernel: its loss curves, written to curves.parquet) is in
+    resume.ckpt, not in the kept step files; a killed run still ends bit-identical."""
+    ref, _, _ = _fit(tmp_path / "ref")
+    monkeypatch.setattr(SplineGD, "resume_only_state", ("loss", "converged_step"), raising=False)
+    with pytest.raises(Killed):
+        _fit(tmp_path / "killed", callbacks=[_Kill(300)])
+    assert {"loss", "converged_step"} <= set(load_checkpoint(tmp_path / "killed/ckpt" / RESUME)["state_dict"])
+    resumed, manifest, _ = _fit(tmp_path / "killed")
+    for f in manifest["file"]:
+        state = load_checkpoint(tmp_path / "killed" / f)["state_dict"]
+        assert "w" in state and not {"loss", "converged_step"} & set(state), f
+    for name in ("w", "b", "v", "c"):
+        assert torch.equal(getattr(ref, name), getattr(resumed, name)), name
 
 
 def test_kept_weights_do_not_depend_on_the_policy(tmp_path):

@@ -8,6 +8,11 @@ simulation step), written and read by the store core (:mod:`learndyn.checkpoints
 deleting them, the newest files that are unreadable (killed mid-write) or another run's (another
 config, or copied in); the manifest ``checkpoints.parquet`` (step = simulation steps done, file,
 sha256, loss = mean display distance D over members, final) is written last.
+
+Retention (``motor.checkpoint.keep``): ``all`` keeps every period's file, ``last`` only the newest;
+``none`` keeps the newest while the run goes on (a resume needs it) and deletes it once the manifest
+(then without rows) is written: no analysis reads motor checkpoints, only results.parquet and
+traces.parquet, so a finished run needs none (a rerun of a finished run simulates from period 0).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ def save(
     final: bool,
     keep: str = "all",
 ) -> Path:
-    """Write period=<k>.npz atomically; ``keep='last'`` then removes older periods' files."""
+    """Write period=<k>.npz atomically; ``keep`` 'last' or 'none' then removes older periods' files."""
     ckpt_dir = Path(ckpt_dir)
     arrays = {
         "meta.n_groups": np.array(len(states)),
@@ -57,7 +62,7 @@ def save(
         for k, v in sd.items():
             arrays[f"g{i}.{k}"] = np.asarray(v)
     path = store.save_npz(arrays, ckpt_dir / f"period={period}.npz", store.identity(run, step))
-    if keep == "last":
+    if keep in ("last", "none"):
         for k, p in checkpoint_files(ckpt_dir).items():
             if k < period:
                 p.unlink()
@@ -99,11 +104,19 @@ def latest(ckpt_dir: Path, run: dict, log=print):
     return None
 
 
-def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict, run: dict) -> pd.DataFrame:
-    """Hash every checkpoint of the run (each must carry ``run``'s identity) and write the manifest
-    (the job's declared output) last."""
+def write_manifest(ckpt_dir: Path, manifest_path: Path, prov: dict, run: dict, keep: str = "all") -> pd.DataFrame:
+    """Hash every checkpoint of the run kept under ``keep`` (each must carry ``run``'s identity) and
+    write the manifest (the job's declared output) last; ``keep='none'`` then deletes the files, which
+    the manifest does not list."""
 
     def row(data: dict) -> dict:
         return {"step": int(data["meta.step"]), "loss": float(data["meta.loss"]), "final": bool(data["meta.final"])}
 
-    return store.write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row)
+    files = checkpoint_files(ckpt_dir)
+    none = keep == "none"
+    prov = {**prov, store.KEEP_KEY: keep}
+    df = store.write_manifest({} if none else files, manifest_path, run, prov, row, empty_ok=none)
+    if none:  # after the manifest: a kill before it leaves the resume state in place
+        for p in files.values():
+            p.unlink()
+    return df

@@ -102,7 +102,7 @@ def _simulate_run(job: Job, stop_after_period: int | None) -> None:
     write_table(df[[c for c, _ in RESULTS.columns]], job.output("results"), RESULTS, job.provenance(seed=run["seeds"]))
     tr = pd.concat(traces, ignore_index=True)
     write_table(tr[[c for c, _ in TRACES.columns]], job.output("traces"), TRACES, job.provenance(seed=run["seeds"]))
-    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]), rid)
+    ckpts.write_manifest(ckpt_dir, manifest, job.provenance(seed=run["seeds"]), rid, keep=keep)
     ok = df[df["completed"]]
     job.log(
         f"{len(ok)}/{len(df)} completed; deviation by condition: "

@@ -76,9 +76,9 @@ CONTAMINATION = Table(
 # Retention policies of the two training rules (what their readers load; resume state is separate):
 # attack_checkpoints, analyse_spectra and analyse_breakpoints read every checkpoint of a dynamics run;
 # the contamination table reads only the history (final test accuracy), so a contamination run keeps
-# just its final weights (3 clean/contaminated data x models x seeds: gigabytes if all were kept).
+# no checkpoint once its manifest is written (72 default runs: 1.4 GB if all were kept, 112 MB as finals).
 KEEP_DYNAMICS = "all"
-KEEP_CONTAMINATION = "last"
+KEEP_CONTAMINATION = "none"
 
 
 def prepare_dataset(job: Job) -> None:

@@ -59,7 +59,7 @@ class BreakpointCheckpoint(pl.Callback):
         # a kept step file is written once (a resumed run reaches the same weights): its bytes,
         # hash and mtime stay those of the first write; the final one is rewritten to say final
         if self.keeps(step, final) and (final or not path.exists()):
-            write_weights(resume, path)
+            write_weights(resume, path, getattr(module, "resume_only_state", ()))
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
         checkpoint["learndyn"] = dict(getattr(self, "_pending", {}))

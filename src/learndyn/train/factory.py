@@ -19,7 +19,7 @@ import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.environments import LightningEnvironment
 
-from learndyn.checkpoints import check_identity, decode, identity, run_identity
+from learndyn.checkpoints import KEEP_KEY, check_identity, decode, identity, run_identity
 from learndyn.io import clear_folder, config_hash, writer_lock
 from learndyn.train.callbacks import BreakpointCheckpoint, ProgressLog
 from learndyn.train.store import (
@@ -28,6 +28,7 @@ from learndyn.train.store import (
     checkpoint_files,
     describe_keep,
     keep_policy,
+    keeps_none,
     load_checkpoint,
     write_manifest,
     write_weights,
@@ -114,7 +115,9 @@ def _own(path: Path, run: dict, step: int | None, log: Callable[[str], None]) ->
         return None
 
 
-def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None], run: dict) -> Path | None:
+def _resume_point(
+    ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str], None], run: dict, drop=()
+) -> Path | None:
     """``resume.ckpt`` if training can continue from it, else None after clearing the folder.
 
     Without a valid resume file (never started; finished: it is deleted after the manifest; or
@@ -132,7 +135,7 @@ def _resume_point(ckpt_dir: Path, keeps, schedule: list[int], log: Callable[[str
         lost = [s for s in schedule if s < step and keeps(s, False) and s not in files]
         if not lost:
             if keeps(step, final) and (final or step not in files):
-                write_weights(resume, ckpt_dir / f"step={step}.ckpt")
+                write_weights(resume, ckpt_dir / f"step={step}.ckpt", drop)
             return resume
         log(f"{ckpt_dir}: breakpoints {lost} are kept now but were not written; starting fresh")
         resume.unlink()
@@ -163,7 +166,8 @@ def fit_with_breakpoints(
     """Fit ``module`` with checkpoints at ``schedule``; resume from ``resume.ckpt`` if any.
 
     ``keep`` is the rule's retention policy (:func:`learndyn.train.store.keep_policy`): the
-    breakpoints its analyses read; the others are never written as step files.
+    breakpoints its analyses read; the others are never written as step files (``"none"``: no
+    step file, only the resume state while training, and a manifest without rows).
     ``fingerprint`` is everything that determines the run (config sub-dict, data hash...);
     checkpoints written under another fingerprint are discarded rather than resumed; its hash and
     ``seed`` are the run identity every checkpoint carries (:mod:`learndyn.checkpoints`).  ``keep``
@@ -217,7 +221,7 @@ def _fit(
     keeps = keep_policy(keep)
     run = run_identity(fingerprint, seed)
     _prepare_run_dir(ckpt_dir, fingerprint, log)
-    resume = _resume_point(ckpt_dir, keeps, schedule, log, run)
+    resume = _resume_point(ckpt_dir, keeps, schedule, log, run, getattr(module, "resume_only_state", ()))
     if resume is not None:
         expected = set(module.state_dict())
         ckpt = load_checkpoint(resume, expected_keys=expected)  # clear error before Lightning's
@@ -246,7 +250,11 @@ def _fit(
     if before_manifest is not None:
         before_manifest()
     manifest = write_manifest(
-        ckpt_dir, run_dir / manifest_name, {**provenance, "checkpoint_keep": describe_keep(keep)}, run
+        ckpt_dir,
+        run_dir / manifest_name,
+        {**provenance, KEEP_KEY: describe_keep(keep)},
+        run,
+        empty_ok=keeps_none(keep),
     )
     (ckpt_dir / RESUME).unlink(missing_ok=True)  # only a resume reads it, and training has ended
     return manifest

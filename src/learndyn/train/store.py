@@ -9,7 +9,9 @@ before rerunning a job, which would defeat resuming).  The declared output is th
 ``checkpoints.parquet`` (step, file, sha256, loss, final), written last, after training ends.
 
 Retention: a training rule keeps only the breakpoints its analyses read (``keep``: ``"all"``,
-``"last"`` or a collection of steps; the final step is always kept).  ``step=<n>.ckpt`` holds the
+``"last"`` or a collection of steps, the final step always kept; or ``"none"`` for a rule whose
+readers use only its other outputs, e.g. a history: no step file at all, and a manifest without
+rows that records the run and its policy).  ``step=<n>.ckpt`` holds the
 weights of a kept breakpoint (no optimiser state: analyses never read it, and momentum buffers
 double the file); ``resume.ckpt`` holds the full training state of the newest breakpoint, which is
 all a resume needs, and is deleted once the manifest is written.  A breakpoint outside ``keep`` is
@@ -75,25 +77,37 @@ def latest_checkpoint(ckpt_dir: str | os.PathLike) -> Path | None:
 
 
 def keep_policy(keep) -> Callable[[int, bool], bool]:
-    """``keeps(step, final)`` for a retention spec: "all", "last" or a collection of steps (+ final)."""
+    """``keeps(step, final)`` for a retention spec: "all", "last", "none" or a collection of steps (+ final)."""
     if isinstance(keep, str) and keep == "all":
         return lambda step, final: True
     if isinstance(keep, str) and keep == "last":
         return lambda step, final: bool(final)
+    if keeps_none(keep):
+        return lambda step, final: False
     if isinstance(keep, str) or not isinstance(keep, Iterable):
-        raise CheckpointError(f"keep must be 'all', 'last' or a list of steps, got {keep!r}")
+        raise CheckpointError(f"keep must be 'all', 'last', 'none' or a list of steps, got {keep!r}")
     steps = {int(s) for s in keep}
     return lambda step, final: bool(final) or int(step) in steps
+
+
+def keeps_none(keep) -> bool:
+    """True for the policy that keeps no checkpoint once training has ended (its manifest has no rows)."""
+    return isinstance(keep, str) and keep == "none"
 
 
 def describe_keep(keep) -> str:
     return keep if isinstance(keep, str) else f"steps {sorted(int(s) for s in keep)} + final"
 
 
-def write_weights(full: str | os.PathLike, path: str | os.PathLike) -> Path:
-    """``path`` <- the checkpoint ``full`` without its resume-only state (atomic)."""
+def write_weights(full: str | os.PathLike, path: str | os.PathLike, drop: Iterable[str] = ()) -> Path:
+    """``path`` <- the checkpoint ``full`` without its resume-only state (atomic); ``drop``: state_dict
+    entries only a resume reads (a module's ``resume_only_state``, e.g. running loss curves)."""
     ckpt, _ = decode(full)
-    return save_torch({k: v for k, v in ckpt.items() if k not in RESUME_ONLY}, path)
+    out = {k: v for k, v in ckpt.items() if k not in RESUME_ONLY}
+    drop = set(drop)
+    if drop:
+        out["state_dict"] = {k: v for k, v in out["state_dict"].items() if k not in drop}
+    return save_torch(out, path)
 
 
 def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
@@ -105,9 +119,10 @@ def resume_step(ckpt_dir: str | os.PathLike) -> int | None:
 
 
 def write_manifest(
-    ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict, run: dict
+    ckpt_dir: str | os.PathLike, manifest_path: str | os.PathLike, prov: dict, run: dict, *, empty_ok: bool = False
 ) -> pd.DataFrame:
-    """Hash every step file (each must carry ``run``'s identity) and write the manifest last."""
+    """Hash every step file (each must carry ``run``'s identity) and write the manifest last
+    (``empty_ok``: the policy keeps none, :func:`keeps_none`)."""
 
     def row(ckpt: dict) -> dict:
         meta = ckpt.get("learndyn", {})
@@ -117,4 +132,4 @@ def write_manifest(
             "final": bool(meta.get("final", False)),
         }
 
-    return _write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row)
+    return _write_manifest(checkpoint_files(ckpt_dir), manifest_path, run, prov, row, empty_ok=empty_ok)
