@@ -192,10 +192,12 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     """A run as the upstream jobs leave it: images, history, checkpoints, perturbations table."""
     import pandas as pd
 
+    from learndyn.checkpoints import identity, run_identity, save_torch
     from learndyn.io import write_table
     from learndyn.perturb.data import write_images
     from learndyn.perturb.models import build_model
     from learndyn.perturb.tables import HISTORY, perturbations_table
+    from learndyn.train.store import write_manifest
 
     rng = np.random.default_rng(seed)
     images = root / "toy.parquet"
@@ -216,15 +218,18 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     run = f"toy/{model_id}/s{seed}"
     run_dir = root / "runs" / run
     (run_dir / "ckpt").mkdir(parents=True)
+    ident = run_identity({"run": run}, seed)  # load_model reads through the manifest and these identities
     for st in steps:
         net = build_model(model_id, (1, side, side), seed=seed + st)
-        torch.save(
+        save_torch(
             {
                 "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
                 "perturb": {"model": model_id, "in_shape": [1, side, side], "n_classes": 10, "pad_mode": "exact"},
+                "learndyn": {"identity": identity(ident, st), "step": st, "loss": 1.0, "final": st == steps[-1]},
             },
             run_dir / "ckpt" / f"step={st}.ckpt",
         )
+    write_manifest(run_dir / "ckpt", run_dir / "checkpoints.parquet", {"rule": "test"}, ident)
     hist = pd.DataFrame(
         {
             "run": run,
