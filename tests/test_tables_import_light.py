@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-STUDIES = ("kernel", "splines", "motor")  # perturb: reshaped later (issue 14)
+STUDIES = ("kernel", "splines", "perturb", "motor")
 MODULES = [f"learndyn.{s}.tables" for s in STUDIES] + sorted(
     f"learndyn.figures.{p.stem}" for s in STUDIES for p in (SRC / "learndyn" / "figures").glob(f"{s}*.py")
 )

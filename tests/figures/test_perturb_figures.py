@@ -11,8 +11,10 @@ import pytest
 from learndyn.figures import perturb_dynamics as pdy
 from learndyn.figures import perturb_training as ptr
 from learndyn.figures.layout import layout_problems
-from learndyn.perturb import tasks
-from learndyn.perturb.attack_tasks import BREAKPOINTS, CHANGEPOINTS, SERIES_A, SERIES_B, SUMMARY
+from learndyn.perturb import tables as pt
+from learndyn.perturb.contamination import family
+from learndyn.perturb.tables import ATTACK_SUMMARY as SUMMARY
+from learndyn.perturb.tables import BREAKPOINTS, CHANGEPOINTS, SERIES_A, SERIES_B
 
 MODELS = [
     "fc_lin_l1",
@@ -177,7 +179,7 @@ def _history():
                     "checkpoint": True,
                 }
             )
-    return _frame(tasks.HISTORY, rows)
+    return _frame(pt.HISTORY, rows)
 
 
 def _contamination():
@@ -196,7 +198,7 @@ def _contamination():
                     "eps": 0.25,
                     "p": 0.2,
                     "model": m,
-                    "family": tasks.family(m),
+                    "family": family(m),
                     "seeds": 3,
                     "clean_mean": 0.8,
                     "clean_sd": 0.01,
@@ -206,7 +208,7 @@ def _contamination():
                     "gain_sd": 0.02,
                 }
             )
-    return _frame(tasks.CONTAMINATION, rows)
+    return _frame(pt.CONTAMINATION, rows)
 
 
 def test_training_figure_is_readable():
@@ -268,7 +270,6 @@ def _perturbations(n_images=12, side=28):
 
 
 def _boundary():
-    from learndyn.perturb.boundary import BOUNDARY
 
     rng = np.random.default_rng(5)
     rows = []
@@ -301,7 +302,7 @@ def _boundary():
                         "reason": "ok",
                     }
                 )
-    return _frame(BOUNDARY, rows)
+    return _frame(pt.BOUNDARY, rows)
 
 
 def test_f1_dynamics_is_readable(breakpoints):
@@ -317,7 +318,6 @@ def test_f1_dynamics_is_readable(breakpoints):
 
 def _spectra_tables():
     from learndyn.perturb import spectra as sp
-    from learndyn.perturb import spectra_tasks as st
 
     rng = np.random.default_rng(2)
     side = 28
@@ -368,12 +368,10 @@ def _spectra_tables():
                     "radial_cumulative": (np.cumsum(radial) / radial.sum()).tolist(),
                 }
             )
-    return _frame(st.SUMMARY, summ), _frame(st.FINAL, final)
+    return _frame(pt.SPECTRA_SUMMARY, summ), _frame(pt.SPECTRA_FINAL, final)
 
 
 def _theory_tables():
-    from learndyn.perturb import spectra_claims as sc
-
     rng = np.random.default_rng(3)
     betas = [
         {
@@ -401,7 +399,7 @@ def _theory_tables():
         if k <= n
         for band in (f"r<={n // 8}", f"r>{n // 4}")
     ]
-    return _frame(sc.THEORY_BETAS, betas), _frame(sc.THEORY_SUMMARY, summary), _frame(sc.KERNEL_THEORY, kernels)
+    return _frame(pt.THEORY_BETAS, betas), _frame(pt.THEORY_SUMMARY, summary), _frame(pt.KERNEL_THEORY, kernels)
 
 
 @pytest.fixture(scope="module")
@@ -424,3 +422,25 @@ def test_spectral_figures_are_readable(spectra, name):
     }
     func, inputs = ps.FIGURES[name]
     assert layout_problems(func(*(tables[t] for t in inputs))) == []
+
+
+def test_every_figure_reads_known_tables_and_has_a_caption():
+    """The rules' figure list is learndyn.figures.perturb.FIGURES: each input is a study table (or the
+    perturbations / images of the figure's run) and each figure has its report caption."""
+    from pathlib import Path
+
+    from learndyn.figures import perturb as fp
+
+    repo = Path(__file__).resolve().parents[2]
+    assert set(fp.FIGURES) == {
+        "dynamics",
+        "breakpoints",
+        "fc_vs_conv",
+        "lc_vs_conv",
+        "kernel_sweep",
+        "theory",
+        "training",
+    }
+    for name, (_, inputs) in fp.FIGURES.items():
+        assert set(inputs) <= set(pt.SCHEMAS) | {"perturbations", "images"}, name
+        assert (repo / "workflow" / "report" / "perturb" / f"{name}.rst").is_file(), name

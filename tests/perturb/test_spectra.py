@@ -192,11 +192,12 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     """A run as the upstream jobs leave it: images, history, checkpoints, perturbations table."""
     import pandas as pd
 
+    from learndyn.checkpoints import identity, run_identity, save_torch
     from learndyn.io import write_table
-    from learndyn.perturb.attack_tasks import perturbations_table
     from learndyn.perturb.data import write_images
     from learndyn.perturb.models import build_model
-    from learndyn.perturb.tasks import HISTORY
+    from learndyn.perturb.tables import HISTORY, perturbations_table
+    from learndyn.train.store import write_manifest
 
     rng = np.random.default_rng(seed)
     images = root / "toy.parquet"
@@ -217,15 +218,18 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
     run = f"toy/{model_id}/s{seed}"
     run_dir = root / "runs" / run
     (run_dir / "ckpt").mkdir(parents=True)
+    ident = run_identity({"run": run}, seed)  # load_model reads through the manifest and these identities
     for st in steps:
         net = build_model(model_id, (1, side, side), seed=seed + st)
-        torch.save(
+        save_torch(
             {
                 "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
                 "perturb": {"model": model_id, "in_shape": [1, side, side], "n_classes": 10, "pad_mode": "exact"},
+                "learndyn": {"identity": identity(ident, st), "step": st, "loss": 1.0, "final": st == steps[-1]},
             },
             run_dir / "ckpt" / f"step={st}.ckpt",
         )
+    write_manifest(run_dir / "ckpt", run_dir / "checkpoints.parquet", {"rule": "test"}, ident)
     hist = pd.DataFrame(
         {
             "run": run,
@@ -279,7 +283,9 @@ def _fake_run(root, model_id, seed=0, side=8, n_img=6, steps=(0, 5)):
 def test_spectra_jobs_end_to_end(tmp_path):
     from learndyn.io import read_table
     from learndyn.job import Job
-    from learndyn.perturb import spectra_tasks as st
+    from learndyn.perturb import jobs
+    from learndyn.perturb import tables as st
+    from learndyn.perturb.spectra_claims import claims_rows
 
     outs = []
     for model in ("linear", "conv_lin_l1_k3_c2", "lc_relu_k3_c2"):
@@ -288,7 +294,7 @@ def test_spectra_jobs_end_to_end(tmp_path):
             k: str(tmp_path / "spectra" / info["run"] / f"{k}.parquet")
             for k in ("metrics", "mean_spectrum", "radial", "predictor")
         }
-        st.analyse_spectra(
+        jobs.analyse_spectra(
             Job(
                 "analyse_spectra",
                 {k: str(info[k]) for k in ("images", "manifest", "history", "perturbations")},
@@ -309,12 +315,12 @@ def test_spectra_jobs_end_to_end(tmp_path):
     lc = read_table(outs[2]["predictor"], st.TARGETS)
     assert list(lc["layer_kind"]) == ["lc", "lc"] and (lc["weight_departure"] > 0).all()
     collected = {k: str(tmp_path / f"{k}.parquet") for k in ("summary", "final")}
-    st.collect_spectra(Job("collect", {k: [o[k] for o in outs] for k in outs[0]}, collected))
-    summary = read_table(collected["summary"], st.SUMMARY)
+    jobs.collect_perturb_spectra(Job("collect", {k: [o[k] for o in outs] for k in outs[0]}, collected))
+    summary = read_table(collected["summary"], st.SPECTRA_SUMMARY)
     assert summary.groupby("run")["final"].sum().gt(0).all()
-    final = read_table(collected["final"], st.FINAL)
+    final = read_table(collected["final"], st.SPECTRA_FINAL)
     assert {"beta", "filter_l0", "l2", "saliency"} <= set(final["name"])
-    rows = st.claims_rows({"spectra_summary": summary}, {})
+    rows = claims_rows({"spectra_summary": summary}, {})
     ids = {r["claim_id"]: r for r in rows}
     assert set(ids) == {"R2-toy", "R3-toy", "R4-sharing-toy", "R4-locality-toy", "E1-linf-flatter-toy"}
     assert ids["R2-toy"]["verdict"] in ("reproduced", "not reproduced")
@@ -329,7 +335,7 @@ def _summary(rows):
 
 
 def test_claims_rows_verdicts_follow_the_numbers():
-    from learndyn.perturb.spectra_tasks import claims_rows
+    from learndyn.perturb.spectra_claims import claims_rows
 
     rows = []
     for seed in (0, 1):
@@ -386,14 +392,16 @@ def test_claims_rows_verdicts_follow_the_numbers():
 def test_theory_job_tables(tmp_path):
     from learndyn.io import read_table
     from learndyn.job import Job
+    from learndyn.perturb import jobs
     from learndyn.perturb import spectra_claims as sc
+    from learndyn.perturb import tables as pt
 
     out = {k: str(tmp_path / f"{k}.parquet") for k in ("t1", "summary", "kernels")}
-    sc.theory_job(Job("perturb_theory", {}, out, cfg={"t1": {"steps": 2000}, "sides": [32], "kernels": [2, 3]}))
-    k = read_table(out["kernels"], sc.KERNEL_THEORY)
+    jobs.perturb_theory(Job("perturb_theory", {}, out, cfg={"t1": {"steps": 2000}, "sides": [32], "kernels": [2, 3]}))
+    k = read_table(out["kernels"], pt.KERNEL_THEORY)
     low = k[k["band"] == "r<=4"].set_index("kernel")["lambda_max"]
     assert low[2] == pytest.approx(0.18, abs=0.01) and low[32] == pytest.approx(1.0)
-    s = read_table(out["summary"], sc.THEORY_SUMMARY)
+    s = read_table(out["summary"], pt.THEORY_SUMMARY)
     rows = sc.claims_rows({"theory_summary": s}, {})
     assert {r["claim_id"] for r in rows} == {"T1-conv-l1", "T1-fc-svm"}
-    assert set(read_table(out["t1"], sc.THEORY_BETAS)["method"]) == {"conv", "fc", "l1", "svm", "teacher"}
+    assert set(read_table(out["t1"], pt.THEORY_BETAS)["method"]) == {"conv", "fc", "l1", "svm", "teacher"}

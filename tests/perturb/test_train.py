@@ -9,9 +9,9 @@ import torch
 
 from learndyn.io import read_table
 from learndyn.job import Job
-from learndyn.perturb import tasks
 from learndyn.perturb.data import load_dataset
 from learndyn.perturb.models import load_model
+from learndyn.perturb.module import fit_run
 from learndyn.perturb.runs import checkpoint_schedule, checkpoint_steps, lr_factor
 from learndyn.train import MANIFEST, load_checkpoint
 
@@ -65,7 +65,7 @@ class _Kill(pl.Callback):
 def _fit(run_dir, data, callbacks=()):
     job = Job("train_perturb", {}, {}, cfg={})
     job.log = lambda msg: None
-    return tasks.fit_run(
+    return fit_run(
         job,
         data,
         run_dir=run_dir,

@@ -156,7 +156,7 @@ def test_an_entry_function_runs_its_own_imports_not_its_siblings(tmp_path):
 
 def test_each_collect_entry_stays_clear_of_training_code():
     """The real entry modules: collecting and claims jobs do not depend on the training modules."""
-    training = {SRC / "train" / "factory.py", SRC / "kernel" / "module.py", SRC / "splines" / "module.py"}
+    training = {SRC / "train" / "factory.py"} | {SRC / s / "module.py" for s in ("kernel", "splines", "perturb")}
     for func in (
         "learndyn.kernel.jobs:collect_kernel_runs",
         "learndyn.kernel.jobs:kernel_claims",
@@ -164,9 +164,15 @@ def test_each_collect_entry_stays_clear_of_training_code():
         "learndyn.splines.jobs:collect_splines_metrics",
         "learndyn.splines.jobs:splines_claims",
         "learndyn.motor.jobs:collect_motor",
+        "learndyn.perturb.jobs:collect_perturb_training",
+        "learndyn.perturb.jobs:perturb_contamination_table",
+        "learndyn.perturb.jobs:collect_perturb_spectra",
+        "learndyn.perturb.jobs:perturb_claims",
+        "learndyn.perturb.jobs:render_perturb",
     ):
         assert not training & set(rule_code(func, RUNNER)), func
     assert SRC / "kernel" / "module.py" in rule_code("learndyn.kernel.jobs:train_kernel", RUNNER)
+    assert SRC / "perturb" / "module.py" in rule_code("learndyn.perturb.jobs:train_perturb", RUNNER)
     assert SRC / "kernel" / "multitask.py" not in rule_code("learndyn.kernel.jobs:collect_kernel_runs", RUNNER)
 
 

@@ -58,10 +58,14 @@ def declare_code_inputs():
 
 # One wildcard name, one meaning across the studies: constraints are global (two per-study values of one
 # name override each other). {group}: a splines training group "<sweep>-H<width>" (one batched job per
-# sweep x width); {seedgroup}: a motor job's seeds, "shared" | "seed-<n>" (the seeds sharing a J).
+# sweep x width); {seedgroup}: a motor job's seeds, "shared" | "seed-<n>" (the seeds sharing a J);
+# {pdata}, {pmodel}, {pseed}: a perturb dataset key, model id and seed (a run is "{pdata}/{pmodel}/s{pseed}").
 wildcard_constraints:
     group="[a-z][a-z0-9_]*-H[0-9]+",
     seedgroup="shared|seed-[0-9]+",
+    pdata="[a-z][a-z0-9_]*",
+    pmodel="[a-z][a-z0-9_.]*",
+    pseed="[0-9]+",
 
 
 def study_targets(study):

@@ -15,8 +15,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
-from learndyn.figures.style import colour_cycle, empty_panel, new_figure, save_figure, style, title
-from learndyn.io import read_tables
+from learndyn.figures.style import colour_cycle, empty_panel, new_figure, style, title
 
 PRIMARY_KINDS = ("l2_pgd", "ddn", "l2fmn", "linf_pgd")  # image rows: the L2 probe first (adversarial.md, 'Attacks')
 LINESTYLES = {"linf_pgd": "-", "l2_pgd": "--", "ddn": ":", "l2fmn": "-."}
@@ -387,31 +386,3 @@ def _tau_panel(ax, cps: pd.DataFrame) -> None:
     ax.set_ylabel("model")
     ax.set_title(name)
     ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
-
-
-def render(job) -> None:
-    """Rule entry point: job.cfg['figure'] in {dynamics, breakpoints}; inputs are Parquet tables."""
-    from learndyn.perturb.attack_tasks import BREAKPOINTS, CHANGEPOINTS, SUMMARY, read_perturbations
-    from learndyn.perturb.boundary import BOUNDARY
-    from learndyn.perturb.data import read_images
-
-    name = job.cfg["figure"]
-    if name == "dynamics":
-        bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
-        fig = fig_dynamics(
-            read_perturbations(job.inputs["perturbations"]),
-            read_images(job.inputs["images"]),
-            read_tables(job.inputs["summary"], SUMMARY),
-            read_tables(job.inputs["breakpoints"], BREAKPOINTS),
-            run=job.cfg["run"],
-            rows=int(job.cfg.get("rows", 8)),
-            boundary=bnd,
-        )
-    elif name == "breakpoints":
-        fig = fig_breakpoints(
-            read_tables(job.inputs["breakpoints"], BREAKPOINTS), read_tables(job.inputs["changepoints"], CHANGEPOINTS)
-        )
-    else:
-        raise KeyError(f"unknown perturb_dynamics figure {name!r}; known: dynamics, breakpoints")
-    path = save_figure(fig, job.output("figure"))
-    job.log(f"{name}: wrote {path} ({len(fig.axes)} axes)")

@@ -16,18 +16,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from learndyn.figures.style import colour_cycle, empty_panel, new_figure, render_figure, style, title
-from learndyn.job import Job
+from learndyn.figures.style import colour_cycle, empty_panel, new_figure, style, title
 from learndyn.perturb import spectra_claims as sc
-from learndyn.perturb import spectra_tasks as st
 
-TABLES = {
-    "spectra_final": st.FINAL,
-    "spectra_summary": st.SUMMARY,
-    "theory_t1": sc.THEORY_BETAS,
-    "theory_summary": sc.THEORY_SUMMARY,
-    "kernel_theory": sc.KERNEL_THEORY,
-}
 _CONV = re.compile(r"^conv_(lin|relu)_l(\d+)_k(\d+)_c\d+$")
 _LC = re.compile(r"^lc_(lin|relu)_k(\d+)")
 L2 = set(sc.L2_KINDS)
@@ -400,7 +391,3 @@ FIGURES = {
     "kernel_sweep": (fig_kernel_sweep, ("spectra_summary", "kernel_theory")),
     "theory": (fig_theory, ("theory_t1", "theory_summary", "kernel_theory")),
 }
-
-
-def render(job: Job) -> None:
-    render_figure(job, "perturb", FIGURES, lambda name: TABLES[name])

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from learndyn.figures.style import colour_cycle, empty_panel, new_figure, render_figure, style, title
-from learndyn.job import Job
-from learndyn.perturb import tasks
-
-TABLES = {"training": tasks.HISTORY, "contamination": tasks.CONTAMINATION}
+from learndyn.figures.style import colour_cycle, empty_panel, new_figure, style, title
 
 
 def _mean_curve(h, col):
@@ -105,8 +101,3 @@ def fig_training(training, contamination):
 
 
 FIGURES = {"training": (fig_training, ("training", "contamination"))}
-
-
-def render(job: Job) -> None:
-    job.cfg = {"figure": "training", **(job.cfg or {})}
-    render_figure(job, "perturb", FIGURES, TABLES.__getitem__)

@@ -80,13 +80,14 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = DPI) -> Path:
     return path
 
 
-def render_figure(job, study: str, figures: dict, schema_of, call=None) -> Path:
+def render_figure(job, study: str, figures: dict, schema_of, call=None, read=None) -> Path:
     """The figure rules' entry point, shared by every study.
 
     ``figures`` maps a figure name to (plotting function, names of its input tables);
     ``schema_of(name)`` gives each input's :class:`learndyn.io.Table`; ``call(name, func, frames)``
-    (default ``func(*frames)``) lets a study pass figure-specific settings.  Figures read Parquet
-    only: every input goes through :func:`learndyn.io.read_table` and its schema.
+    (default ``func(*frames)``) lets a study pass figure-specific settings; ``read(name, paths)``, where
+    given, reads an input instead (several files of one table, a table whose schema depends on the file).
+    Figures read Parquet only: every input goes through :func:`learndyn.io.read_table` and its schema.
     """
     from learndyn.io import read_table
 
@@ -97,7 +98,7 @@ def render_figure(job, study: str, figures: dict, schema_of, call=None) -> Path:
     missing = [n for n in inputs if n not in job.inputs]
     if missing:
         raise KeyError(f"figure {name}: inputs {missing} not given (have {sorted(job.inputs)})")
-    frames = [read_table(job.inputs[n], schema_of(n)) for n in inputs]
+    frames = [read(n, job.inputs[n]) if read else read_table(job.inputs[n], schema_of(n)) for n in inputs]
     fig = call(name, func, frames) if call else func(*frames)
     path = save_figure(fig, job.output("figure"))
     job.log(f"{name}: wrote {path} ({len(fig.axes)} axes)")

@@ -21,39 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import torch
 
-from learndyn.io import Table
 from learndyn.perturb.attacks import _as_inputs, _check_spec, _preprocessing, build_attack, wrap
 
 NORM_OF_KIND = {"deepfool": "l2", "l2fmn": "l2", "ddn": "l2", "linf_fmn": "linf"}
 REASONS = ("ok", "attack_failed", "flat", "on_boundary", "nonfinite")
-BOUNDARY = Table(
-    "perturb.boundary",
-    (
-        ("run", pa.string()),
-        ("dataset", pa.string()),
-        ("model", pa.string()),
-        ("seed", pa.int64()),
-        ("step", pa.int64()),
-        ("epoch_float", pa.float64()),
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("norm", pa.string()),
-        ("image", pa.int64()),
-        ("label", pa.int64()),
-        ("pred", pa.int64()),
-        ("correct", pa.bool_()),
-        ("gap", pa.float64()),
-        ("dist", pa.float64()),
-        ("dist_x", pa.float64()),
-        ("dist_nn", pa.float64()),
-        ("x_norm", pa.float64()),
-        ("nn_other", pa.float64()),
-        ("reason", pa.string()),
-    ),
-)
 TIE_TOL = 1e-6  # relative tolerance of a logit tie (float32 logits)
 FLAT_TOL = 1e-10  # input-gradient norm below which the margin is flat
 
@@ -189,7 +162,6 @@ def boundary_frame(result: dict, *, step: int, labels, attack: str, kind: str, s
 
 
 __all__ = [
-    "BOUNDARY",
     "NORM_OF_KIND",
     "REASONS",
     "boundary_distance",

@@ -1,7 +1,8 @@
 """Claims rows of the perturb study (adversarial.md, 'Figures and tables'), computed from the tables; verdicts never
 hard-coded.
 
-Every row is built by :func:`learndyn.claims.claim` from per-unit values (runs, seeds, images):
+Every row is built by :func:`learndyn.claims.claim` from per-unit values (runs, seeds, images; the rule entry
+perturb_claims is in :mod:`learndyn.perturb.jobs`):
 this module has the training claims and R5 (contamination); R2, R3, R4, E1 and T1 come from
 :mod:`learndyn.perturb.spectra_claims`, R1 and R6 from :mod:`learndyn.perturb.attack_claims`.
 """
@@ -12,9 +13,7 @@ import math
 
 import pandas as pd
 
-from learndyn.claims import CLAIMS, claim, claims_frame
-from learndyn.io import read_tables, write_table
-from learndyn.job import Job
+from learndyn.claims import claim, claims_frame
 from learndyn.perturb import attack_claims, spectra_claims
 
 STUDY = "perturb"
@@ -122,37 +121,4 @@ def build_claims(tables: dict[str, pd.DataFrame], cfg: dict | None = None) -> pd
     return claims_frame(rows)
 
 
-def _schemas() -> dict:
-    from learndyn.perturb.attack_tasks import CHANGEPOINTS, SUMMARY
-    from learndyn.perturb.boundary import BOUNDARY
-    from learndyn.perturb.spectra_tasks import SUMMARY as SPECTRA_SUMMARY
-    from learndyn.perturb.tasks import CONTAM_RUNS, CONTAMINATION, HISTORY
-
-    return {
-        "training": HISTORY,
-        "contamination": CONTAMINATION,
-        "contamination_runs": CONTAM_RUNS,
-        "spectra_summary": SPECTRA_SUMMARY,
-        "theory_summary": spectra_claims.THEORY_SUMMARY,
-        "attack_summary": SUMMARY,
-        "changepoints": CHANGEPOINTS,
-        "boundary": BOUNDARY,
-    }
-
-
-def write_claims(job: Job) -> None:
-    schemas = _schemas()
-    unknown = sorted(set(job.inputs) - set(schemas) - {"code"})
-    if unknown:
-        raise ValueError(f"perturb_claims: inputs {unknown} have no table schema here")
-    tables = {name: read_tables(path, schemas[name]) for name, path in job.inputs.items() if name != "code"}
-    df = build_claims(tables, job.cfg)
-    write_table(df, job.output("claims"), CLAIMS, job.provenance())
-    for r in df.itertuples():
-        job.log(
-            f"{r.claim_id}: {r.verdict} ({r.aggregate} {r.metric} = {r.value:.4g} [{r.ci_lo:.4g}, {r.ci_hi:.4g}] "
-            f"{r.direction} {r.threshold:.4g}; n = {r.n}) {r.why} | {r.detail}"
-        )
-
-
-__all__ = ["CRITERIA", "build_claims", "write_claims"]
+__all__ = ["CRITERIA", "build_claims"]

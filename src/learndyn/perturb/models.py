@@ -300,15 +300,6 @@ def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def checkpoint_path(run_dir_or_ckpt: str | os.PathLike, step: int | None = None) -> Path:
-    path = Path(run_dir_or_ckpt)
-    if path.suffix == ".ckpt":
-        return path
-    if step is None:
-        raise ValueError(f"{path}: a run folder needs a step to pick a checkpoint")
-    return path / "ckpt" / f"step={int(step)}.ckpt"
-
-
 def load_model(run_dir: str | os.PathLike, step: int) -> nn.Module:
     """The model saved at ``step`` of a training run, in eval mode: loaded weights-only through the
     run's manifest (``checkpoints.parquet``), which checks the file's sha256 and run identity.
@@ -349,6 +340,5 @@ __all__ = [
     "is_linear",
     "circular_pad",
     "n_parameters",
-    "checkpoint_path",
     "receptive_side",
 ]

@@ -1,4 +1,5 @@
-"""Lightning module of the perturb study: CE, SGD with momentum and weight decay, lr 0.3^floor(e/4).
+"""Lightning module of the perturb study: CE, SGD with momentum and weight decay, lr 0.3^floor(e/4); and
+:func:`fit_run`, one training run through the trainer factory (resumable, checkpoints at breakpoints).
 
 Mini-batches are drawn by the module itself from data held in (non-persistent) buffers: the batch
 of global step s is slice s mod I of a permutation seeded by (seed, epoch s // I), I = iterations
@@ -11,16 +12,21 @@ test accuracy at epoch ends) travels inside every checkpoint, so it resumes with
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
+import os
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from learndyn.perturb.runs import iters_per_epoch, lr_factor
+from learndyn.perturb.runs import checkpoint_schedule, iters_per_epoch, lr_factor, run_name
+from learndyn.perturb.tables import HISTORY
 
 EVAL_CHUNK = 1000
 
@@ -167,3 +173,104 @@ class PerturbClassifier(pl.LightningModule):
         saved = checkpoint.get("perturb", {})
         self.history = [dict(r) for r in saved.get("history", [])]
         self._loss_sum, self._loss_n = saved.get("loss_acc", [0.0, 0])
+
+
+def _digest(data: dict) -> str:
+    h = hashlib.sha256()
+    for k in ("x_train", "y_train", "x_test", "y_test"):
+        h.update(np.ascontiguousarray(data[k]).tobytes())
+    return h.hexdigest()[:16]
+
+
+def fit_run(
+    job,
+    data: dict,
+    *,
+    run_dir: Path,
+    dataset: str,
+    model: str,
+    seed: int,
+    lr: float,
+    train: dict,
+    condition: str = "clean",
+    write_history=None,
+    extra_callbacks=(),
+    keep="all",
+) -> pd.DataFrame:
+    """Train one run (resuming if killed) on ``job.accelerator`` and return its history rows.
+
+    ``write_history(frame)`` writes the job's history output before the manifest (written last);
+    ``keep`` is the retention policy (:func:`learndyn.train.store.keep_policy`)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS when on a GPU
+    from learndyn.perturb.models import build_model
+    from learndyn.train.factory import fit_with_breakpoints
+
+    shape = tuple(data["x_train"].shape[1:])
+    n_train = len(data["y_train"])
+    schedule = checkpoint_schedule(train["checkpoints"], n_train, train["batch_size"], train["epochs"])
+    net = build_model(model, shape, pad_mode=train["pad_mode"], seed=seed)
+    module = PerturbClassifier(
+        net,
+        model_id=model,
+        in_shape=shape,
+        data=data,
+        lr=lr,
+        momentum=train["momentum"],
+        weight_decay=train["weight_decay"],
+        batch_size=train["batch_size"],
+        epochs=train["epochs"],
+        lr_decay=train["lr_decay"],
+        lr_decay_every=train["lr_decay_every"],
+        lr_period=train.get("lr_period", 0),
+        schedule=schedule,
+        seed=seed,
+        eval_images=train["eval_images"],
+        pad_mode=train["pad_mode"],
+    )
+    job.log(
+        f"{run_name(dataset, model, seed)} [{condition}]: {n_train} images, {module.ipe} it/epoch x "
+        f"{train['epochs']}, {len(schedule)} checkpoints, lr {lr}"
+    )
+    # the parameter names and shapes too: checkpoints of an older architecture are discarded, not resumed
+    layout = {k: list(v.shape) for k, v in module.state_dict().items()}
+    fingerprint = {"model": model, "seed": seed, "lr": lr, "train": train, "data": _digest(data), "layout": layout}
+    out = {}
+
+    def finish():
+        out["history"] = _history_frame(module.history, dataset, model, seed, condition)
+        if write_history is not None:
+            write_history(out["history"])
+
+    fit_with_breakpoints(
+        module,
+        module.train_dataloader(),
+        run_dir=run_dir,
+        schedule=schedule,
+        seed=seed,
+        fingerprint=fingerprint,
+        provenance=job.provenance(seed=seed),
+        threads=job.threads,
+        max_steps=module.max_steps,
+        accelerator=job.accelerator,
+        precision=train.get("precision", "32-true"),
+        log=job.log,
+        before_manifest=finish,
+        extra_callbacks=extra_callbacks,
+        keep=keep,
+    )
+    hist = out["history"]
+    ends = hist.dropna(subset=["test_acc"])
+    best = ends.loc[ends["test_acc"].idxmax()]
+    job.log(
+        f"  test acc: step 0 {ends['test_acc'].iloc[0]:.3f}, final {ends['test_acc'].iloc[-1]:.3f}, "
+        f"best {best['test_acc']:.3f} at epoch {int(best['epoch'])} (selected on the test set, as the authors)"
+    )
+    return hist
+
+
+def _history_frame(history: list[dict], dataset: str, model: str, seed: int, condition: str) -> pd.DataFrame:
+    hist = pd.DataFrame(history)
+    hist.insert(0, "condition", condition)
+    for col, val in (("seed", seed), ("model", model), ("dataset", dataset), ("run", run_name(dataset, model, seed))):
+        hist.insert(0, col, val)
+    return hist[[c for c, _ in HISTORY.columns]]

@@ -50,7 +50,7 @@ def contamination_runs(cfg: dict) -> list[str]:
     return [run_name(ds, m, s) for ds in keys for m in c["models"] for s in c["seeds"]]
 
 
-def contamination_job_config(cfg: dict, clean: str, model: str, accelerator: str = "cpu") -> dict:
+def contamination_job_config(cfg: dict, clean: str, model: str) -> dict:
     """What one contamination job reads: the datasets' specs, its model, the seeds, the schedule."""
     c = cfg["contamination"]
     dirty = contaminated_of(cfg, clean)
@@ -63,7 +63,6 @@ def contamination_job_config(cfg: dict, clean: str, model: str, accelerator: str
         "seeds": list(c["seeds"]),
         "lr": model_lr(train, model),
         "train": model_train(train, model),
-        "accelerator": accelerator,
     }
 
 

@@ -19,22 +19,10 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from learndyn.perturb.tables import METRIC_COLUMNS  # the schemas' columns: one list
+
 LUMA = np.array([0.2989, 0.5870, 0.1140])
 CHANNEL_MODES = ("gray", "sum")
-METRIC_COLUMNS = (
-    "l2",
-    "linf",
-    "maxlog",
-    "hff",
-    "f_half",
-    "centroid",
-    "hoyer",
-    "rho12",
-    "gini",
-    "entropy",
-    "top1",
-    "top5",
-)
 LOG_FLOOR = 1e-12  # added before every log so an all-zero map (failed attack, delta = 0) stays finite
 
 

@@ -4,7 +4,7 @@ the theory job.
 Every claim is computed at each run's final checkpoint on the kept maps (correct and successfully
 attacked), per seed; a directional claim needs every unit (seed x comparison) on the claimed side
 (aggregate ``all`` of :func:`learndyn.claims.claim`), so one lucky seed cannot carry it.  Where the
-models a claim needs were not trained, the row says which are missing.  Re-exported by spectra_tasks.
+models a claim needs were not trained, the row says which are missing.
 """
 
 from __future__ import annotations
@@ -13,13 +13,9 @@ import itertools
 import math
 import re
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from learndyn.claims import claim
-from learndyn.io import Table, write_table
-from learndyn.job import Job
 
 STUDY = "perturb"
 L2_KINDS = ("l2_pgd", "ddn", "l2fmn")
@@ -238,81 +234,8 @@ def _dataset_claims(s: pd.DataFrame, ds: str, margin: float) -> list[dict]:
     return rows
 
 
-# ---- theory (adversarial.md, 'Theory checks'): tables for figures, and rows restating the hard checks
+# ---- theory (adversarial.md, 'Theory checks'): rows restating the hard checks (tables: learndyn.perturb.theory)
 # ----------------------
-
-THEORY_BETAS = Table(
-    "perturb.theory_t1",
-    (
-        ("method", pa.string()),
-        ("index", pa.int64()),
-        ("beta", pa.float64()),
-        ("beta_unit", pa.float64()),
-        ("fourier_modulus", pa.float64()),
-    ),
-)
-THEORY_SUMMARY = Table("perturb.theory_summary", (("key", pa.string()), ("value", pa.float64())))
-KERNEL_THEORY = Table(
-    "perturb.kernel_theory",
-    (
-        ("side", pa.int64()),
-        ("kernel", pa.int64()),
-        ("band", pa.string()),
-        ("lambda_max", pa.float64()),
-        ("ds_bound", pa.int64()),
-        ("random_fourier_support", pa.int64()),
-    ),
-)
-
-
-def theory_job(job: Job) -> None:
-    """T1 (betas and summary) and T2/T3 (lambda_max(K) for low and high bands, Donoho-Stark counts)."""
-    from learndyn.perturb import theory as th
-    from learndyn.perturb.spectra import lambda_max
-
-    cfg = dict(job.cfg or {})
-    t1 = th.t1_experiment(**cfg.get("t1", {}))
-    F = th.fourier_matrix(t1["params"]["D"])
-    rows = []
-    for method, b in t1["betas"].items():
-        unit = b / np.linalg.norm(b)
-        sign = np.sign(unit @ t1["betas"]["l1"]) or 1.0  # align signs so the panels compare shapes
-        rows.append(
-            pd.DataFrame(
-                {
-                    "method": method,
-                    "index": np.arange(len(b)),
-                    "beta": b,
-                    "beta_unit": sign * unit,
-                    "fourier_modulus": np.abs(F @ unit),
-                }
-            )
-        )
-    summary = pd.DataFrame({"key": list(t1["summary"]), "value": [float(v) for v in t1["summary"].values()]})
-    kern = []
-    rng = np.random.default_rng(int(cfg.get("seed", 0)))
-    for n in cfg.get("sides", [28, 32]):
-        low, high = n / 8, n / 4  # B = {r <= N/8} (r <= 4 at N = 32, the spec's reference) and {r > N/4}
-        for k in cfg.get("kernels", [1, 2, 3, 5, 7, 9, 11, 15, 21]) + [n]:
-            if k > n:
-                continue
-            support = th.padded_kernel_support(k, n, rng)[1]
-            for band, spec in ((f"r<={low:g}", ("le", low)), (f"r>{high:g}", ("gt", high))):
-                kern.append(
-                    {
-                        "side": n,
-                        "kernel": k,
-                        "band": band,
-                        "lambda_max": lambda_max(k, n, spec),
-                        "ds_bound": int(np.ceil(n * n / (k * k))),
-                        "random_fourier_support": support,
-                    }
-                )
-    prov = job.provenance(seed=t1["params"]["seed"], t1=t1["params"])
-    write_table(pd.concat(rows, ignore_index=True), job.output("t1"), THEORY_BETAS, prov)
-    write_table(summary, job.output("summary"), THEORY_SUMMARY, prov)
-    write_table(pd.DataFrame(kern), job.output("kernels"), KERNEL_THEORY, prov)
-    job.log("T1: " + ", ".join(f"{k}={v:.4g}" for k, v in t1["summary"].items()))
 
 
 def _theory_claims(t: pd.DataFrame) -> list[dict]:

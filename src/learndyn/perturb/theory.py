@@ -15,9 +15,10 @@ The references are solved with scipy (cvxpy is not installed):
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import optimize
 
-from learndyn.perturb.spectra import lambda_max  # noqa: F401  (T3 lives with the spectral tools)
+from learndyn.perturb.spectra import lambda_max  # T3 lives with the spectral tools
 
 T1_DEFAULTS = {
     "D": 16,
@@ -267,3 +268,56 @@ def padded_kernel_support(K: int, N: int, rng) -> tuple[int, int]:
     h = np.zeros((N, N))
     h[:K, :K] = rng.standard_normal((K, K))
     return support_sizes(h)
+
+
+# ---- the perturb_theory tables (learndyn.perturb.tables: THEORY_BETAS, THEORY_SUMMARY, KERNEL_THEORY) --------
+
+
+def theory_tables(cfg: dict | None) -> dict:
+    """T1 (betas and summary) and T2/T3 (lambda_max(K) for low and high bands, Donoho-Stark counts): the
+    tables by their output names (t1, summary, kernels) and T1's parameters."""
+    cfg = dict(cfg or {})
+    t1 = t1_experiment(**cfg.get("t1", {}))
+    F = fourier_matrix(t1["params"]["D"])
+    rows = []
+    for method, b in t1["betas"].items():
+        unit = b / np.linalg.norm(b)
+        sign = np.sign(unit @ t1["betas"]["l1"]) or 1.0  # align signs so the panels compare shapes
+        rows.append(
+            pd.DataFrame(
+                {
+                    "method": method,
+                    "index": np.arange(len(b)),
+                    "beta": b,
+                    "beta_unit": sign * unit,
+                    "fourier_modulus": np.abs(F @ unit),
+                }
+            )
+        )
+    summary = pd.DataFrame({"key": list(t1["summary"]), "value": [float(v) for v in t1["summary"].values()]})
+    kern = []
+    rng = np.random.default_rng(int(cfg.get("seed", 0)))
+    for n in cfg.get("sides", [28, 32]):
+        low, high = n / 8, n / 4  # B = {r <= N/8} (r <= 4 at N = 32, the spec's reference) and {r > N/4}
+        for k in cfg.get("kernels", [1, 2, 3, 5, 7, 9, 11, 15, 21]) + [n]:
+            if k > n:
+                continue
+            support = padded_kernel_support(k, n, rng)[1]
+            for band, spec in ((f"r<={low:g}", ("le", low)), (f"r>{high:g}", ("gt", high))):
+                kern.append(
+                    {
+                        "side": n,
+                        "kernel": k,
+                        "band": band,
+                        "lambda_max": lambda_max(k, n, spec),
+                        "ds_bound": int(np.ceil(n * n / (k * k))),
+                        "random_fourier_support": support,
+                    }
+                )
+    return {
+        "t1": pd.concat(rows, ignore_index=True),
+        "summary": summary,
+        "kernels": pd.DataFrame(kern),
+        "params": t1["params"],
+        "t1_summary": t1["summary"],
+    }

@@ -1,13 +1,12 @@
-"""Rule entry points of the spectral analysis (adversarial.md, 'Frequency analysis', 'Theory checks') and the claims R2,
-R3, R4 ('Figures and tables').
+"""The spectral analysis of the perturb study (adversarial.md, 'Frequency analysis'); the rule entries (analyse_spectra,
+collect_perturb_spectra) are in :mod:`learndyn.perturb.jobs`.
 
-analyse_spectra (per run): the perturbations table of attack_checkpoints (every attack + saliency, every
-checkpoint) -> per-image metrics, mean spectra, radial profiles; the run's checkpoints -> end-to-end
-predictor spectra of linear models (beta_c, class differences) and conv / LC filter spectra.
-collect_spectra (all runs): one summary table (means over kept images per checkpoint) and the final
-checkpoint's maps and profiles, for claims and figures.  perturb_theory: T1 / T2 / T3 tables.
-The quantitative metrics are a reconstruction (adversarial.md, 'Quantitative metrics'): every table's label column says
-so.
+Per run: the perturbations table of attack_checkpoints (every attack + saliency, every checkpoint) -> per-image
+metrics, mean spectra, radial profiles; the run's checkpoints -> end-to-end predictor spectra of linear models
+(beta_c, class differences) and conv / LC filter spectra (:func:`analyse_run`).  All runs: one summary table (means
+over kept images per checkpoint) and the final checkpoint's maps and profiles, for claims and figures
+(:func:`summarise`, :func:`final_maps`).  The quantitative metrics are a reconstruction (adversarial.md, 'Quantitative
+metrics'): every table's label column says so.
 """
 
 from __future__ import annotations
@@ -17,131 +16,32 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from learndyn.io import Table, read_table, write_table
-from learndyn.job import Job
+from learndyn.io import Table
 from learndyn.perturb import spectra as sp
+from learndyn.perturb.tables import (
+    MEAN_SPECTRUM,
+    METRICS,
+    RADIAL,
+    SALIENCY,
+    SPECTRA_FINAL,
+    SPECTRA_SUMMARY,
+    TARGETS,
+)
 
-STUDY = "perturb"
 LABEL = "reconstruction: adversarial.md, 'Quantitative metrics' metrics (paper body unavailable)"
-SALIENCY = "saliency"
-_F = pa.float64()
-_METRICS = tuple((c, _F) for c in sp.METRIC_COLUMNS)
-_RUN = (
-    ("run", pa.string()),
-    ("dataset", pa.string()),
-    ("model", pa.string()),
-    ("seed", pa.int64()),
-    ("step", pa.int64()),
-    ("epoch_float", _F),
-)
-
-METRICS = Table(
-    "perturb.spectral_metrics",
-    (
-        *_RUN,
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("image", pa.int64()),
-        ("label", pa.int64()),
-        ("correct", pa.bool_()),
-        ("success", pa.bool_()),
-        ("kept", pa.bool_()),
-        *_METRICS,
-        ("channel_mode", pa.string()),
-    ),
-)
-MEAN_SPECTRUM = Table(
-    "perturb.mean_spectrum",
-    (
-        *_RUN,
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("n_images", pa.int64()),
-        ("side", pa.int64()),
-        ("log_power", pa.list_(_F)),
-        ("mean_log_magnitude", pa.list_(_F)),
-        ("label", pa.string()),
-    ),
-)
-RADIAL = Table(
-    "perturb.radial",
-    (
-        *_RUN,
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("n_images", pa.int64()),
-        ("rho", pa.int64()),
-        ("power", _F),
-        ("power_sem", _F),
-        ("cumulative", _F),
-        ("cumulative_sem", _F),
-    ),
-)
-TARGETS = Table(
-    "perturb.target_spectra",
-    (
-        *_RUN,
-        ("target", pa.string()),
-        ("layer", pa.int64()),
-        ("layer_kind", pa.string()),
-        ("kernel", pa.int64()),
-        ("n_items", pa.int64()),
-        *_METRICS,
-        ("position_var", _F),
-        ("weight_departure", _F),
-        ("side", pa.int64()),
-        ("log_power", pa.list_(_F)),
-        ("label", pa.string()),
-    ),
-)
-SUMMARY = Table(
-    "perturb.spectra_summary",
-    (
-        *_RUN,
-        ("final", pa.bool_()),
-        ("source", pa.string()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("n", pa.int64()),
-        *_METRICS,
-        *((f"{c}_sem", _F) for c in ("hff", "hoyer", "centroid", "f_half")),
-        ("position_var", _F),
-        ("weight_departure", _F),
-    ),
-)
-FINAL = Table(
-    "perturb.spectra_final",
-    (
-        ("run", pa.string()),
-        ("dataset", pa.string()),
-        ("model", pa.string()),
-        ("seed", pa.int64()),
-        ("step", pa.int64()),
-        ("source", pa.string()),
-        ("name", pa.string()),
-        ("kind", pa.string()),
-        ("n", pa.int64()),
-        ("side", pa.int64()),
-        ("log_power", pa.list_(_F)),
-        ("radial_power", pa.list_(_F)),
-        ("radial_cumulative", pa.list_(_F)),
-    ),
-)
 
 
-def _run_meta(job: Job) -> dict:
+def _run_meta(run: str) -> dict:
     from learndyn.perturb.runs import parse_run
 
-    dataset, model, seed = parse_run(job.cfg["run"])
-    return {"run": job.cfg["run"], "dataset": dataset, "model": model, "seed": seed}
+    dataset, model, seed = parse_run(run)
+    return {"run": run, "dataset": dataset, "model": model, "seed": seed}
 
 
-def _epoch_map(history_path) -> callable:
-    from learndyn.perturb.tasks import HISTORY
-
-    h = read_table(history_path, HISTORY).drop_duplicates("step").sort_values("step")
+def epoch_map(history: pd.DataFrame) -> callable:
+    """step -> fractional epoch (a float), interpolated in a run's history."""
+    h = history.drop_duplicates("step").sort_values("step")
     steps, epochs = h["step"].to_numpy(float), h["epoch_float"].to_numpy(float)
     return lambda s: float(np.interp(float(s), steps, epochs))
 
@@ -195,32 +95,27 @@ def checkpoint_targets(model, in_shape, x, labels, *, is_linear: bool, r0=None) 
     return rows
 
 
-def analyse_spectra(job: Job) -> None:
-    """Per run: spectral metrics of every perturbation / saliency map, mean spectra, radial profiles,
-    and predictor / filter spectra at every attacked checkpoint."""
-    from learndyn.perturb.attack_tasks import read_perturbations
-    from learndyn.perturb.data import read_images
+def analyse_run(run: str, run_dir: Path, pert: pd.DataFrame, data: dict, cfg: dict, epoch, log, source="") -> dict:
+    """Per run: spectral metrics of every perturbation / saliency map (``pert``, from ``source``), mean spectra,
+    radial profiles, and predictor / filter spectra at every attacked checkpoint; ``cfg``: spectra, kinds.
+    Returns the four frames (by their output names) and the provenance extras."""
     from learndyn.perturb.models import is_linear, load_model
 
-    meta = _run_meta(job)
-    scfg = job.cfg.get("spectra", {}) or {}
+    meta = _run_meta(run)
+    scfg = cfg.get("spectra", {}) or {}
     mode, r0 = scfg.get("channel_mode", "gray"), scfg.get("r0")
     if mode not in sp.CHANNEL_MODES:
         raise ValueError(f"perturb.spectra.channel_mode must be one of {sp.CHANNEL_MODES}, got {mode!r}")
-    kinds = dict(job.cfg.get("kinds", {}), **{SALIENCY: SALIENCY})
-    pert = read_perturbations(job.inputs["perturbations"])
+    kinds = dict(cfg.get("kinds", {}), **{SALIENCY: SALIENCY})
     if pert.empty:
-        raise ValueError(f"{job.inputs['perturbations']}: no perturbation rows (did attack_checkpoints run?)")
-    data = read_images(job.inputs["images"])
+        raise ValueError(f"{source}: no perturbation rows (did attack_checkpoints run?)")
     shape = tuple(data["shape"])
     n = shape[-1]
-    epoch = _epoch_map(job.inputs["history"])
-    job.log(
+    log(
         f"{meta['run']}: {len(pert)} maps, {pert['step'].nunique()} checkpoints, attacks "
         f"{sorted(pert['attack'].unique())}, channel_mode {mode}, r0 {r0 if r0 is not None else n / 4}"
     )
 
-    run_dir = Path(job.inputs["manifest"]).parent
     x_att = data["x_train"][: int(pert["image"].max()) + 1]
     y_att = data["y_train"][: len(x_att)]
     linear = is_linear(meta["model"])
@@ -303,13 +198,15 @@ def analyse_spectra(job: Job) -> None:
             )
     metrics = pd.concat(metric_frames, ignore_index=True)
     kept = metrics["kept"].to_numpy()
-    prov = job.provenance(seed=meta["seed"], channel_mode=mode, r0=r0 if r0 is not None else n / 4)
-    write_table(metrics[[c for c, _ in METRICS.columns]], job.output("metrics"), METRICS, prov)
-    write_table(_frame(spectra_rows, MEAN_SPECTRUM), job.output("mean_spectrum"), MEAN_SPECTRUM, prov)
     radial = pd.concat(radial_rows, ignore_index=True) if radial_rows else pd.DataFrame()
-    write_table(_frame(radial, RADIAL), job.output("radial"), RADIAL, prov)
-    write_table(_frame(target_rows, TARGETS), job.output("predictor"), TARGETS, prov)
-    job.log(f"kept maps {int(kept.sum())}/{len(kept)}; {len(target_rows)} predictor/filter rows")
+    log(f"kept maps {int(kept.sum())}/{len(kept)}; {len(target_rows)} predictor/filter rows")
+    return {
+        "metrics": metrics[[c for c, _ in METRICS.columns]],
+        "mean_spectrum": _frame(spectra_rows, MEAN_SPECTRUM),
+        "radial": _frame(radial, RADIAL),
+        "predictor": _frame(target_rows, TARGETS),
+        "prov": {"seed": meta["seed"], "channel_mode": mode, "r0": r0 if r0 is not None else n / 4},
+    }
 
 
 def _sem(a: np.ndarray) -> np.ndarray:
@@ -339,19 +236,11 @@ def summarise(metrics: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([d, t], ignore_index=True)
     last = out.groupby("run")["step"].transform("max")
     out["final"] = out["step"] == last
-    return out.reindex(columns=[c for c, _ in SUMMARY.columns])
+    return out.reindex(columns=[c for c, _ in SPECTRA_SUMMARY.columns])
 
 
-def collect_spectra(job: Job) -> None:
-    """All runs: the summary table and the final checkpoint's mean spectra and radial profiles."""
-    inputs = {
-        name: list(paths) if not isinstance(paths, (str, Path)) else [paths] for name, paths in job.inputs.items()
-    }
-    metrics = pd.concat([read_table(p, METRICS) for p in inputs["metrics"]], ignore_index=True)
-    targets = pd.concat([read_table(p, TARGETS) for p in inputs["predictor"]], ignore_index=True)
-    spectra = pd.concat([read_table(p, MEAN_SPECTRUM) for p in inputs["mean_spectrum"]], ignore_index=True)
-    radial = pd.concat([read_table(p, RADIAL) for p in inputs["radial"]], ignore_index=True)
-    summary = summarise(metrics, targets)
+def final_maps(metrics: pd.DataFrame, targets: pd.DataFrame, spectra: pd.DataFrame, radial: pd.DataFrame):
+    """The final checkpoint's mean spectra and radial profiles of every run (perturbations and targets)."""
     final_rows = []
     last = metrics.groupby("run")["step"].max()
     for r in spectra[spectra["step"] == spectra["run"].map(last)].itertuples(index=False):
@@ -396,10 +285,4 @@ def collect_spectra(job: Job) -> None:
                 "radial_cumulative": cum[0],
             }
         )
-    prov = job.provenance()
-    write_table(summary, job.output("summary"), SUMMARY, prov)
-    write_table(_frame(final_rows, FINAL), job.output("final"), FINAL, prov)
-    job.log(f"{metrics['run'].nunique()} runs; {len(summary)} summary rows; {len(final_rows)} final maps")
-
-
-from learndyn.perturb.spectra_claims import claims_rows, theory_job  # noqa: E402,F401  (rule entry points)
+    return _frame(final_rows, SPECTRA_FINAL)

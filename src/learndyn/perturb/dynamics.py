@@ -1,11 +1,7 @@
-"""Rule entry points: attack every checkpoint (adversarial.md, 'Attacks'), breakpoints ('Breakpoint analysis (C1)'),
-change points (claims R1, R6:
-:mod:`learndyn.perturb.attack_claims`).
-
-attack_checkpoints (per run) -> perturbations table (+ per-checkpoint summary) ->
-analyse_breakpoints (per run; Reading A per image, plus the per-image Reading B series values) ->
-perturb_changepoints (all runs; Reading B hinge on each series).  Both readings are
-reconstructions and every row says so.
+"""Adversarial dynamics over training (adversarial.md, 'Attacks', 'Breakpoint analysis (C1)'): every checkpoint of a
+run attacked, the ReLU breakpoints along each attack segment, and the change points of the series (claims R1, R6:
+:mod:`learndyn.perturb.attack_claims`).  The rule entries (attack_checkpoints, analyse_breakpoints,
+perturb_changepoints) are in :mod:`learndyn.perturb.jobs`.  Both readings are reconstructions and every row says so.
 
 perturbations table: one row per (step, image, attack); δ is zero unless the image is correctly
 classified AND attacked (adversarial.md, 'Attacks'), so where an attack fails Reading A has no δ to follow: those rows
@@ -22,113 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from learndyn.io import Table, read_table, write_table
-from learndyn.job import Job
-
-STUDY = "perturb"
-SALIENCY = "saliency"
-SUMMARY = Table(
-    "perturb.attack_summary",
-    (
-        ("run", pa.string()),
-        ("dataset", pa.string()),
-        ("model", pa.string()),
-        ("seed", pa.int64()),
-        ("step", pa.int64()),
-        ("epoch_float", pa.float64()),
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("eps", pa.float64()),
-        ("n_images", pa.int64()),
-        ("n_correct", pa.int64()),
-        ("n_kept", pa.int64()),
-        ("success_rate", pa.float64()),
-        ("l2_mean", pa.float64()),
-        ("l2_median", pa.float64()),
-        ("linf_mean", pa.float64()),
-        ("seconds", pa.float64()),
-    ),
+from learndyn.perturb.tables import (
+    ATTACK_SUMMARY,
+    BOUNDARY,
+    BREAKPOINTS,
+    CHANGEPOINTS,
+    SALIENCY,
+    SERIES_A,
+    SERIES_B,
+    perturbations_table,
 )
-BREAKPOINTS = Table(
-    "perturb.breakpoints",
-    (
-        ("run", pa.string()),
-        ("step", pa.int64()),
-        ("epoch_float", pa.float64()),
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("image", pa.int64()),
-        ("correct", pa.bool_()),
-        ("success", pa.bool_()),
-        ("kept", pa.bool_()),
-        ("method", pa.string()),
-        ("delta_l2", pa.float64()),
-        ("n_bp", pa.float64()),
-        ("t1", pa.float64()),
-        ("t1_l2", pa.float64()),
-        ("t_cross", pa.float64()),
-        ("same_region", pa.bool_()),
-        ("density", pa.float64()),
-        ("density_fixed", pa.float64()),
-        ("density_random", pa.float64()),
-        ("probe_l2", pa.float64()),
-        ("maxlog", pa.float64()),
-        ("hff", pa.float64()),
-        ("hoyer", pa.float64()),
-        ("label", pa.string()),
-    ),
-)
-CHANGEPOINTS = Table(
-    "perturb.changepoints",
-    (
-        ("run", pa.string()),
-        ("dataset", pa.string()),
-        ("model", pa.string()),
-        ("seed", pa.int64()),
-        ("reading", pa.string()),
-        ("series", pa.string()),
-        ("attack", pa.string()),
-        ("kind", pa.string()),
-        ("tau_step", pa.float64()),
-        ("tau_epoch", pa.float64()),
-        ("ci_low_step", pa.float64()),
-        ("ci_high_step", pa.float64()),
-        ("ci_low_epoch", pa.float64()),
-        ("ci_high_epoch", pa.float64()),
-        ("bic_gain", pa.float64()),
-        ("accepted", pa.bool_()),
-        ("gamma", pa.float64()),
-        ("n_levels", pa.int64()),
-        ("n_images", pa.int64()),
-        ("label", pa.string()),
-    ),
-)
-SERIES_A = ("density_fixed", "density", "t1_l2")  # Reading A series per checkpoint
-SERIES_B = ("success", "l2", "maxlog", "hff", "hoyer")  # Reading B dynamics series
-
-
-def perturbations_table(n_values: int) -> Table:
-    return Table(
-        "perturb.perturbations",
-        (
-            ("step", pa.int64()),
-            ("image", pa.int64()),
-            ("attack", pa.string()),
-            ("label", pa.int64()),
-            ("correct", pa.bool_()),
-            ("success", pa.bool_()),
-            ("l2", pa.float32()),
-            ("linf", pa.float32()),
-            ("delta", pa.list_(pa.float32(), n_values)),
-        ),
-    )
-
-
-def read_perturbations(path) -> pd.DataFrame:
-    return read_table(path, perturbations_table(pq.read_schema(path).field("delta").type.list_size))
 
 
 def attack_specs(attack_cfg: dict) -> dict[str, dict]:
@@ -153,57 +53,42 @@ def data_bounds(x: np.ndarray) -> tuple[float, float]:
     return float(min(0.0, x.min())), float(max(1.0, x.max()))
 
 
-def _epoch_of(history: pd.DataFrame):
+def epoch_of(history: pd.DataFrame):
+    """step -> fractional epoch, interpolated in a run's history."""
     h = history.drop_duplicates("step").sort_values("step")
     return lambda step: np.interp(np.asarray(step, float), h["step"].to_numpy(float), h["epoch_float"].to_numpy(float))
 
 
-def _run_of(job: Job) -> tuple[str, str, str, int]:
-    from learndyn.perturb.runs import parse_run
-
-    run = job.cfg["run"]
-    dataset, model, seed = parse_run(run)
-    return run, dataset, model, seed
-
-
-def attack_checkpoints(job: Job) -> None:
-    """Every checkpoint x every configured attack (+ saliency) on the first n training images."""
+def attack_run(run: str, run_dir: Path, steps: list[int], data: dict, acfg: dict, epoch, log, source="") -> dict:
+    """Every checkpoint x every configured attack (+ saliency) on the first n training images of ``data``
+    (from ``source``), and the boundary distances: the perturbations, summary and boundary frames, the
+    perturbations' Table and the provenance extras."""
     from learndyn.perturb.attacks import attack, saliency
     from learndyn.perturb.boundary import (
-        BOUNDARY,
         NORM_OF_KIND,
         boundary_distance,
         boundary_frame,
         boundary_specs,
         data_scales,
     )
-    from learndyn.perturb.data import read_images
     from learndyn.perturb.models import load_model
-    from learndyn.perturb.tasks import HISTORY
-    from learndyn.train import MANIFEST
+    from learndyn.perturb.runs import parse_run
 
-    run, dataset, model_id, seed = _run_of(job)
-    acfg = job.cfg["attack"]
+    dataset, model_id, seed = parse_run(run)
     specs, bspecs = attack_specs(acfg), boundary_specs(acfg)
-    data = read_images(job.inputs["images"])
     n = int(acfg["n_images"])
     if n > len(data["y_train"]):
-        raise ValueError(
-            f"perturb.attack.n_images = {n} but {job.inputs['images']} has only {len(data['y_train'])} training images"
-        )
+        raise ValueError(f"perturb.attack.n_images = {n} but {source} has only {len(data['y_train'])} training images")
     x, y = data["x_train"][:n], data["y_train"][:n]  # first n in file order, never shuffled (adversarial.md, 'Attacks')
     bounds = data_bounds(data["x_train"])
     pre = acfg.get("preprocessing")
-    run_dir = Path(job.inputs["manifest"]).parent
-    steps = sorted(int(s) for s in read_table(job.inputs["manifest"], MANIFEST)["step"])
-    epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
     attack_seed = int(acfg.get("seed", 0)) + seed
     nb = int(acfg.get("boundary_images", n))  # the boundary attack is as costly as both PGDs: thinned (R1 units)
     scales = {
         nm: data_scales(data["x_train"], data["y_train"], nb, nm)
         for nm in sorted({NORM_OF_KIND[s["kind"]] for s in bspecs.values()})
     }
-    job.log(
+    log(
         f"{run}: {len(steps)} checkpoints x {list(specs)} + saliency on {n} images, boundary {list(bspecs)} "
         f"on the first {nb}, "
         f"bounds {bounds}, data scales {scales}"
@@ -270,22 +155,29 @@ def attack_checkpoints(job: Job) -> None:
         )
         done = time.monotonic() - t_start
         last = {s["attack"]: s for s in summary[-len(specs) :]}
-        job.log(
+        log(
             f"  step {step:>6} ({k + 1}/{len(steps)}): "
             + ", ".join(f"{a} kept {s['n_kept']}/{s['n_correct']}" for a, s in last.items())
             + f"; {done:.0f}s, ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s"
         )
-    table = perturbations_table(int(np.prod(x.shape[1:])))
-    prov = job.provenance(seed=attack_seed, bounds=list(bounds), n_images=n, library="foolbox " + _foolbox_version())
-    write_table(pd.concat(rows, ignore_index=True), job.output("perturbations"), table, prov)
     s = pd.DataFrame(summary)
     s.insert(0, "run", run), s.insert(1, "dataset", dataset), s.insert(2, "model", model_id)
     s.insert(3, "seed", seed)
     s["epoch_float"], s["n_images"] = epoch(s["step"]), n
-    write_table(s[[c for c, _ in SUMMARY.columns]], job.output("summary"), SUMMARY, prov)
     b = pd.concat(bound, ignore_index=True) if bound else pd.DataFrame(columns=[c for c, _ in BOUNDARY.columns])
     b = b.assign(run=run, dataset=dataset, model=model_id, seed=seed, epoch_float=epoch(b["step"]) if len(b) else [])
-    write_table(b[[c for c, _ in BOUNDARY.columns]], job.output("boundary"), BOUNDARY, prov)
+    return {
+        "perturbations": pd.concat(rows, ignore_index=True),
+        "table": perturbations_table(int(np.prod(x.shape[1:]))),
+        "summary": s[[c for c, _ in ATTACK_SUMMARY.columns]],
+        "boundary": b[[c for c, _ in BOUNDARY.columns]],
+        "prov": {
+            "seed": attack_seed,
+            "bounds": list(bounds),
+            "n_images": n,
+            "library": "foolbox " + _foolbox_version(),
+        },
+    }
 
 
 def _foolbox_version() -> str:
@@ -300,35 +192,33 @@ def _n_nonlinear(model) -> int:
     return sum(isinstance(m, (nn.ReLU, nn.MaxPool2d)) for m in model.modules())
 
 
-def analyse_breakpoints(job: Job) -> None:
-    """Reading A at every checkpoint for the attacked images, plus the per-image Reading B values."""
+def breakpoints_run(
+    run: str, run_dir: Path, pert: pd.DataFrame, data: dict, cfg: dict, epoch, log, source=""
+) -> pd.DataFrame:
+    """Reading A at every checkpoint for the attacked images (the perturbations ``pert``, from ``source``),
+    plus the per-image Reading B values; ``cfg``: breakpoints, kinds, spectra (r0, channel_mode)."""
     from learndyn.perturb.breakpoints import READING_A, line_summary
-    from learndyn.perturb.data import read_images
     from learndyn.perturb.models import load_model
+    from learndyn.perturb.runs import parse_run
     from learndyn.perturb.spectra import spectral_metrics
-    from learndyn.perturb.tasks import HISTORY
 
-    run, _, _, seed = _run_of(job)
-    bcfg, kinds = job.cfg["breakpoints"], job.cfg["kinds"]
+    seed = parse_run(run)[2]
+    bcfg, kinds = cfg["breakpoints"], cfg["kinds"]
     method = bcfg.get("method", "auto")
     if method not in ("auto", "exact", "sampled"):
         raise ValueError(f"perturb.breakpoints.method must be auto, exact or sampled, got {method!r}")
     n_samples, n_random = int(bcfg.get("n_samples", 4096)), int(bcfg.get("n_random", 1))
-    pert = read_perturbations(job.inputs["perturbations"])
     pert = pert[pert["attack"] != SALIENCY]
     attacks = bcfg.get("attacks") or sorted(pert["attack"].unique())
     unknown = sorted(set(attacks) - set(pert["attack"]))
     if unknown:
-        raise ValueError(f"perturb.breakpoints.attacks: {unknown} not in {job.inputs['perturbations']}")
+        raise ValueError(f"perturb.breakpoints.attacks: {unknown} not in {source}")
     n_img = int(bcfg.get("n_images", pert["image"].max() + 1))
     pert = pert[pert["image"] < n_img]
-    data = read_images(job.inputs["images"])
     x_all = data["x_train"][:n_img].astype(np.float64)
-    epoch = _epoch_of(read_table(job.inputs["history"], HISTORY))
-    run_dir = Path(job.inputs["manifest"]).parent
     steps = sorted(pert["step"].unique())
-    scfg = job.cfg.get("spectra", {})
-    job.log(f"{run}: Reading A on {n_img} images x {len(steps)} checkpoints x {attacks}, method {method}")
+    scfg = cfg.get("spectra", {})
+    log(f"{run}: Reading A on {n_img} images x {len(steps)} checkpoints x {attacks}, method {method}")
     frames, t_start = [], time.monotonic()
     for k, step in enumerate(steps):
         model = load_model(run_dir, int(step))
@@ -384,21 +274,15 @@ def analyse_breakpoints(job: Job) -> None:
             frames.append(out)
         done = time.monotonic() - t_start
         if m == "sampled" and frames[-1]["n_bp"].max() > 0.5 * (n_samples - 1):
-            job.log(
+            log(
                 f"  WARNING step {step}: sampled breakpoints change in over half of the {n_samples - 1} "
                 "intervals: the count is a loose lower bound (raise perturb.breakpoints.n_samples)"
             )
-        job.log(
+        log(
             f"  step {step:>6} ({k + 1}/{len(steps)}) [{m}]: {done:.0f}s, "
             f"ETA {done / (k + 1) * (len(steps) - k - 1):.0f}s"
         )
-    df = pd.concat(frames, ignore_index=True)
-    write_table(
-        df[[c for c, _ in BREAKPOINTS.columns]],
-        job.output("breakpoints"),
-        BREAKPOINTS,
-        job.provenance(seed=seed, reading=READING_A),
-    )
+    return pd.concat(frames, ignore_index=True)[[c for c, _ in BREAKPOINTS.columns]]
 
 
 def _series_values(df: pd.DataFrame, series: str) -> pd.Series:
@@ -467,38 +351,8 @@ def changepoints(frames: pd.DataFrame, runs_meta: dict, *, n_boot=200, seed=0, b
     return pd.DataFrame(rows, columns=[c for c, _ in CHANGEPOINTS.columns])
 
 
-def perturb_changepoints(job: Job) -> None:
+def run_keys(runs) -> dict:
+    """run -> its dataset, model and seed (the changepoints table's keys)."""
     from learndyn.perturb.runs import parse_run
 
-    paths = job.inputs["breakpoints"]
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    frames = pd.concat([read_table(p, BREAKPOINTS) for p in paths], ignore_index=True)
-    meta = {}
-    for run in frames["run"].unique():
-        d, m, s = parse_run(run)
-        meta[run] = {"dataset": d, "model": m, "seed": s}
-    cfg = job.cfg or {}
-    from learndyn.io import read_tables
-    from learndyn.perturb.boundary import BOUNDARY
-
-    bnd = read_tables(job.inputs["boundary"], BOUNDARY) if "boundary" in job.inputs else None
-    df = changepoints(frames, meta, n_boot=int(cfg.get("n_boot", 200)), seed=int(cfg.get("seed", 0)), boundary=bnd)
-    write_table(df, job.output("changepoints"), CHANGEPOINTS, job.provenance())
-    for r in df[df["accepted"]].itertuples():
-        job.log(
-            f"{r.run} {r.attack} {r.reading}:{r.series}: tau = step {r.tau_step:.0f} "
-            f"(epoch {r.tau_epoch:.2f}, CI {r.ci_low_epoch:.2f}..{r.ci_high_epoch:.2f}), BIC gain {r.bic_gain:.1f}"
-        )
-
-
-__all__ = [
-    "BREAKPOINTS",
-    "CHANGEPOINTS",
-    "SUMMARY",
-    "analyse_breakpoints",
-    "attack_checkpoints",
-    "changepoints",
-    "perturb_changepoints",
-    "perturbations_table",
-    "read_perturbations",
-]
+    return {run: dict(zip(("dataset", "model", "seed"), parse_run(run))) for run in runs}
