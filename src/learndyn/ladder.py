@@ -93,14 +93,18 @@ def margin(value: float, threshold: float, direction: str) -> float:
 
 
 def trend(margins: list[float], verdicts: list[str]) -> str:
-    """How a claim moves from the smallest to the largest rung that has a value."""
+    """How a claim moves between the two largest rungs that have a value.  The smallest rung (smoke)
+    checks the plumbing with a handful of units, so comparing the largest rung with it would call a
+    claim that falls from default to step "toward reproduction" just because smoke was worse."""
     pts = [(m, v) for m, v in zip(margins, verdicts) if not np.isnan(m)]
     if len(pts) < 2:
         return "too few rungs with a value"
-    (m0, _), (m1, v1) = pts[0], pts[-1]
-    if v1 == "reproduced" and all(v != "reproduced" for _, v in pts[:-1]):
+    (m0, v0), (m1, v1) = pts[-2], pts[-1]
+    if v1 == "reproduced" and v0 != "reproduced":
         return "reproduces at the largest rung"
-    if abs(m1 - m0) <= tolerance(0.0) * 1e3:
+    if v0 == "reproduced" and v1 != "reproduced":
+        return "no longer reproduced at the largest rung"
+    if m1 == m0 or abs(m1 - m0) <= tolerance(0.0) * 1e3:  # equal infinities included
         return "flat"
     word = "toward" if m1 > m0 else "away from"
     return f"moves {word} reproduction"

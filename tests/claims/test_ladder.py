@@ -25,6 +25,14 @@ def test_margin_and_trend():
     assert trend([-1.0, -0.5], ["not reproduced", "not reproduced"]) == "moves toward reproduction"
     assert trend([-0.2, -0.5], ["not reproduced", "not reproduced"]) == "moves away from reproduction"
     assert trend([float("nan"), -0.5], ["not run", "not reproduced"]) == "too few rungs with a value"
+    # the two largest rungs decide: smoke far below, then default -> step falling, is "away"
+    assert trend([-3.0, -0.1, -0.4], ["not reproduced", "inconclusive", "not reproduced"]) == (
+        "moves away from reproduction"
+    )
+    assert trend([-2.0, 0.3, -0.1], ["not reproduced", "reproduced", "inconclusive"]) == (
+        "no longer reproduced at the largest rung"
+    )
+    assert trend([-1.0, float("-inf"), float("-inf")], ["not reproduced"] * 3) == "flat"
 
 
 def test_ladder_table_and_diagnosed(tmp_path):
