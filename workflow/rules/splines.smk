@@ -1,9 +1,8 @@
 # The splines study: shallow univariate ReLU nets as splines (spec: shared/papers/splines.md).
 # prepare -> train (one batched job per sweep x width) -> analyse -> claims -> figures F1-F8.
 from learndyn.figures.splines import FIGURES as SPLINE_FIGURE_SPECS
-from learndyn.splines.data import DATASET_KEYS
 from learndyn.splines.runs import training_groups
-from learndyn.splines.tables import table_path
+from learndyn.splines.tables import DATASET_KEYS, table_path
 
 validate_study("splines")
 SPL = config["splines"]

@@ -12,15 +12,17 @@ replicate) and shared by Std and Large (the authors set none).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import torch
 
 from learndyn.io import Table
-from learndyn.kernel import multitask as mt
 from learndyn.kernel.tables import INITS, SETS  # noqa: F401 (constants: tables.py)
+
+if TYPE_CHECKING:
+    from learndyn.kernel import multitask as mt
 
 SCHEDULE_IDS = {"LR": 0, "ET": 1}  # fixed ids: adding a schedule never changes another's seeds
 CURRICULUM = {1: "Single12All", 2: "Multi12All"}  # phase -> training curriculum
@@ -107,6 +109,8 @@ def run_config(cfg: dict, run: str) -> dict:
 
 def sample_run_data(seed: int, n_train: int, n_test: int) -> dict[str, mt.TaskData]:
     """Single12All and Multi12All train/test sets of one run, each curriculum from its own stream."""
+    from learndyn.kernel import multitask as mt  # torch: here, not at import (the rules import this module)
+
     out = {}
     for phase, curriculum in CURRICULUM.items():
         rng = np.random.default_rng([seed, phase])
@@ -139,6 +143,10 @@ def datasets_frame(cfg: dict, run: str) -> pd.DataFrame:
 
 def task_data(df: pd.DataFrame, run: str, curriculum: str, split: str) -> mt.TaskData:
     """Rebuild a TaskData from the datasets table (features and task mask are read off x)."""
+    import torch
+
+    from learndyn.kernel import multitask as mt
+
     sel = df[(df.run == run) & (df.curriculum == curriculum) & (df.split == split)].sort_values("example")
     if sel.empty:
         raise KeyError(f"datasets table has no {curriculum}/{split} data for run {run!r}")

@@ -11,11 +11,7 @@ import numpy as np
 import pandas as pd
 
 from learndyn.splines.constructions import dataset_d3, dataset_d4, dataset_d5
-from learndyn.splines.tables import DATASETS, dataset_xy  # noqa: F401 (schemas and readers: tables.py)
-
-# Which data config keys each set reads: a job depends only on its own set, so changing
-# d5_points reruns the D5 jobs and nothing else.
-DATASET_KEYS = {"D1": (), "D2": ("d2_seed",), "D3": (), "D4": (), "D5": ("d5_points",)}
+from learndyn.splines.tables import DATASET_KEYS, DATASETS, dataset_xy  # noqa: F401 (schemas and readers: tables.py)
 
 
 def make_dataset(name: str, d2_seed: int | None = None, d5_points: int | None = None) -> pd.DataFrame:

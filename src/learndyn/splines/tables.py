@@ -13,6 +13,10 @@ import pyarrow as pa
 from learndyn.io import Table
 
 # written by learndyn.splines.jobs (prepare/collect_splines_dataset(s), train_splines, analyse_splines_group)
+# Which data config keys each set reads: a job depends only on its own set, so changing
+# d5_points reruns the D5 jobs and nothing else.
+DATASET_KEYS = {"D1": (), "D2": ("d2_seed",), "D3": (), "D4": (), "D5": ("d5_points",)}
+
 DATASETS = Table(
     "splines.datasets",
     (
