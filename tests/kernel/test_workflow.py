@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from cli import copy_run
 from learndyn.claims import VERDICTS
 from learndyn.kernel.jobs import analysed_steps, render_kernel
 from learndyn.train import RESUME, checkpoint_files
@@ -53,22 +54,13 @@ def test_bad_kernel_config_names_the_key(tmp_path):
         run_snakemake(tmp_path, cfg, targets=["kernel"], dryrun=True)
 
 
-# The smoke DAG up to the claims and one figure through Snakemake; the other figures are rendered
-# in-process from the same tables (each Snakemake job pays ~3 s of imports; the test budget is small).
-# Studies = [kernel]: the splines-regime job (which needs the whole splines study) is tested apart.
+# The kernel part of the shared smoke DAG (tests/conftest.py); the figures are also rendered
+# in-process from its tables, one call each (a Snakemake job per figure pays ~3 s of imports).
 SMOKE_TARGETS = ["results/kernel/claims.parquet", "results/figures/kernel/E_loss_curves.png"]
 
 
-@pytest.fixture(scope="module")
-def kernel_smoke(tmp_path_factory):
-    work = tmp_path_factory.mktemp("kernel_smoke")
-    cfg = write_config(work / "smoke.yaml", studies=["kernel"])
-    run_snakemake(work, cfg, targets=SMOKE_TARGETS)
-    return work, cfg
-
-
-def test_kernel_smoke_outputs_and_claims(kernel_smoke):
-    work, _ = kernel_smoke
+def test_kernel_smoke_outputs_and_claims(smoke_run):
+    work, _ = smoke_run
     assert (work / SMOKE_TARGETS[1]).stat().st_size > 10_000
     assert (work / "results/benchmarks/train_kernel/LR-r0.tsv").read_text().count("\n") >= 2
     manifest = pd.read_parquet(work / "results/kernel/runs/LR-r0/checkpoints.parquet")
@@ -99,19 +91,19 @@ def test_kernel_smoke_outputs_and_claims(kernel_smoke):
     sw1 = claims.loc["SW1"]  # 2 replicates: below the mean's minimum of 3
     assert sw1["value"] <= -0.5 and sw1["verdict"] == "inconclusive" and len(sw1["values"]) == 2
     assert {"SW2-single", "SW2-multi"} <= set(claims.index)
-    assert not any(c.startswith("KR") for c in claims.index)  # splines not in this DAG
+    assert any(c.startswith("KR") for c in claims.index)  # both studies in this DAG: the splines-regime rows
     runs = pd.read_parquet(work / "results/kernel/tables/runs.parquet")
     assert set(runs.init) == {"std", "large"}  # the paper's pairs only
     assert set(claims.verdict) <= set(VERDICTS)
 
 
-def test_every_figure_renders_from_the_smoke_tables(kernel_smoke, tmp_path):
+def test_every_figure_renders_from_the_smoke_tables(smoke_run, tmp_path):
     import yaml
 
     from learndyn.figures import kernel as fk
     from learndyn.job import Job
 
-    work, cfg = kernel_smoke
+    work, cfg = smoke_run
     ker = yaml.safe_load(cfg.read_text())["kernel"]
     tables = {
         "runs": "runs",
@@ -146,12 +138,12 @@ def test_every_figure_renders_from_the_smoke_tables(kernel_smoke, tmp_path):
         assert out.stat().st_size > 10_000, name
 
 
-def test_rerun_noop_and_claims_threshold_reruns_only_claims(kernel_smoke, tmp_path):
-    work, cfg = kernel_smoke
+def test_rerun_noop_and_claims_threshold_reruns_only_claims(smoke_run, tmp_path):
+    work, cfg = copy_run(smoke_run[0], tmp_path / "work"), smoke_run[1]  # the shared run stays as it is
     before = snapshot(work)
     run_snakemake(work, cfg, targets=SMOKE_TARGETS)
     assert snapshot(work) == before
-    changed_cfg = write_config(tmp_path / "changed.yaml", studies=["kernel"], kernel__claims__ari_high=0.6)
+    changed_cfg = write_config(tmp_path / "changed.yaml", kernel__claims__ari_high=0.6)
     run_snakemake(work, changed_cfg, targets=SMOKE_TARGETS)
     after = snapshot(work)
     assert {k for k in after if before.get(k) != after[k]} == {"results/kernel/claims.parquet"}

@@ -39,10 +39,10 @@ def test_bad_perturb_config_names_the_key(tmp_path, change, match):
         run_snakemake(tmp_path, cfg, targets=["perturb"], dryrun=True)
 
 
-def test_perturb_smoke_dag(tmp_path):
-    cfg = write_config(tmp_path / "smoke.yaml", studies=["perturb"])
-    run_snakemake(tmp_path, cfg, targets=["perturb"], cores=2)
-    res = tmp_path / "results"
+def test_perturb_smoke_dag(smoke_run):
+    """The perturb part of the shared smoke DAG (tests/conftest.py): tables, retention, claims."""
+    work, cfg = smoke_run
+    res = work / "results"
     assert (res / "figures/perturb/training.png").stat().st_size > 10_000
     hist = pd.read_parquet(res / "perturb/tables/training.parquet")
     assert set(hist["model"]) == {"linear", "conv_lin_l1_k3_c4", "conv_relu_l1_k3_c4"}
