@@ -114,16 +114,20 @@ SECTION_SIGN = "\u00a7"  # escaped, or this file would match itself
 
 
 def test_spec_references_name_the_section_title():
-    """Code cites a spec by file and section title (e.g. adversarial.md, 'Attacks'), never by a bare
-    section number: the specs (../shared/papers/) are renumbered more often than retitled."""
+    """Code and the user-facing files (configs, README, docs) cite a spec by file and section title
+    (e.g. adversarial.md, 'Attacks'), never by a bare section number: the specs (../shared/papers/) are
+    renumbered more often than retitled. Text files only (docs/img/*.png may hold the byte pair)."""
     files = [
         REPO / "Snakefile",
+        REPO / "README.md",
         *(
             p
             for d in ("src", "workflow", "tests", "benchmarks")
             for p in (REPO / d).rglob("*")
             if p.suffix in (".py", ".smk", ".yaml", ".rst")
         ),
+        *(p for p in (REPO / "config").rglob("*") if p.suffix in (".yaml", ".md")),
+        *(p for p in (REPO / "docs").rglob("*") if p.suffix == ".md"),
     ]
     bare = [
         f"{p.relative_to(REPO)}:{i}: {line.strip()}"
