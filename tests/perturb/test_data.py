@@ -13,20 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from learndyn.io import PROVENANCE_KEY
-from learndyn.perturb import data as pd_data
-from learndyn.perturb.data import (
-    ChecksumError,
-    DatasetError,
-    contaminate,
-    contamination_patterns,
-    load_dataset,
-    read_images,
-    synthetic,
-    write_images,
-)
+from learndyn.perturb import published
+from learndyn.perturb.data import contaminate, contamination_patterns, load_dataset, read_images, write_images
 from learndyn.perturb.idx import IdxError, read_idx, write_idx
+from learndyn.perturb.published import ChecksumError, DatasetError
+from learndyn.perturb.synthetic import synthetic
 
-FASHION = Path(pd_data.FASHION_ROOT)
+FASHION = Path(published.FASHION_ROOT)
 
 
 def _fake_idx_folder(folder: Path, n_train=40, n_test=20, gz=True) -> dict:
@@ -34,8 +27,8 @@ def _fake_idx_folder(folder: Path, n_train=40, n_test=20, gz=True) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {}
     for split, n, (img, lab) in (
-        ("train", n_train, pd_data._IDX_FILES["train"]),
-        ("test", n_test, pd_data._IDX_FILES["test"]),
+        ("train", n_train, published._IDX_FILES["train"]),
+        ("test", n_test, published._IDX_FILES["test"]),
     ):
         x = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
         y = (np.arange(n) * 7 % 10).astype(np.uint8)
@@ -147,10 +140,10 @@ def test_fashion_mnist_files_shapes_and_labels():
     assert d["x_train"].shape == (200, 1, 28, 28) and 0.0 <= d["x_train"].min() and d["x_train"].max() <= 1.0
     assert d["index_train"][:3].tolist() == [0, 1, 2]  # the first training images are kept (attacked set)
     # Debian recompresses the .gz files: they pass by the published md5 of their content
-    assert sorted(d["sources"]) == sorted(f"{stem}.gz" for pair in pd_data._IDX_FILES.values() for stem in pair)
+    assert sorted(d["sources"]) == sorted(f"{stem}.gz" for pair in published._IDX_FILES.values() for stem in pair)
     assert (
         d["sources"]["train-images-idx3-ubyte.gz"]["uncompressed_md5"]
-        == pd_data.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
+        == published.MD5["fashion_mnist"]["train-images-idx3-ubyte"][1]
     )
 
 
@@ -158,11 +151,11 @@ def test_fashion_mnist_files_shapes_and_labels():
 def test_idx_file_with_another_md5_is_refused_naming_file_and_both_md5s(tmp_path):
     _fake_idx_folder(tmp_path)
     path = tmp_path / "train-images-idx3-ubyte.gz"
-    found = pd_data.md5(path.read_bytes())
+    found = published.md5(path.read_bytes())
     with pytest.raises(ChecksumError) as err:
         load_dataset({"key": "mn", "name": "mnist", "root": str(tmp_path), "train_per_class": 1, "test_per_class": 1})
     msg = str(err.value)
-    assert str(path) in msg and found in msg and pd_data.MD5["mnist"]["train-images-idx3-ubyte"][0] in msg, msg
+    assert str(path) in msg and found in msg and published.MD5["mnist"]["train-images-idx3-ubyte"][0] in msg, msg
     assert "perturb.datasets.mn.verify_md5" in msg
     # with the check off (a deliberate local variant) the same files load, and their md5s are recorded
     d = load_dataset(
@@ -229,7 +222,7 @@ def test_cifar_batches_that_are_plain_data_load_through_the_restricted_unpickler
     d = load_dataset(
         {"name": "cifar10", "root": str(tmp_path), "train_per_class": 2, "test_per_class": 1, "verify_md5": False}
     )
-    assert d["x_train"].shape == (20, 3, 32, 32) and sorted(d["sources"]) == sorted(pd_data.MD5["cifar10"])
+    assert d["x_train"].shape == (20, 3, 32, 32) and sorted(d["sources"]) == sorted(published.MD5["cifar10"])
 
 
 def test_digits_upsampled_and_split():

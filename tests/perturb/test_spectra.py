@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from learndyn.perturb import spectra as sp
+from learndyn.perturb.spectra_targets import class_difference, filter_spectra, linear_predictor
 
 
 def _grid(n):
@@ -134,7 +135,7 @@ def test_linear_predictor_equals_composed_map():
     from learndyn.perturb.models import build_model
 
     model = build_model("conv_lin_l3_k3_c2", (1, 8, 8), seed=0).double()
-    beta = sp.linear_predictor(model, (1, 8, 8))
+    beta = linear_predictor(model, (1, 8, 8))
     with torch.no_grad():
         basis = torch.eye(64, dtype=torch.float64).reshape(64, 1, 8, 8)
         composed = (model(basis) - model(torch.zeros(1, 1, 8, 8, dtype=torch.float64))).T.numpy()
@@ -147,7 +148,7 @@ def test_class_difference_is_the_minimal_l2_direction_of_a_linear_model():
     x = rng.standard_normal((6, 1, 3, 3))
     logits = x.reshape(6, -1) @ W.reshape(4, -1).T + c
     labels = logits.argmax(axis=1)
-    d = sp.class_difference(W, logits, labels)
+    d = class_difference(W, logits, labels)
     for i in range(6):
         dist = [
             (logits[i, labels[i]] - logits[i, k]) / np.linalg.norm(W[labels[i]] - W[k]) if k != labels[i] else np.inf
@@ -163,19 +164,19 @@ def test_filter_spectra_conv_and_lc():
     with torch.no_grad():
         conv[0].weight.zero_()
         conv[0].weight[:, :, 1, 1] = 1.0  # a delta kernel: flat spectrum
-    row = sp.filter_spectra(conv, 16).iloc[0]
+    row = filter_spectra(conv, 16).iloc[0]
     assert row["kind"] == "conv" and row["kernel"] == 3
     assert row["hoyer"] == pytest.approx(0.0, abs=1e-12)
     np.testing.assert_allclose(row["power"], 1.0)
 
     lc = build_model("lc_lin_k3_c2_convinit", (1, 10, 10), seed=0)
-    f = sp.filter_spectra(lc, 10).iloc[0]
+    f = filter_spectra(lc, 10).iloc[0]
     assert f["kind"] == "lc" and f["weight_departure"] == pytest.approx(0.0, abs=1e-12)
     assert f["position_var"] == pytest.approx(0.0, abs=1e-12)
-    lc_rand = sp.filter_spectra(build_model("lc_lin_k3_c2", (1, 10, 10), seed=0), 10).iloc[0]
+    lc_rand = filter_spectra(build_model("lc_lin_k3_c2", (1, 10, 10), seed=0), 10).iloc[0]
     assert lc_rand["weight_departure"] > 0.5  # independent positions: far from shared weights
     with pytest.raises(ValueError, match="image side"):
-        sp.filter_spectra(conv)
+        filter_spectra(conv)
 
 
 def test_lambda_max_band_errors():

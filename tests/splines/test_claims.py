@@ -8,6 +8,7 @@ import pytest
 from learndyn.claims import claim
 from learndyn.figures.splines import FIGURES
 from learndyn.splines import claims as sc
+from learndyn.splines import claims_common as cc
 from learndyn.splines.trajectory import METRIC_NAMES, trajectory_rows
 
 GOOD = {
@@ -196,7 +197,7 @@ def test_init_rows_strict_laws_and_slope_intervals():
 
 def test_every_figure_named_exists():
     names = {f"figures/splines/{f}.png" for f in FIGURES}
-    assert {sc.F1, sc.F2, sc.F3, sc.F4, sc.F5, sc.F6, sc.F7} <= names
+    assert {cc.F1, cc.F2, cc.F3, cc.F4, cc.F5, cc.F6, cc.F7} <= names
 
 
 def width_frame(value_of, converged=lambda h, s: True):

@@ -19,12 +19,8 @@ from __future__ import annotations
 
 from learndyn.figures.splines_init import fig_breakpoint_laws, fig_flatness
 from learndyn.figures.splines_landscape import fig_hessian_spectra, fig_loss_slices
-from learndyn.figures.splines_training import (
-    fig_anatomy,
-    fig_implicit_regularisation,
-    fig_knots_vs_curvature,
-    fig_trajectories,
-)
+from learndyn.figures.splines_regularisation import fig_implicit_regularisation
+from learndyn.figures.splines_training import fig_anatomy, fig_knots_vs_curvature, fig_trajectories
 
 __all__ = [
     "FIGURES",

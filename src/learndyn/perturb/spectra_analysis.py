@@ -19,6 +19,7 @@ import pandas as pd
 
 from learndyn.io import Table
 from learndyn.perturb import spectra as sp
+from learndyn.perturb.spectra_targets import class_difference, filter_spectra, linear_predictor
 from learndyn.perturb.tables import (
     MEAN_SPECTRUM,
     METRICS,
@@ -69,16 +70,16 @@ def checkpoint_targets(model, in_shape, x, labels, *, is_linear: bool, r0=None) 
     n = in_shape[-1]
     rows = []
     if is_linear:
-        beta = sp.linear_predictor(model, in_shape)
+        beta = linear_predictor(model, in_shape)
         power = np.stack([sp.power_spectrum(b[None])[0] for b in beta])  # (classes, N, N)
         rows.append({"target": "beta", "layer": -1, **_target_rows(power, n, r0)})
         for c in range(len(beta)):
             rows.append({"target": "beta_class", "layer": c, **_target_rows(power[c : c + 1], n, r0)})
         with torch.no_grad():
             logits = model(torch.as_tensor(x, dtype=next(model.parameters()).dtype)).double().numpy()
-        diff = sp.class_difference(beta, logits, labels)
+        diff = class_difference(beta, logits, labels)
         rows.append({"target": "beta_diff", "layer": -1, **_target_rows(sp.power_spectrum(diff), n, r0)})
-    filt = sp.filter_spectra(model, n, r0=r0)
+    filt = filter_spectra(model, n, r0=r0)
     for f in filt.itertuples(index=False):
         power = np.asarray(f.power).reshape(1, n, n)
         rows.append(
