@@ -86,7 +86,23 @@ def direct_imports(name: str, root: Path = ROOT) -> frozenset[str]:
     path = module_file(name, root)
     if path is None:
         raise CodeInputError(f"{name}: no such module under {root}")
-    return _ours(name, path, ast.walk(_parse(path)), root)
+    tree = _parse(path)
+    # import statements sit among statements only: walking expressions too (10x the nodes) is needed
+    # only where an import_module call may hide in one (every Snakemake parse runs this per module)
+    nodes = ast.walk(tree) if "import_module" in path.read_text() else _statements(tree)
+    return _ours(name, path, nodes, root)
+
+
+def _statements(tree: ast.AST):
+    """Every statement of ``tree``, at any depth (function and class bodies, branches, handlers, cases)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                stack.extend(children)
 
 
 @cache
