@@ -89,7 +89,7 @@ def direct_imports(name: str, root: Path = ROOT) -> frozenset[str]:
     tree = _parse(path)
     # import statements sit among statements only: walking expressions too (10x the nodes) is needed
     # only where an import_module call may hide in one (every Snakemake parse runs this per module)
-    nodes = ast.walk(tree) if "import_module" in path.read_text() else _statements(tree)
+    nodes = ast.walk(tree) if "import_module" in _source(path) else _statements(tree)
     return _ours(name, path, nodes, root)
 
 
@@ -106,8 +106,13 @@ def _statements(tree: ast.AST):
 
 
 @cache
+def _source(path: Path) -> str:
+    return path.read_text()
+
+
+@cache
 def _parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(), filename=str(path))
+    return ast.parse(_source(path), filename=str(path))
 
 
 def _ours(name: str, path: Path, nodes, root: Path) -> frozenset[str]:
