@@ -137,7 +137,7 @@ def fraction_interval(k: int, n: int) -> tuple[float, float, str]:
     return lo, hi, f"Clopper-Pearson exact {CONFIDENCE:.0%}"
 
 
-def _num(v) -> str:
+def fmt_number(v) -> str:
     """A number for a detail string: plain Python formatting, never a numpy repr."""
     if isinstance(v, (bool, np.bool_)):
         return str(bool(v))
@@ -150,7 +150,7 @@ def _num(v) -> str:
 
 def fmt(values: Iterable) -> str:
     """A list of numbers for a detail string, e.g. ``[10, 20, 40]`` (never ``np.int64(10)``)."""
-    return "[" + ", ".join(_num(v) for v in values) + "]"
+    return "[" + ", ".join(fmt_number(v) for v in values) + "]"
 
 
 def claim(

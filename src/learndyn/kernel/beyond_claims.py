@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 from learndyn.claims import N_BOOT, claim_rng, fmt
-from learndyn.kernel.claims_common import FIG, _c, _f
+from learndyn.claims import fmt_number as _f
+from learndyn.kernel.claims_common import FIG, _c
 from learndyn.kernel.stats import spearman
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from learndyn.claims import claim, fmt
+from learndyn.claims import claim
 
 STUDY = "kernel"
 FIG = "figures/kernel/{}.png"  # relative to results/
@@ -10,7 +10,3 @@ FIG = "figures/kernel/{}.png"  # relative to results/
 
 def _c(cid: str, statement: str, metric: str, **kw) -> dict:
     return claim(STUDY, cid, statement, metric, **kw)
-
-
-def _f(x: float) -> str:
-    return fmt([x])[1:-1]

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pandas as pd
 
 from learndyn.claims import fmt
+from learndyn.claims import fmt_number as _f
 from learndyn.kernel import tables as kt
-from learndyn.kernel.claims_common import FIG, _c, _f
+from learndyn.kernel.claims_common import FIG, _c
 from learndyn.kernel.stats import paired, sign_count
 
 PAIR_READING = (

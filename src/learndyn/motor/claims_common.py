@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 
 from learndyn.claims import claim, fmt
+from learndyn.claims import fmt_number as _f
 
 STUDY = "motor"
 FIG = "figures/motor/{}.png"  # relative to results/
 BLOWUP_FAILS = "a run that blew up counts as a failure (deviation ∞)"
 BLOWUP_OUT = "runs that blew up have no deviation: left out and named (inconclusive)"
-
-
-def _f(x) -> str:
-    return fmt([x])[1:-1]
 
 
 def _sel(res, run=None, condition=None, experiment=None):

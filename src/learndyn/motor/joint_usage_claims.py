@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from learndyn.claims import fmt
+from learndyn.claims import fmt_number as _f
 
-from .claims_common import BLOWUP_OUT, FIG, _blown, _f, _row
+from .claims_common import BLOWUP_OUT, FIG, _blown, _row
 from .tables import JOINT_PATH
 
 

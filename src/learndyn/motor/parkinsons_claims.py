@@ -10,8 +10,9 @@ import pandas as pd
 from scipy import stats
 
 from learndyn.claims import N_BOOT, claim_rng, fmt
+from learndyn.claims import fmt_number as _f
 
-from .claims_common import BLOWUP_FAILS, BLOWUP_OUT, FIG, _blown, _desc, _f, _fail_dev, _med, _row, _sel
+from .claims_common import BLOWUP_FAILS, BLOWUP_OUT, FIG, _blown, _desc, _fail_dev, _med, _row, _sel
 from .tasks import SUCCESS_THRESHOLD, make_task, rest_posture_deviation
 
 GRADED = -0.8  # Spearman rank correlation of g_DA with median deviation

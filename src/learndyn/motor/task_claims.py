@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 
 from learndyn.claims import fmt
+from learndyn.claims import fmt_number as _f
 
-from .claims_common import BLOWUP_FAILS, BLOWUP_OUT, FIG, _blown, _desc, _f, _fail_dev, _row, _sel
+from .claims_common import BLOWUP_FAILS, BLOWUP_OUT, FIG, _blown, _desc, _fail_dev, _row, _sel
 from .tasks import SUCCESS_THRESHOLD
 
 ESSENTIALLY_NONE = 0.1  # "fails on essentially all seeds": share of successes at most this

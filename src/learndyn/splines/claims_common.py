@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from learndyn.claims import N_BOOT
+from learndyn.claims import CONFIDENCE, N_BOOT
 
 STUDY = "splines"
-CONFIDENCE = 0.95
 
 
 def figure(name: str) -> str:
@@ -28,8 +27,8 @@ def _percentile(boot: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-BOOT_SEEDS = f"bootstrap percentile 95% over seeds ({N_BOOT} resamples, seeded)"
-BOOT_DRAWS = f"bootstrap percentile 95% over draws within each width ({N_BOOT} resamples, seeded)"
+BOOT_SEEDS = f"bootstrap percentile {CONFIDENCE:.0%} over seeds ({N_BOOT} resamples, seeded)"
+BOOT_DRAWS = f"bootstrap percentile {CONFIDENCE:.0%} over draws within each width ({N_BOOT} resamples, seeded)"
 
 
 def run_label(r) -> str:
